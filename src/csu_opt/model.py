@@ -1,0 +1,303 @@
+"""The network-formation MIP in Pyomo (SPEC section 2; maths in ``model/formulation.md``).
+
+One function per constraint family, named after it, its docstring holding the formula.
+Variables are indexed by position in the frames of :class:`~csu_opt.indices.ModelIndex`
+(``m.x[k]`` is the k-th row of ``ix.flows``), so that building and reading back are
+vectorised over those frames.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+import numpy as np
+import pandas as pd
+import pyomo.environ as pyo
+from pyomo.core.expr.numeric_expr import LinearExpression
+
+from csu_opt.indices import ModelIndex
+
+
+def _lin(coefs: Iterable[float], vars_: Iterable[pyo.Var], constant: float = 0.0) -> LinearExpression:
+    """A linear expression built in one call (much faster than summing terms)."""
+    coefs = list(coefs)
+    vars_ = list(vars_)
+    return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=vars_)
+
+
+def _groups(frame: pd.DataFrame, by: str | list[str]) -> dict:
+    """Row positions of ``frame`` per value of ``by``."""
+    if frame.empty:
+        return {}
+    return frame.groupby(by, sort=False).indices
+
+
+def build_model(ix: ModelIndex, valid_inequalities: bool = True) -> pyo.ConcreteModel:
+    """The full model: variables, C1-C11, optional valid inequalities, the objective."""
+    m = pyo.ConcreteModel(name="csu-opt")
+    add_variables(m, ix)
+    add_lead_count(m, ix)
+    add_one_role(m, ix)
+    add_subcontract_to_lead(m, ix)
+    add_ccg_assignment(m, ix)
+    add_network_balance(m, ix)
+    add_capacity(m, ix)
+    # C7 (eligibility) holds by construction: ix.flows has only eligible (p, s) pairs.
+    add_full_coverage(m, ix)
+    add_network_quality(m, ix)
+    add_self_delivery(m, ix)
+    add_viability(m, ix)
+    if valid_inequalities:
+        add_capacity_cover(m, ix)
+    add_objective(m, ix)
+    return m
+
+
+def add_variables(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """u[l], a[p], w[p,l] binary; z[l,c] in [0,1] (binary under single sourcing); x >= 0."""
+    m.u = pyo.Var(range(len(ix.leads)), within=pyo.Binary, doc="l is a lead provider")
+    m.a = pyo.Var(range(len(ix.providers)), within=pyo.Binary, doc="p stays active")
+    m.w = pyo.Var(range(len(ix.links)), within=pyo.Binary, doc="p subcontracts to l")
+    m.z = pyo.Var(
+        range(len(ix.assign)),
+        within=pyo.Binary if ix.single_sourcing else pyo.UnitInterval,
+        doc="share of c's demand placed in l's network",
+    )
+    cap = ix.flows["cap"].to_numpy()
+    m.x = pyo.Var(
+        range(len(ix.flows)),
+        within=pyo.NonNegativeReals,
+        bounds=lambda _m, k: (0.0, float(cap[k])),
+        doc="volume of line s that p delivers in l's network",
+    )
+    # lookups shared by the families below
+    m._lead_pos = {l: i for i, l in enumerate(ix.leads)}
+    m._prov_pos = {p: i for i, p in enumerate(ix.providers.index)}
+
+
+def add_lead_count(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C1) N_min <= Σ_l u[l] <= N_max."""
+    lo = ix.lead_min if ix.lead_min else None
+    hi = ix.lead_max
+    if lo is None and hi is None:
+        return
+    m.lead_count = pyo.Constraint(
+        expr=pyo.inequality(lo, _lin([1.0] * len(ix.leads), m.u.values()), hi)
+        if lo is not None and hi is not None
+        else (_lin([1.0] * len(ix.leads), m.u.values()) >= lo)
+        if lo is not None
+        else (_lin([1.0] * len(ix.leads), m.u.values()) <= hi)
+    )
+
+
+def add_one_role(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C2) Σ_l w[p,l] <= m(1 - u[p]); u[p] <= a[p]; w[p,l] <= a[p]; a[p] <= u[p] + Σ_l w[p,l]."""
+    links_of = _groups(ix.links, "p")
+    lp, pp, mm = m._lead_pos, m._prov_pos, float(ix.max_leads_per_sub)
+
+    def one_role(_m: pyo.ConcreteModel, p: str) -> object:
+        ws = [m.w[k] for k in links_of[p]]
+        if p in lp:
+            return _lin([1.0] * len(ws) + [mm], [*ws, m.u[lp[p]]]) <= mm
+        return _lin([1.0] * len(ws), ws) <= mm
+
+    m.one_role = pyo.Constraint(list(links_of), rule=one_role)
+    m.lead_active = pyo.Constraint(
+        range(len(ix.leads)), rule=lambda _m, i: m.u[i] <= m.a[pp[ix.leads[i]]]
+    )
+    link_p = ix.links["p"].map(pp).to_numpy()
+    m.sub_active = pyo.Constraint(
+        range(len(ix.links)), rule=lambda _m, k: m.w[k] <= m.a[int(link_p[k])]
+    )
+
+    def active_has_role(_m: pyo.ConcreteModel, i: int) -> object:
+        p = ix.providers.index[i]
+        roles = [m.w[k] for k in links_of.get(p, [])]
+        if p in lp:
+            roles.append(m.u[lp[p]])
+        return _lin([1.0] + [-1.0] * len(roles), [m.a[i], *roles]) <= 0.0
+
+    m.active_has_role = pyo.Constraint(range(len(ix.providers)), rule=active_has_role)
+
+
+def add_subcontract_to_lead(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C3) w[p,l] <= u[l]."""
+    link_l = ix.links["l"].map(m._lead_pos).to_numpy()
+    m.subcontract_to_lead = pyo.Constraint(
+        range(len(ix.links)), rule=lambda _m, k: m.w[k] <= m.u[int(link_l[k])]
+    )
+
+
+def add_ccg_assignment(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C4) Σ_l z[l,c] = 1 for every CCG; z[l,c] <= u[l]."""
+    by_ccg = _groups(ix.assign, "c")
+    m.assign_once = pyo.Constraint(
+        ix.ccgs, rule=lambda _m, c: _lin([1.0] * len(by_ccg[c]), [m.z[k] for k in by_ccg[c]]) == 1.0
+    )
+    z_l = ix.assign["l"].map(m._lead_pos).to_numpy()
+    m.assign_to_lead = pyo.Constraint(
+        range(len(ix.assign)), rule=lambda _m, k: m.z[k] <= m.u[int(z_l[k])]
+    )
+
+
+def network_demand_terms(ix: ModelIndex) -> pd.DataFrame:
+    """Rows (l, s, d, zpos): the demand d[c,s] that z[l,c] places in l's network."""
+    zpos = ix.assign[["l", "c"]].assign(zpos=np.arange(len(ix.assign)))
+    return ix.demand.merge(zpos, on="c")[["l", "s", "d", "zpos"]]
+
+
+def add_network_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C5) Σ_p x[p,l,s] = Σ_c d[c,s] z[l,c] for every lead l and line s."""
+    flows_of = _groups(ix.flows, ["l", "s"])
+    dem = network_demand_terms(ix)
+    dem_of = _groups(dem, ["l", "s"])
+    d = dem["d"].to_numpy()
+    zpos = dem["zpos"].to_numpy()
+    keys = sorted(set(flows_of) | set(dem_of))
+
+    def balance(_m: pyo.ConcreteModel, l: str, s: str) -> object:
+        xs = flows_of.get((l, s), [])
+        ds = dem_of.get((l, s), [])
+        return (
+            _lin(
+                [1.0] * len(xs) + [-float(d[j]) for j in ds],
+                [m.x[k] for k in xs] + [m.z[int(zpos[j])] for j in ds],
+            )
+            == 0.0
+        )
+
+    m.network_balance = pyo.Constraint(keys, rule=balance)
+
+
+def add_capacity(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C6) Σ_l x[p,l,s] <= cap[p,s] a[p]; x[p,l,s] <= cap[p,s] w[p,l]; x[l,l,s] <= cap[l,s] u[l]."""
+    f = ix.flows
+    cap = f["cap"].to_numpy()
+    by_ps = _groups(f, ["p", "s"])
+    pp = m._prov_pos
+
+    def capacity(_m: pyo.ConcreteModel, p: str, s: str) -> object:
+        ks = by_ps[(p, s)]
+        c = float(cap[ks[0]])
+        return _lin([1.0] * len(ks) + [-c], [m.x[k] for k in ks] + [m.a[pp[p]]]) <= 0.0
+
+    m.capacity = pyo.Constraint(list(by_ps), rule=capacity)
+
+    link_pos = pd.Series(np.arange(len(ix.links)), index=pd.MultiIndex.from_frame(ix.links[["p", "l"]]))
+    sub = np.flatnonzero(~f["self"].to_numpy())
+    sub_link = link_pos.reindex(pd.MultiIndex.from_frame(f.loc[sub, ["p", "l"]])).to_numpy()
+    m.capacity_link_sub = pyo.Constraint(
+        range(len(sub)),
+        rule=lambda _m, j: m.x[int(sub[j])] <= float(cap[sub[j]]) * m.w[int(sub_link[j])],
+    )
+    own = np.flatnonzero(f["self"].to_numpy())
+    own_l = f.loc[own, "l"].map(m._lead_pos).to_numpy()
+    m.capacity_link_self = pyo.Constraint(
+        range(len(own)),
+        rule=lambda _m, j: m.x[int(own[j])] <= float(cap[own[j]]) * m.u[int(own_l[j])],
+    )
+
+
+def add_full_coverage(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C8) u[l] <= [l eligible in s] u[l] + Σ_{p eligible in s} w[p,l] for every l, s.
+
+    Trivial where l is itself eligible in s; otherwise Σ_{p eligible in s} w[p,l] >= u[l].
+    """
+    elig = ix.eligible[["p", "s"]]
+    self_ok = set(map(tuple, elig.itertuples(index=False)))
+    cover = ix.links[["p", "l"]].assign(pos=np.arange(len(ix.links))).merge(elig, on="p")
+    cover_of = _groups(cover, ["l", "s"])
+    kk = cover["pos"].to_numpy()
+    keys = [(l, s) for l in ix.leads for s in ix.lines.index if (l, s) not in self_ok]
+    lp = m._lead_pos
+
+    def full_coverage(_m: pyo.ConcreteModel, l: str, s: str) -> object:
+        ws = [m.w[int(kk[j])] for j in cover_of.get((l, s), [])]
+        return _lin([1.0] * len(ws) + [-1.0], [*ws, m.u[lp[l]]]) >= 0.0
+
+    m.full_coverage = pyo.Constraint(keys, rule=full_coverage)
+
+
+def add_network_quality(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C9) Σ_p (q[p,s] - Q[s]) x[p,l,s] >= 0 for every l, s (only where some q < Q)."""
+    f = ix.flows
+    slack = (f["q"] - f["s"].map(ix.lines["Q"])).to_numpy()
+    below = f.loc[slack < 0, ["l", "s"]].drop_duplicates()
+    keys = list(map(tuple, below.itertuples(index=False)))
+    flows_of = _groups(f, ["l", "s"])
+    m.network_quality = pyo.Constraint(
+        keys,
+        rule=lambda _m, l, s: _lin(
+            [float(slack[k]) for k in flows_of[(l, s)]], [m.x[k] for k in flows_of[(l, s)]]
+        )
+        >= 0.0,
+    )
+
+
+def add_self_delivery(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C10) Σ_s x[l,l,s] >= ρ Σ_{p,s} x[p,l,s], i.e. (1-ρ)·own - ρ·others >= 0."""
+    rho = ix.self_share
+    if rho <= 0:
+        return
+    f = ix.flows
+    coef = np.where(f["self"].to_numpy(), 1.0 - rho, -rho)
+    of_lead = _groups(f, "l")
+    m.self_delivery = pyo.Constraint(
+        list(of_lead),
+        rule=lambda _m, l: _lin([float(coef[k]) for k in of_lead[l]], [m.x[k] for k in of_lead[l]])
+        >= 0.0,
+    )
+
+
+def add_viability(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C11) Σ_{l,s} x[p,l,s] >= v[p] a[p] for every provider with v[p] > 0."""
+    v = ix.providers["v"]
+    by_p = _groups(ix.flows, "p")
+    keys = [p for p in ix.providers.index if v[p] > 0]
+    pp = m._prov_pos
+
+    def viability(_m: pyo.ConcreteModel, p: str) -> object:
+        ks = by_p.get(p, [])
+        return _lin([1.0] * len(ks) + [-float(v[p])], [m.x[k] for k in ks] + [m.a[pp[p]]]) >= 0.0
+
+    m.viability = pyo.Constraint(keys, rule=viability)
+
+
+def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(V1, valid) Σ_{p eligible in s} cap[p,s] a[p] >= Σ_c d[c,s] for every line s.
+
+    Implied by C4-C6 for integer a, but not by the LP relaxation of the strong
+    formulation when x is spread thinly: it is the aggregate capacity cut of facility location.
+    """
+    total = ix.demand.groupby("s")["d"].sum()
+    by_s = _groups(ix.eligible, "s")
+    cap = ix.eligible["cap"].to_numpy()
+    ppos = ix.eligible["p"].map(m._prov_pos).to_numpy()
+    keys = [s for s in total.index if total[s] > 0]
+    m.capacity_cover = pyo.Constraint(
+        keys,
+        rule=lambda _m, s: _lin(
+            [float(cap[j]) for j in by_s.get(s, [])], [m.a[int(ppos[j])] for j in by_s.get(s, [])]
+        )
+        >= float(total[s]),
+    )
+
+
+def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """min Σ F u + Σ (G + k) w + Σ c x + Σ t z + Σ X (1 - a)."""
+    prov = ix.providers
+    F = prov.loc[ix.leads, "F"].to_numpy(dtype=float)
+    X = prov["X"].to_numpy(dtype=float)
+    coefs = [
+        *F,
+        *ix.links["cost"].to_numpy(dtype=float),
+        *ix.flows["c"].to_numpy(dtype=float),
+        *ix.assign["t"].to_numpy(dtype=float),
+        *(-X),
+    ]
+    vars_ = [*m.u.values(), *m.w.values(), *m.x.values(), *m.z.values(), *m.a.values()]
+    keep = [i for i, c in enumerate(coefs) if c != 0.0]
+    m.total_cost = pyo.Objective(
+        expr=_lin([coefs[i] for i in keep], [vars_[i] for i in keep], constant=float(X.sum())),
+        sense=pyo.minimize,
+    )

@@ -1,0 +1,384 @@
+"""The instance schema ``csu-opt/1`` (SPEC section 3) as data: tables, columns, settings.
+
+Column checks are vectorised over a whole table; each failing cell becomes a
+:class:`~csu_opt.errors.Problem` naming its file, table, row and field.
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from csu_opt.errors import Problem
+from csu_opt.tables import RawTable
+
+SCHEMA_VERSION = "csu-opt/1"
+PROVIDER_KINDS = ("csu", "private", "charity", "council", "other")
+#: At most this many rows are listed for one kind of mistake in one column.
+MAX_ROWS_LISTED = 10
+
+Kind = Literal["id", "str", "num", "bool", "enum"]
+
+
+@dataclass(frozen=True)
+class Col:
+    """One column of a table: its type, whether it is required, its default and range."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    default: Any = None
+    lo: float | None = None
+    hi: float | None = None
+    choices: tuple[str, ...] = ()
+    ref: str | None = None  # the table whose ids this column names
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    cols: tuple[Col, ...]
+    key: tuple[str, ...]  # columns that identify a record (unique)
+    required: bool = True
+
+    def col(self, name: str) -> Col:
+        return next(c for c in self.cols if c.name == name)
+
+
+NONNEG = {"lo": 0.0}
+TABLES: dict[str, TableSpec] = {
+    t.name: t
+    for t in (
+        TableSpec(
+            "service_lines",
+            (
+                Col("id", "id", required=True),
+                Col("name", "str"),
+                Col("quality_threshold", "num", default=0.0, lo=0.0, hi=100.0),
+                Col("network_quality_target", "num", default=0.0, lo=0.0, hi=100.0),
+            ),
+            ("id",),
+        ),
+        TableSpec(
+            "providers",
+            (
+                Col("id", "id", required=True),
+                Col("name", "str"),
+                Col("kind", "enum", default="other", choices=PROVIDER_KINDS),
+                Col("region", "str", default=""),
+                Col("can_lead", "bool", default=True),
+                Col("can_subcontract", "bool", default=True),
+                # required where can_lead is true (checked in instance.py)
+                Col("lead_fixed_cost", "num", default=0.0, **NONNEG),
+                Col("subcontractor_fixed_cost", "num", default=0.0, **NONNEG),
+                Col("exit_cost", "num", default=0.0, **NONNEG),
+                Col("min_volume", "num", default=0.0, **NONNEG),
+                Col("staff", "num", default=0.0, **NONNEG),
+            ),
+            ("id",),
+        ),
+        TableSpec(
+            "capabilities",
+            (
+                Col("provider", "id", required=True, ref="providers"),
+                Col("service_line", "id", required=True, ref="service_lines"),
+                Col("capacity", "num", required=True, **NONNEG),
+                Col("quality", "num", required=True, lo=0.0, hi=100.0),
+                Col("unit_cost", "num", default=0.0, **NONNEG),
+            ),
+            ("provider", "service_line"),
+        ),
+        TableSpec(
+            "ccgs",
+            (
+                Col("id", "id", required=True),
+                Col("name", "str"),
+                Col("region", "str", default=""),
+            ),
+            ("id",),
+        ),
+        TableSpec(
+            "demand",
+            (
+                Col("ccg", "id", required=True, ref="ccgs"),
+                Col("service_line", "id", required=True, ref="service_lines"),
+                Col("volume", "num", required=True, **NONNEG),
+            ),
+            ("ccg", "service_line"),
+        ),
+        TableSpec(
+            "assignment_costs",
+            (
+                Col("lead", "id", required=True, ref="providers"),
+                Col("ccg", "id", required=True, ref="ccgs"),
+                Col("cost", "num", required=True, **NONNEG),
+            ),
+            ("lead", "ccg"),
+            required=False,
+        ),
+        TableSpec(
+            "partnership_costs",
+            (
+                Col("subcontractor", "id", required=True, ref="providers"),
+                Col("lead", "id", required=True, ref="providers"),
+                Col("cost", "num", required=True, **NONNEG),
+            ),
+            ("subcontractor", "lead"),
+            required=False,
+        ),
+    )
+}
+TOP_LEVEL_FIELDS = ("schema", "name", "description", "units", "settings", *TABLES)
+
+
+def suggest(word: str, choices: Any) -> str:
+    """``"; did you mean 'x'?"`` when a close spelling exists, else ``""``."""
+    close = difflib.get_close_matches(str(word), [str(c) for c in choices], n=1, cutoff=0.6)
+    return f"; did you mean '{close[0]}'?" if close else ""
+
+
+# --------------------------------------------------------------------------- settings
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class LeadBand(_Model):
+    min: int | None = Field(default=None, ge=0)
+    max: int | None = Field(default=None, ge=1)
+
+
+class SettingsModel(_Model):
+    lead_providers: LeadBand = Field(default_factory=LeadBand)
+    single_sourcing: bool = True
+    max_leads_per_subcontractor: int = Field(default=1, ge=1)
+    lead_self_delivery_min_share: float = Field(default=0.0, ge=0.0, le=1.0)
+
+
+def validate_settings(raw: Any, file: str, problems: list[Problem]) -> SettingsModel | None:
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        problems.append(Problem(file, f"expected a mapping of settings, got {raw!r}", "settings"))
+        return None
+    try:
+        settings = SettingsModel.model_validate(raw)
+    except ValidationError as exc:
+        for err in exc.errors():
+            path = ".".join(str(p) for p in err["loc"])
+            if err["type"] == "extra_forbidden":
+                parent: type[BaseModel] = SettingsModel
+                if len(err["loc"]) > 1:
+                    parent = LeadBand
+                msg = "unknown setting" + suggest(err["loc"][-1], parent.model_fields)
+            else:
+                msg = f"{err['msg'].lower()}, got {err.get('input')!r}"
+            problems.append(Problem(file, msg, "settings", field=path))
+        return None
+    band = settings.lead_providers
+    if band.min is not None and band.max is not None and band.min > band.max:
+        problems.append(
+            Problem(
+                file,
+                f"min ({band.min}) is above max ({band.max})",
+                "settings",
+                field="lead_providers",
+            )
+        )
+    return settings
+
+
+# --------------------------------------------------------------------------- tables
+
+_TRUE = {"true", "yes", "y", "1", "t"}
+_FALSE = {"false", "no", "n", "0", "f"}
+
+
+def _missing_mask(s: pd.Series) -> np.ndarray:
+    return np.fromiter(
+        (v is None or (isinstance(v, str) and not v.strip()) for v in s), bool, len(s)
+    )
+
+
+class _Reporter:
+    """Collects problems for one table, listing at most MAX_ROWS_LISTED rows per mistake."""
+
+    def __init__(self, table: RawTable, problems: list[Problem]):
+        self.table = table
+        self.problems = problems
+
+    def rows(self, mask: np.ndarray, field: str | None, message: Any) -> None:
+        """Report every row where ``mask`` holds; ``message(i)`` words the problem at row i."""
+        idx = np.flatnonzero(mask)
+        for i in idx[:MAX_ROWS_LISTED]:
+            text = message(int(i)) if callable(message) else str(message)
+            self.problems.append(
+                Problem(self.table.file, text, self.table.name, self.table.where(int(i)), field)
+            )
+        if len(idx) > MAX_ROWS_LISTED:
+            self.problems.append(
+                Problem(
+                    self.table.file,
+                    f"... and {len(idx) - MAX_ROWS_LISTED:,} more rows with the same kind of "
+                    "problem",
+                    self.table.name,
+                    None,
+                    field,
+                )
+            )
+
+
+def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
+    """Typed values of one column; every bad cell reported; missing cells get the default."""
+    missing = _missing_mask(s)
+    n = len(s)
+    if col.required:
+        rep.rows(missing, col.name, "a value is required here")
+    if col.kind in ("id", "str", "enum"):
+        out = pd.Series([None if m else str(v).strip() for v, m in zip(s, missing, strict=True)],
+                        index=s.index, dtype=object)
+        if col.kind == "enum":
+            low = out.where(missing, out.astype(str).str.lower())
+            bad = ~missing & ~low.isin(col.choices).to_numpy()
+            rep.rows(
+                bad,
+                col.name,
+                lambda i: f"expected one of {', '.join(col.choices)}, got {s.iloc[i]!r}"
+                + suggest(str(s.iloc[i]).lower(), col.choices),
+            )
+            out = low
+        if col.default is not None:
+            out = out.where(~missing, col.default)
+        return out
+    if col.kind == "bool":
+        vals: list[bool | None] = []
+        bad = np.zeros(n, bool)
+        for i, (v, m) in enumerate(zip(s, missing, strict=True)):
+            if m:
+                vals.append(col.default)
+            elif isinstance(v, bool):
+                vals.append(v)
+            elif str(v).strip().lower() in _TRUE:
+                vals.append(True)
+            elif str(v).strip().lower() in _FALSE:
+                vals.append(False)
+            else:
+                vals.append(None)
+                bad[i] = True
+        rep.rows(bad, col.name, lambda i: f"expected true or false, got {s.iloc[i]!r}")
+        return pd.Series(vals, index=s.index, dtype=object)
+    # numbers
+    is_bool = np.fromiter((isinstance(v, bool) for v in s), bool, n)
+    num = pd.to_numeric(s.where(~missing & ~is_bool, None), errors="coerce").astype(float)
+    arr = num.to_numpy()
+    not_number = ~missing & (np.isnan(arr) | is_bool)
+    rep.rows(
+        not_number,
+        col.name,
+        lambda i: (
+            "NaN is not allowed here; give a number"
+            if isinstance(s.iloc[i], float) or str(s.iloc[i]).strip().lower() == "nan"
+            else f"expected a number, got {s.iloc[i]!r}"
+        ),
+    )
+    infinite = ~missing & np.isinf(arr)
+    rep.rows(infinite, col.name, lambda i: f"expected a finite number, got {s.iloc[i]!r}")
+    finite = ~missing & np.isfinite(arr)
+    if col.lo is not None:
+        below = finite & (arr < col.lo)
+        what = "negative" if col.lo == 0 else f"below {col.lo:g}"
+        rep.rows(below, col.name, lambda i: f"{arr[i]:g} is {what}; expected at least {col.lo:g}")
+    if col.hi is not None:
+        above = finite & (arr > col.hi)
+        rep.rows(
+            above,
+            col.name,
+            lambda i: f"{arr[i]:g} is outside {col.lo:g}-{col.hi:g}",
+        )
+    if col.default is not None:
+        arr = np.where(missing, float(col.default), arr)
+    return pd.Series(arr, index=s.index, dtype=float)
+
+
+def validate_table(
+    spec: TableSpec, raw: RawTable, problems: list[Problem]
+) -> pd.DataFrame:
+    """Typed columns of one table (every problem reported); foreign keys are checked later."""
+    rep = _Reporter(raw, problems)
+    frame = raw.frame
+    known = {c.name for c in spec.cols}
+    for col in frame.columns:
+        if col not in known:
+            problems.append(
+                Problem(
+                    raw.file,
+                    f"unknown column '{col}'{suggest(col, known)} "
+                    f"(columns of {spec.name}: {', '.join(c.name for c in spec.cols)})",
+                    spec.name,
+                    field=str(col),
+                )
+            )
+    out = {}
+    for col in spec.cols:
+        if col.name not in frame.columns:
+            if col.required and len(frame):
+                problems.append(
+                    Problem(raw.file, "required column is missing", spec.name, field=col.name)
+                )
+            fill = col.default
+            dtype: Any = float if col.kind == "num" else object
+            out[col.name] = pd.Series([fill] * len(frame), index=frame.index, dtype=dtype)
+            continue
+        out[col.name] = _convert_column(col, frame[col.name], rep)
+    typed = pd.DataFrame(out, index=frame.index)
+    # duplicate keys
+    if all(k in frame.columns for k in spec.key) and len(typed):
+        keys = typed[list(spec.key)]
+        dup = keys.duplicated(keep="first").to_numpy() & keys.notna().all(axis=1).to_numpy()
+        first = keys.reset_index(drop=True).drop_duplicates(keep="first")
+        first_pos = {tuple(r): i for i, r in zip(first.index, first.itertuples(index=False),
+                                                 strict=True)}
+        rep.rows(
+            dup,
+            "/".join(spec.key),
+            lambda i: (
+                f"duplicate {'/'.join(spec.key)} {'/'.join(map(str, keys.iloc[i]))!s} "
+                f"(first given at {raw.where(first_pos[tuple(keys.iloc[i])])})"
+            ),
+        )
+    return typed
+
+
+def check_refs(
+    spec: TableSpec,
+    raw: RawTable,
+    typed: pd.DataFrame,
+    ids: dict[str, set[str]],
+    problems: list[Problem],
+) -> None:
+    """Every id column names a record of the table it refers to."""
+    rep = _Reporter(raw, problems)
+    for col in spec.cols:
+        if col.ref is None or col.ref not in ids:
+            continue
+        known = ids[col.ref]
+        vals = typed[col.name]
+        bad = (vals.notna() & ~vals.isin(known)).to_numpy()
+        rep.rows(
+            bad,
+            col.name,
+            lambda i, col=col, vals=vals, known=known: (
+                f"'{vals.iloc[i]}' is not an id in {col.ref}{suggest(vals.iloc[i], known)}"
+            ),
+        )
+
+
+def finite_or_none(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
