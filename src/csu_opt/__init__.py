@@ -12,12 +12,12 @@ from __future__ import annotations
 
 __version__ = "0.1.0"
 
-from typing import Any  # noqa: E402
+from typing import Any
 
-from csu_opt.errors import CsuOptError, InstanceError, Problem, UsageError  # noqa: E402
-from csu_opt.instance import Instance, load_instance  # noqa: E402
-from csu_opt.solution import CostBreakdown, Role, Solution, Status, read_results  # noqa: E402
-from csu_opt.solve import SolveOptions  # noqa: E402
+from csu_opt.errors import CsuOptError, InstanceError, Problem, UsageError
+from csu_opt.instance import Instance, load_instance
+from csu_opt.solution import CostBreakdown, Role, Solution, Status, read_results
+from csu_opt.solve import SolveOptions
 
 
 def solve(instance: Instance, **options: Any) -> Solution:

@@ -50,8 +50,13 @@ def build_index(inst: Instance) -> ModelIndex:
     links = links[["p", "l", "G", "k", "cost"]]
 
     elig = inst.eligible.rename(
-        columns={"provider": "p", "service_line": "s", "capacity": "cap", "quality": "q",
-                 "unit_cost": "c"}
+        columns={
+            "provider": "p",
+            "service_line": "s",
+            "capacity": "cap",
+            "quality": "q",
+            "unit_cost": "c",
+        }
     )[["p", "s", "cap", "q", "c"]]
 
     # x[p,l,s]: self-delivery by a lead, or delivery by a subcontractor in l's network
@@ -62,7 +67,9 @@ def build_index(inst: Instance) -> ModelIndex:
     self_flows["self"] = True
     sub_flows = sub_flows.copy()
     sub_flows["self"] = False
-    flows = pd.concat([self_flows, sub_flows], ignore_index=True)[["p", "l", "s", "cap", "q", "c", "self"]]
+    flows = pd.concat([self_flows, sub_flows], ignore_index=True)[
+        ["p", "l", "s", "cap", "q", "c", "self"]
+    ]
     flows = flows.sort_values(["l", "s", "p"], kind="stable").reset_index(drop=True)
 
     # z[l,c]: every lead-capable provider may serve every CCG
@@ -79,8 +86,12 @@ def build_index(inst: Instance) -> ModelIndex:
         columns={"quality_threshold": "theta", "network_quality_target": "Q"}
     )
     providers = prov.rename(
-        columns={"lead_fixed_cost": "F", "subcontractor_fixed_cost": "G", "exit_cost": "X",
-                 "min_volume": "v"}
+        columns={
+            "lead_fixed_cost": "F",
+            "subcontractor_fixed_cost": "G",
+            "exit_cost": "X",
+            "min_volume": "v",
+        }
     )
     st = inst.settings
     return ModelIndex(

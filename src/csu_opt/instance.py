@@ -90,7 +90,10 @@ class Instance:
         doc = self.to_document()
         parsed = [parse_override(o) for o in overrides]
         return instance_from_document(
-            doc, Path(self.source), sha256=self.sha256, overrides=parsed,
+            doc,
+            Path(self.source),
+            sha256=self.sha256,
+            overrides=parsed,
             previous=self.overrides,
         )
 
@@ -148,7 +151,11 @@ def read_document(path: Path) -> tuple[dict[str, Any], bytes]:
         raise InstanceError([Problem(str(path), "the file is empty")])
     if not isinstance(doc, dict):
         raise InstanceError(
-            [Problem(str(path), f"expected a mapping of fields at the top, got {type(doc).__name__}")]
+            [
+                Problem(
+                    str(path), f"expected a mapping of fields at the top, got {type(doc).__name__}"
+                )
+            ]
         )
     return doc, data
 
@@ -186,8 +193,9 @@ def instance_from_document(
     schema = doc.get("schema")
     if schema is None:
         problems.append(
-            Problem(file, f"missing 'schema' field; expected schema: {SCHEMA_VERSION}",
-                    field="schema")
+            Problem(
+                file, f"missing 'schema' field; expected schema: {SCHEMA_VERSION}", field="schema"
+            )
         )
     elif schema != SCHEMA_VERSION:
         problems.append(
@@ -225,8 +233,6 @@ def instance_from_document(
         table = read_table(doc[tname], tname, path, problems)
         if table is not None:
             raw[tname] = table
-    if problems:
-        raise InstanceError(problems)
 
     settings_raw = doc.get("settings")
     settings_raw = dict(settings_raw) if isinstance(settings_raw, dict) else settings_raw
@@ -237,12 +243,13 @@ def instance_from_document(
     typed: dict[str, pd.DataFrame] = {}
     for tname, table in raw.items():
         typed[tname] = validate_table(TABLES[tname], table, problems)
-    ids = {
+    ids: dict[str, set[str]] = {
         t: set(typed[t]["id"].dropna())
         for t in ("service_lines", "providers", "ccgs")
         if t in typed
     }
     for tname, table in raw.items():
+        # a reference into a table that could not be read is not checked (already reported)
         check_refs(TABLES[tname], table, typed[tname], ids, problems)
     if "providers" in typed:
         _check_lead_costs(raw["providers"], typed["providers"], problems)
@@ -268,8 +275,10 @@ def instance_from_document(
 def _check_lead_costs(raw: RawTable, typed: pd.DataFrame, problems: list[Problem]) -> None:
     if "lead_fixed_cost" in raw.frame.columns:
         given = np.fromiter(
-            (v is not None and not (isinstance(v, str) and not v.strip())
-             for v in raw.frame["lead_fixed_cost"]),
+            (
+                v is not None and not (isinstance(v, str) and not v.strip())
+                for v in raw.frame["lead_fixed_cost"]
+            ),
             bool,
             len(raw.frame),
         )
@@ -307,8 +316,9 @@ def _assemble(
     def plain(t: str) -> pd.DataFrame:
         if t in typed:
             return typed[t].reset_index(drop=True)
-        return pd.DataFrame({c.name: pd.Series(dtype=float if c.kind == "num" else object)
-                             for c in TABLES[t].cols})
+        return pd.DataFrame(
+            {c.name: pd.Series(dtype=float if c.kind == "num" else object) for c in TABLES[t].cols}
+        )
 
     providers = indexed("providers")
     for col in ("can_lead", "can_subcontract"):
@@ -355,7 +365,14 @@ def replace(instance: Instance, **changes: Any) -> Instance:
 def fingerprint(instance: Instance) -> str:
     """A hash of the validated content (after overrides), for caches and sweep keys."""
     digest = hashlib.sha256(json.dumps(dataclasses.asdict(instance.settings)).encode())
-    for t in ("service_lines", "providers", "capabilities", "ccgs", "demand",
-              "assignment_costs", "partnership_costs"):
+    for t in (
+        "service_lines",
+        "providers",
+        "capabilities",
+        "ccgs",
+        "demand",
+        "assignment_costs",
+        "partnership_costs",
+    ):
         digest.update(pd.util.hash_pandas_object(getattr(instance, t)).to_numpy().tobytes())
     return digest.hexdigest()

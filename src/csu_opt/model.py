@@ -18,7 +18,9 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from csu_opt.indices import ModelIndex
 
 
-def _lin(coefs: Iterable[float], vars_: Iterable[pyo.Var], constant: float = 0.0) -> LinearExpression:
+def _lin(
+    coefs: Iterable[float], vars_: Iterable[pyo.Var], constant: float = 0.0
+) -> LinearExpression:
     """A linear expression built in one call (much faster than summing terms)."""
     coefs = list(coefs)
     vars_ = list(vars_)
@@ -170,7 +172,10 @@ def add_network_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 
 def add_capacity(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """(C6) Σ_l x[p,l,s] <= cap[p,s] a[p]; x[p,l,s] <= cap[p,s] w[p,l]; x[l,l,s] <= cap[l,s] u[l]."""
+    """(C6) capacity and the strong links to the role variables.
+
+    Σ_l x[p,l,s] <= cap[p,s] a[p];  x[p,l,s] <= cap[p,s] w[p,l];  x[l,l,s] <= cap[l,s] u[l].
+    """
     f = ix.flows
     cap = f["cap"].to_numpy()
     by_ps = _groups(f, ["p", "s"])
@@ -183,7 +188,9 @@ def add_capacity(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
     m.capacity = pyo.Constraint(list(by_ps), rule=capacity)
 
-    link_pos = pd.Series(np.arange(len(ix.links)), index=pd.MultiIndex.from_frame(ix.links[["p", "l"]]))
+    link_pos = pd.Series(
+        np.arange(len(ix.links)), index=pd.MultiIndex.from_frame(ix.links[["p", "l"]])
+    )
     sub = np.flatnonzero(~f["self"].to_numpy())
     sub_link = link_pos.reindex(pd.MultiIndex.from_frame(f.loc[sub, ["p", "l"]])).to_numpy()
     m.capacity_link_sub = pyo.Constraint(
@@ -227,10 +234,10 @@ def add_network_quality(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     flows_of = _groups(f, ["l", "s"])
     m.network_quality = pyo.Constraint(
         keys,
-        rule=lambda _m, l, s: _lin(
-            [float(slack[k]) for k in flows_of[(l, s)]], [m.x[k] for k in flows_of[(l, s)]]
-        )
-        >= 0.0,
+        rule=lambda _m, l, s: (
+            _lin([float(slack[k]) for k in flows_of[(l, s)]], [m.x[k] for k in flows_of[(l, s)]])
+            >= 0.0
+        ),
     )
 
 
@@ -244,8 +251,9 @@ def add_self_delivery(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     of_lead = _groups(f, "l")
     m.self_delivery = pyo.Constraint(
         list(of_lead),
-        rule=lambda _m, l: _lin([float(coef[k]) for k in of_lead[l]], [m.x[k] for k in of_lead[l]])
-        >= 0.0,
+        rule=lambda _m, l: (
+            _lin([float(coef[k]) for k in of_lead[l]], [m.x[k] for k in of_lead[l]]) >= 0.0
+        ),
     )
 
 
@@ -276,10 +284,13 @@ def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     keys = [s for s in total.index if total[s] > 0]
     m.capacity_cover = pyo.Constraint(
         keys,
-        rule=lambda _m, s: _lin(
-            [float(cap[j]) for j in by_s.get(s, [])], [m.a[int(ppos[j])] for j in by_s.get(s, [])]
-        )
-        >= float(total[s]),
+        rule=lambda _m, s: (
+            _lin(
+                [float(cap[j]) for j in by_s.get(s, [])],
+                [m.a[int(ppos[j])] for j in by_s.get(s, [])],
+            )
+            >= float(total[s])
+        ),
     )
 
 

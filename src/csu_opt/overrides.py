@@ -34,11 +34,13 @@ class Override:
 def parse_override(text: str) -> Override:
     """``KEY=VALUE`` (set) or ``KEY*=FACTOR`` (scale) into an :class:`Override`."""
     if "=" not in text:
-        raise UsageError(f"override {text!r}: expected KEY=VALUE, e.g. settings.lead_providers.max=12")
-    key, _, value = text.partition("=")
-    scale = key.endswith("*")
-    key = key.rstrip("*").strip()
-    path = tuple(p for p in key.split("."))
+        raise UsageError(
+            f"override {text!r}: expected KEY=VALUE, e.g. settings.lead_providers.max=12"
+        )
+    raw_key, _, value = text.partition("=")
+    scale = raw_key.endswith("*")
+    key = raw_key.rstrip("*").strip()
+    path = tuple(key.split("."))
     if not key or any(not p for p in path):
         raise UsageError(f"override {text!r}: the key {key!r} is empty or has an empty part")
     try:
@@ -109,7 +111,8 @@ def _set_setting(o: Override, settings: Any) -> Any:
     if rest[0] == "lead_providers":
         if len(rest) != 2 or rest[1] not in LeadBand.model_fields:
             raise UsageError(
-                f"override {o.text!r}: use settings.lead_providers.min or settings.lead_providers.max"
+                f"override {o.text!r}: use settings.lead_providers.min or "
+                "settings.lead_providers.max"
             )
         band = dict(settings.get("lead_providers") or {})
         band[rest[1]] = o.value
@@ -124,8 +127,8 @@ def _set_cell(o: Override, raw: dict[str, RawTable]) -> None:
     spec = TABLES[table]
     nkeys = len(spec.key)
     if len(o.path) != nkeys + 2:
-        ids = ".".join(k.upper() for k in spec.key)
-        raise UsageError(f"override {o.text!r}: expected {table}.{ids}.FIELD=VALUE")
+        form = ".".join(k.upper() for k in spec.key)
+        raise UsageError(f"override {o.text!r}: expected {table}.{form}.FIELD=VALUE")
     ids, column = o.path[1:-1], o.path[-1]
     _check_column(o.text, table, column)
     if column in spec.key:

@@ -51,7 +51,6 @@ class TableSpec:
         return next(c for c in self.cols if c.name == name)
 
 
-NONNEG = {"lo": 0.0}
 TABLES: dict[str, TableSpec] = {
     t.name: t
     for t in (
@@ -75,11 +74,11 @@ TABLES: dict[str, TableSpec] = {
                 Col("can_lead", "bool", default=True),
                 Col("can_subcontract", "bool", default=True),
                 # required where can_lead is true (checked in instance.py)
-                Col("lead_fixed_cost", "num", default=0.0, **NONNEG),
-                Col("subcontractor_fixed_cost", "num", default=0.0, **NONNEG),
-                Col("exit_cost", "num", default=0.0, **NONNEG),
-                Col("min_volume", "num", default=0.0, **NONNEG),
-                Col("staff", "num", default=0.0, **NONNEG),
+                Col("lead_fixed_cost", "num", default=0.0, lo=0.0),
+                Col("subcontractor_fixed_cost", "num", default=0.0, lo=0.0),
+                Col("exit_cost", "num", default=0.0, lo=0.0),
+                Col("min_volume", "num", default=0.0, lo=0.0),
+                Col("staff", "num", default=0.0, lo=0.0),
             ),
             ("id",),
         ),
@@ -88,9 +87,9 @@ TABLES: dict[str, TableSpec] = {
             (
                 Col("provider", "id", required=True, ref="providers"),
                 Col("service_line", "id", required=True, ref="service_lines"),
-                Col("capacity", "num", required=True, **NONNEG),
+                Col("capacity", "num", required=True, lo=0.0),
                 Col("quality", "num", required=True, lo=0.0, hi=100.0),
-                Col("unit_cost", "num", default=0.0, **NONNEG),
+                Col("unit_cost", "num", default=0.0, lo=0.0),
             ),
             ("provider", "service_line"),
         ),
@@ -108,7 +107,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 Col("ccg", "id", required=True, ref="ccgs"),
                 Col("service_line", "id", required=True, ref="service_lines"),
-                Col("volume", "num", required=True, **NONNEG),
+                Col("volume", "num", required=True, lo=0.0),
             ),
             ("ccg", "service_line"),
         ),
@@ -117,7 +116,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 Col("lead", "id", required=True, ref="providers"),
                 Col("ccg", "id", required=True, ref="ccgs"),
-                Col("cost", "num", required=True, **NONNEG),
+                Col("cost", "num", required=True, lo=0.0),
             ),
             ("lead", "ccg"),
             required=False,
@@ -127,7 +126,7 @@ TABLES: dict[str, TableSpec] = {
             (
                 Col("subcontractor", "id", required=True, ref="providers"),
                 Col("lead", "id", required=True, ref="providers"),
-                Col("cost", "num", required=True, **NONNEG),
+                Col("cost", "num", required=True, lo=0.0),
             ),
             ("subcontractor", "lead"),
             required=False,
@@ -177,7 +176,7 @@ def validate_settings(raw: Any, file: str, problems: list[Problem]) -> SettingsM
                 parent: type[BaseModel] = SettingsModel
                 if len(err["loc"]) > 1:
                     parent = LeadBand
-                msg = "unknown setting" + suggest(err["loc"][-1], parent.model_fields)
+                msg = "unknown setting" + suggest(str(err["loc"][-1]), parent.model_fields)
             else:
                 msg = f"{err['msg'].lower()}, got {err.get('input')!r}"
             problems.append(Problem(file, msg, "settings", field=path))
@@ -242,16 +241,21 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
     if col.required:
         rep.rows(missing, col.name, "a value is required here")
     if col.kind in ("id", "str", "enum"):
-        out = pd.Series([None if m else str(v).strip() for v, m in zip(s, missing, strict=True)],
-                        index=s.index, dtype=object)
+        out = pd.Series(
+            [None if m else str(v).strip() for v, m in zip(s, missing, strict=True)],
+            index=s.index,
+            dtype=object,
+        )
         if col.kind == "enum":
             low = out.where(missing, out.astype(str).str.lower())
             bad = ~missing & ~low.isin(col.choices).to_numpy()
             rep.rows(
                 bad,
                 col.name,
-                lambda i: f"expected one of {', '.join(col.choices)}, got {s.iloc[i]!r}"
-                + suggest(str(s.iloc[i]).lower(), col.choices),
+                lambda i: (
+                    f"expected one of {', '.join(col.choices)}, got {s.iloc[i]!r}"
+                    + suggest(str(s.iloc[i]).lower(), col.choices)
+                ),
             )
             out = low
         if col.default is not None:
@@ -307,9 +311,7 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
     return pd.Series(arr, index=s.index, dtype=float)
 
 
-def validate_table(
-    spec: TableSpec, raw: RawTable, problems: list[Problem]
-) -> pd.DataFrame:
+def validate_table(spec: TableSpec, raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     """Typed columns of one table (every problem reported); foreign keys are checked later."""
     rep = _Reporter(raw, problems)
     frame = raw.frame
@@ -343,8 +345,9 @@ def validate_table(
         keys = typed[list(spec.key)]
         dup = keys.duplicated(keep="first").to_numpy() & keys.notna().all(axis=1).to_numpy()
         first = keys.reset_index(drop=True).drop_duplicates(keep="first")
-        first_pos = {tuple(r): i for i, r in zip(first.index, first.itertuples(index=False),
-                                                 strict=True)}
+        first_pos = {
+            tuple(r): i for i, r in zip(first.index, first.itertuples(index=False), strict=True)
+        }
         rep.rows(
             dup,
             "/".join(spec.key),
@@ -366,7 +369,7 @@ def check_refs(
     """Every id column names a record of the table it refers to."""
     rep = _Reporter(raw, problems)
     for col in spec.cols:
-        if col.ref is None or col.ref not in ids:
+        if col.ref is None or col.ref not in ids or col.name not in raw.frame.columns:
             continue
         known = ids[col.ref]
         vals = typed[col.name]

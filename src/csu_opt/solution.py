@@ -154,11 +154,18 @@ def solution_from_values(
     if values is None:
         empty = pd.DataFrame
         return Solution(
-            status, objective, best_bound, mip_gap, message, None,
+            status,
+            objective,
+            best_bound,
+            mip_gap,
+            message,
+            None,
             empty(columns=["provider", "kind", "role", "leads", "staff"]),
             empty(columns=["ccg", "lead", "share"]),
             empty(columns=["provider", "lead", "service_line", "volume", "quality"]),
-            timings, solver, instance_record(instance),
+            timings,
+            solver,
+            instance_record(instance),
         )
     u = values["u"] > 0.5
     a = values["a"] > 0.5
@@ -194,17 +201,33 @@ def solution_from_values(
     )
 
     zmask = z > TOL
-    assignments = pd.DataFrame(
-        {"ccg": ix.assign["c"][zmask].to_numpy(), "lead": ix.assign["l"][zmask].to_numpy(),
-         "share": z[zmask]}
-    ).sort_values(["ccg", "lead"], kind="stable").reset_index(drop=True)
+    assignments = (
+        pd.DataFrame(
+            {
+                "ccg": ix.assign["c"][zmask].to_numpy(),
+                "lead": ix.assign["l"][zmask].to_numpy(),
+                "share": z[zmask],
+            }
+        )
+        .sort_values(["ccg", "lead"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     xmask = x > TOL
     f = ix.flows[xmask]
-    flows = pd.DataFrame(
-        {"provider": f["p"].to_numpy(), "lead": f["l"].to_numpy(),
-         "service_line": f["s"].to_numpy(), "volume": x[xmask], "quality": f["q"].to_numpy()}
-    ).sort_values(["lead", "service_line", "provider"], kind="stable").reset_index(drop=True)
+    flows = (
+        pd.DataFrame(
+            {
+                "provider": f["p"].to_numpy(),
+                "lead": f["l"].to_numpy(),
+                "service_line": f["s"].to_numpy(),
+                "volume": x[xmask],
+                "quality": f["q"].to_numpy(),
+            }
+        )
+        .sort_values(["lead", "service_line", "provider"], kind="stable")
+        .reset_index(drop=True)
+    )
 
     lead_F = prov.loc[ix.leads, "lead_fixed_cost"].to_numpy()
     breakdown = CostBreakdown(
@@ -216,12 +239,25 @@ def solution_from_values(
         exit=float(prov["exit_cost"].to_numpy()[~a].sum()),
     )
     return Solution(
-        status, objective, best_bound, mip_gap, message, breakdown, roles, assignments,
-        flows, timings, solver, instance_record(instance),
+        status,
+        objective,
+        best_bound,
+        mip_gap,
+        message,
+        breakdown,
+        roles,
+        assignments,
+        flows,
+        timings,
+        solver,
+        instance_record(instance),
     )
 
 
 # --------------------------------------------------------------------------- files
+
+_UMASK = os.umask(0)
+os.umask(_UMASK)
 
 RESULT_FILES = ("summary.json", "roles.csv", "assignments.csv", "flows.csv")
 
@@ -232,6 +268,7 @@ def _atomic_write(path: Path, text: str) -> None:
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -250,13 +287,29 @@ def read_results(folder: str | Path) -> Solution:
     """A Solution read back from a result folder (for plots, compare, verify)."""
     folder = Path(folder)
     summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+
     def csv(name: str) -> pd.DataFrame:
-        return pd.read_csv(folder / name, dtype={"provider": str, "lead": str, "ccg": str,
-                                                  "service_line": str, "leads": str},
-                           keep_default_na=False)
+        return pd.read_csv(
+            folder / name,
+            dtype={"provider": str, "lead": str, "ccg": str, "service_line": str, "leads": str},
+            keep_default_na=False,
+        )
+
     cb = summary.get("cost_breakdown")
-    known = {"status", "message", "objective", "best_bound", "mip_gap", "cost_breakdown",
-             "leads", "counts", "timings", "solver", "instance", "csu_opt_version"}
+    known = {
+        "status",
+        "message",
+        "objective",
+        "best_bound",
+        "mip_gap",
+        "cost_breakdown",
+        "leads",
+        "counts",
+        "timings",
+        "solver",
+        "instance",
+        "csu_opt_version",
+    }
     return Solution(
         status=Status(summary["status"]),
         objective=summary.get("objective"),

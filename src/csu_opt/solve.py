@@ -165,8 +165,12 @@ def solve_model(
         mip_gap=gap,
         message=message,
         timings=timings,
-        solver={"name": "highs", "version": highs_version(), "interface": "pyomo.appsi",
-                "options": options.as_record()},
+        solver={
+            "name": "highs",
+            "version": highs_version(),
+            "interface": "pyomo.appsi",
+            "options": options.as_record(),
+        },
     )
 
 

@@ -58,9 +58,7 @@ def _frame_from_records(
             columns.setdefault(str(key), None)
     if not ok:
         return None
-    data = {
-        col: [rec.get(col, rec.get(_int_key(col))) for rec in records] for col in columns
-    }
+    data = {col: [rec.get(col, rec.get(_int_key(col))) for rec in records] for col in columns}
     return pd.DataFrame(data, dtype=object, index=pd.RangeIndex(len(records)))
 
 
@@ -176,9 +174,7 @@ def read_xlsx_table(path: Path, sheet: str, table: str, problems: list[Problem])
     return RawTable(table, frame, label, "row", rows, path)
 
 
-def read_table(
-    spec: Any, table: str, yaml_file: Path, problems: list[Problem]
-) -> RawTable | None:
+def read_table(spec: Any, table: str, yaml_file: Path, problems: list[Problem]) -> RawTable | None:
     """A table given inline (list of records or DataFrame), as ``{csv: ...}`` or ``{xlsx: ...}``."""
     label = str(yaml_file)
     base = yaml_file.parent

@@ -1,0 +1,211 @@
+"""The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
+
+Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
+2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 interrupted.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.console import Console
+
+from csu_opt import __version__
+from csu_opt.errors import InstanceError, UsageError
+from csu_opt.instance import Instance, load_instance
+from csu_opt.render import comparison_table, instance_summary, print_problems, solution_summary
+from csu_opt.runner import Interrupted, ProgressLine, RunResult, default_folder, run_solve
+from csu_opt.solve import SolveOptions
+
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _handled(console: Console) -> Iterator[None]:
+    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks."""
+    try:
+        yield
+    except InstanceError as exc:
+        print_problems(err_console, exc)
+        sys.exit(1)
+    except UsageError as exc:
+        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except Interrupted as exc:
+        err_console.print(
+            f"[bold red]stopped:[/] {exc}; no result folder was written", highlight=False
+        )
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]stopped:[/] interrupted; no result folder was written")
+        sys.exit(130)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="csu-opt")
+def main() -> None:
+    """csu-opt: who leads, who subcontracts, who exits, and which network serves each CCG."""
+
+
+@main.command()
+@click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting or field, e.g. settings.lead_providers.max=12.",
+)
+def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
+    """Check instance files and print a short summary of each; exit 0 valid, 1 invalid."""
+    console = Console()
+    failed = False
+    for path in instances:
+        try:
+            inst = load_instance(path, overrides)
+        except InstanceError as exc:
+            print_problems(err_console, exc)
+            failed = True
+            continue
+        except UsageError as exc:
+            err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
+            sys.exit(2)
+        instance_summary(console, inst)
+    sys.exit(1 if failed else 0)
+
+
+def _solve_options(
+    time_limit: float | None, mip_gap: float, threads: int | None, seed: int, no_cuts: bool
+) -> SolveOptions:
+    return SolveOptions(
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        threads=threads,
+        seed=seed,
+        valid_inequalities=not no_cuts,
+    )
+
+
+@main.command()
+@click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Result folder (with several instances: the parent of one folder each). "
+    "Default: results/<name>-<timestamp>/.",
+)
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Stop after S seconds and report the best solution and its gap.",
+)
+@click.option(
+    "--mip-gap",
+    type=click.FloatRange(min=0),
+    default=1e-4,
+    show_default=True,
+    help="Relative optimality gap at which HiGHS stops.",
+)
+@click.option("--threads", type=click.IntRange(min=1), help="HiGHS threads.")
+@click.option("--seed", type=int, default=0, show_default=True, help="HiGHS random seed.")
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Override a setting or field (repeatable), e.g. "
+    "settings.lead_providers.max=12, service_lines.BI.quality_threshold=70, "
+    "demand.volume*=1.5.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
+@click.option("--no-cuts", is_flag=True, help="Leave out the valid inequalities (for comparison).")
+def solve(
+    instances: tuple[Path, ...],
+    out: Path | None,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    seed: int,
+    overrides: tuple[str, ...],
+    as_json: bool,
+    quiet: bool,
+    no_cuts: bool,
+) -> None:
+    """Solve one or more instance files, each into its own result folder."""
+    console = Console(stderr=as_json)
+    with _handled(console):
+        loaded = _load_all(instances, overrides)
+        results: list[RunResult] = []
+        for inst in loaded:
+            folder = _folder_for(inst, out, several=len(loaded) > 1)
+            options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
+            results.append(_solve_one(inst, folder, options, console, quiet or as_json))
+    if as_json:
+        summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
+        click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
+    elif len(results) > 1:
+        comparison_table(console, [_row(r) for r in results])
+    sys.exit(max(r.solution.status.exit_code for r in results))
+
+
+def _load_all(paths: tuple[Path, ...], overrides: tuple[str, ...]) -> list[Instance]:
+    """Every instance validated before any is solved; all problems of all files reported."""
+    loaded, problems = [], []
+    for path in paths:
+        try:
+            loaded.append(load_instance(path, overrides))
+        except InstanceError as exc:
+            problems.extend(exc.problems)
+    if problems:
+        raise InstanceError(problems)
+    return loaded
+
+
+def _folder_for(inst: Instance, out: Path | None, several: bool) -> Path:
+    if out is None:
+        return default_folder(inst)
+    return out / inst.name if several else out
+
+
+def _solve_one(
+    inst: Instance, folder: Path, options: SolveOptions, console: Console, quiet: bool
+) -> RunResult:
+    progress = None if quiet else ProgressLine()
+    options.on_progress = progress
+    try:
+        if not quiet:
+            console.print(f"solving {inst.name} ...", highlight=False)
+        result = run_solve(inst, folder, options)
+    finally:
+        if progress is not None:
+            progress.close()
+    if not quiet:
+        solution_summary(console, result.solution, result.folder)
+    return result
+
+
+def _row(r: RunResult) -> dict[str, Any]:
+    s = r.solution
+    gap = f"{100 * s.mip_gap:.3f}%" if s.mip_gap is not None else "-"
+    obj = f"{s.objective:,.2f}" if s.objective is not None else "-"
+    return {
+        "instance": s.instance.get("name"),
+        "status": s.status.value,
+        "objective": obj,
+        "gap": gap,
+        "leads": len(s.leads),
+        "exits": len(s.exits),
+        "results": r.folder,
+    }
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

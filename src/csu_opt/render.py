@@ -1,0 +1,177 @@
+"""Terminal rendering (rich) of instances and solutions. Reads plain data only."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+from rich.console import Console
+from rich.table import Table
+
+from csu_opt.errors import InstanceError
+from csu_opt.instance import Instance
+from csu_opt.solution import Role, Solution
+
+
+def fmt(x: float | None, digits: int = 2) -> str:
+    return "-" if x is None else f"{x:,.{digits}f}"
+
+
+def print_problems(console: Console, err: InstanceError) -> None:
+    n = len(err.problems)
+    console.print(
+        f"[bold red]error:[/] {n} problem{'s' if n != 1 else ''} in the instance:",
+        highlight=False,
+        soft_wrap=True,
+    )
+    for p in err.problems:
+        console.print(f"  - {p}", highlight=False, markup=False, soft_wrap=True)
+
+
+def instance_summary(console: Console, inst: Instance) -> None:
+    """Counts of providers by kind, lines, CCGs, total demand and eligible capacity per line."""
+    prov = inst.providers
+    console.print(f"[bold]{inst.name}[/]: valid ({inst.source})", highlight=False)
+    if inst.description:
+        console.print(f"  {inst.description}", highlight=False, markup=False)
+    kinds = prov.groupby("kind").agg(
+        n=("kind", "size"), lead=("can_lead", "sum"), staff=("staff", "sum")
+    )
+    t = Table(title="Providers by kind", title_justify="left")
+    for col in ("kind", "providers", "lead-capable", "staff"):
+        t.add_column(col, justify="left" if col == "kind" else "right")
+    for kind, row in kinds.iterrows():
+        t.add_row(str(kind), str(int(row["n"])), str(int(row["lead"])), f"{row['staff']:,.0f}")
+    t.add_row(
+        "total",
+        str(len(prov)),
+        str(int(prov["can_lead"].sum())),
+        f"{prov['staff'].sum():,.0f}",
+        style="bold",
+    )
+    console.print(t)
+    dem = inst.total_demand()
+    elig = inst.eligible.groupby("service_line")["capacity"].sum()
+    n_elig = inst.eligible.groupby("service_line")["provider"].nunique()
+    lines = Table(
+        title=f"Service lines ({len(inst.service_lines)}), {len(inst.ccgs)} CCGs",
+        title_justify="left",
+    )
+    for col in (
+        "line",
+        "quality bar",
+        "demand",
+        "eligible capacity",
+        "eligible providers",
+        "capacity/demand",
+    ):
+        lines.add_column(col, justify="left" if col == "line" else "right")
+    for s, row in inst.service_lines.iterrows():
+        cap = float(elig.get(s, 0.0))
+        d = float(dem[s])
+        ratio = f"{cap / d:.2f}" if d > 0 else "-"
+        lines.add_row(
+            f"{s} ({row['name']})" if row["name"] != s else str(s),
+            f"{row['quality_threshold']:g}",
+            f"{d:,.1f}",
+            f"{cap:,.1f}",
+            str(int(n_elig.get(s, 0))),
+            ratio,
+        )
+    console.print(lines)
+    st = inst.settings
+    band = f"{st.lead_min if st.lead_min is not None else 0}-" + (
+        str(st.lead_max) if st.lead_max is not None else "any"
+    )
+    console.print(
+        f"  leads {band}; single sourcing {'on' if st.single_sourcing else 'off'}; "
+        f"up to {st.max_leads_per_subcontractor} lead(s) per subcontractor; "
+        f"self-delivery share >= {st.lead_self_delivery_min_share:g}",
+        highlight=False,
+    )
+    for w in inst.warnings:
+        console.print(f"  [yellow]warning:[/] {w}", highlight=False)
+
+
+def solution_summary(console: Console, sol: Solution, folder: Path | None = None) -> None:
+    """Status, leads and their networks, the cost breakdown, gap and times."""
+    colour = {"optimal": "green", "feasible": "yellow"}.get(sol.status.value, "red")
+    console.print(
+        f"[bold]{sol.instance.get('name', '')}[/]: [{colour}]{sol.status.value}[/] - {sol.message}",
+        highlight=False,
+    )
+    if not sol.status.has_solution:
+        if folder is not None:
+            console.print(f"  results: {folder}", highlight=False)
+        return
+    roles = sol.roles
+    subs = roles[roles["role"] == Role.SUBCONTRACTOR]
+    t = Table(title=f"Networks ({len(sol.leads)} leads)", title_justify="left")
+    for col in ("lead", "kind", "subcontractors", "CCGs", "volume"):
+        t.add_column(col, justify="right" if col in ("CCGs", "volume") else "left")
+    ccgs = sol.assignments.groupby("lead")["share"].sum()
+    vol = sol.flows.groupby("lead")["volume"].sum()
+    kind = roles.set_index("provider")["kind"]
+    for lead in sol.leads:
+        members = subs[subs["leads"].str.split(";").apply(lambda ls, l=lead: l in ls)]
+        t.add_row(
+            lead,
+            str(kind[lead]),
+            ", ".join(members["provider"]) or "-",
+            f"{ccgs.get(lead, 0):g}",
+            f"{vol.get(lead, 0):,.1f}",
+        )
+    console.print(t)
+    exits = roles[roles["role"] == Role.EXIT]
+    if len(exits):
+        console.print(
+            f"  exit: {', '.join(exits['provider'])} (staff affected {exits['staff'].sum():,.0f})"
+            if "staff" in exits
+            else "",
+            highlight=False,
+        )
+    cb = sol.cost_breakdown
+    if cb is not None:
+        c = Table(title="Cost breakdown (per year)", title_justify="left")
+        c.add_column("part")
+        c.add_column("cost", justify="right")
+        for name, value in vars(cb).items():
+            c.add_row(name.replace("_", " "), fmt(value))
+        c.add_row("total", fmt(cb.total), style="bold")
+        console.print(c)
+    gap = f"{100 * sol.mip_gap:.4f}%" if sol.mip_gap is not None else "-"
+    tm = sol.timings
+    console.print(
+        f"  objective {fmt(sol.objective)}  bound {fmt(sol.best_bound)}  gap {gap}  |  "
+        f"build {tm.build_s:.2f}s  hand-over {tm.handover_s:.2f}s  HiGHS {tm.solve_s:.2f}s  "
+        f"total {tm.total_s:.2f}s",
+        highlight=False,
+    )
+    if folder is not None:
+        console.print(f"  results: {folder}", highlight=False)
+
+
+def comparison_table(console: Console, rows: list[dict[str, object]]) -> None:
+    """One row per solved instance: objective, gap, leads, exits, folder."""
+    t = Table(title="Solved instances", title_justify="left")
+    for col in ("instance", "status", "objective", "gap", "leads", "exits", "results"):
+        t.add_column(
+            col, justify="right" if col in ("objective", "gap", "leads", "exits") else "left"
+        )
+    for r in rows:
+        t.add_row(
+            *(
+                str(r.get(k, ""))
+                for k in ("instance", "status", "objective", "gap", "leads", "exits", "results")
+            )
+        )
+    console.print(t)
+
+
+def frame_table(console: Console, frame: pd.DataFrame, title: str) -> None:
+    t = Table(title=title, title_justify="left")
+    for col in frame.columns:
+        t.add_column(str(col))
+    for row in frame.itertuples(index=False):
+        t.add_row(*(str(v) for v in row))
+    console.print(t)

@@ -1,0 +1,157 @@
+"""One solve from instance to result folder, with nothing half-written on failure.
+
+The folder is assembled under a hidden temporary name beside its destination (HiGHS's log
+included) and renamed into place only when every file is written. Ctrl-C or SIGTERM during
+the solve interrupts HiGHS cleanly, removes the temporary folder and raises
+:class:`Interrupted`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+import shutil
+import signal
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+from csu_opt.instance import Instance
+from csu_opt.solution import Solution, write_files
+from csu_opt.solve import Progress, SolveOptions, solve
+
+DEFAULT_RESULTS = Path("results")
+
+
+class Interrupted(Exception):
+    """The solve was stopped by Ctrl-C or SIGTERM; no result folder was left."""
+
+    def __init__(self, signum: int):
+        self.signum = signum
+        super().__init__(f"interrupted by {signal.Signals(signum).name}")
+
+
+@dataclass
+class RunResult:
+    folder: Path
+    solution: Solution
+
+
+def default_folder(instance: Instance, parent: Path = DEFAULT_RESULTS) -> Path:
+    """``results/<name>-<timestamp>/``, with a suffix if that folder exists already."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = parent / f"{instance.name}-{stamp}"
+    folder, n = base, 1
+    while folder.exists():
+        n += 1
+        folder = base.with_name(f"{base.name}-{n}")
+    return folder
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Callable[[], int | None]]:
+    """While inside, SIGINT/SIGTERM set a flag (read by the solver callback) instead of killing."""
+    caught: list[int] = []
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        caught.append(signum)
+
+    previous = {}
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
+            previous[sig] = signal.signal(sig, handler)
+    try:
+        yield lambda: caught[0] if caught else None
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def run_solve(
+    instance: Instance,
+    folder: Path,
+    options: SolveOptions,
+    *,
+    after_solve: Callable[[Solution, Path], None] | None = None,
+) -> RunResult:
+    """Solve ``instance`` into ``folder`` (replaced if it exists), atomically.
+
+    ``after_solve(solution, tmp_folder)`` may add files (verification, explanations)
+    before the folder is moved into place.
+    """
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        with _stop_on_signals() as signalled:
+            user_stop = options.should_stop
+            opts = replace(
+                options,
+                log_file=tmp / "highs.log",
+                should_stop=lambda: (
+                    signalled() is not None or (user_stop is not None and user_stop())
+                ),
+            )
+            solution = solve(instance, opts)
+            sig = signalled()
+        if sig is not None:
+            raise Interrupted(sig)
+        if after_solve is not None:
+            after_solve(solution, tmp)
+        write_files(solution, tmp)
+        if folder.exists():
+            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return RunResult(folder, solution)
+
+
+class ProgressLine:
+    """A live status line (elapsed, incumbent, bound, gap) on the terminal.
+
+    Appears once a solve has run ``delay`` seconds; on a terminal it rewrites one line,
+    elsewhere (CI logs) it prints a line every ``every`` seconds.
+    """
+
+    def __init__(self, delay: float = 2.0, every: float = 10.0):
+        self.delay = delay
+        self.every = every
+        self.start = time.monotonic()
+        self.last = 0.0
+        self.shown = False
+        # appsi redirects fds 1 and 2 while HiGHS runs; write to a copy of the real stderr
+        self.out: Any = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
+        self.tty = self.out.isatty()
+
+    def __call__(self, p: Progress) -> None:
+        now = time.monotonic()
+        if now - self.start < self.delay or now - self.last < (0.5 if self.tty else self.every):
+            return
+        self.last = now
+        inc = f"{p.incumbent:,.2f}" if p.incumbent is not None else "none yet"
+        bnd = f"{p.bound:,.2f}" if p.bound is not None else "-"
+        gap = f"{100 * p.gap:.3f}%" if p.gap is not None else "-"
+        text = f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"
+        if self.tty:
+            self.out.write("\r" + text.ljust(100)[:120])
+        else:
+            self.out.write(text + "\n")
+        self.out.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown and self.tty:
+            self.out.write("\r" + " " * 100 + "\r")
+        self.out.flush()
+        self.out.close()

@@ -1,0 +1,181 @@
+"""The command line: exit codes, result folders, JSON, overrides, several instances."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+import csu_opt
+from csu_opt.cli import main
+
+DATA = Path(__file__).parent / "data"
+TINY = DATA / "tiny.yaml"
+
+
+def run(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(main, [str(a) for a in args])
+    if result.exception and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_validate_prints_a_summary():
+    code, out, _ = run("validate", TINY)
+    assert code == 0
+    assert "tiny: valid" in out
+    assert "Providers by kind" in out and "Service lines (2), 3 CCGs" in out
+
+
+def test_invalid_instance_exit_1_no_traceback_no_folder(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("capacity: 50,", "capacity: -50,"))
+    out_dir = tmp_path / "out"
+    code, out, err = run("solve", bad, "--out", out_dir)
+    assert code == 1
+    assert "capabilities row 3, field 'capacity'" in err and "negative" in err
+    assert "Traceback" not in err + out
+    assert not out_dir.exists()
+    assert not any(tmp_path.glob(".*partial*"))
+    code, _, err = run("validate", bad)
+    assert code == 1 and "negative" in err
+
+
+def test_solve_writes_the_result_folder(tmp_path):
+    out_dir = tmp_path / "run"
+    code, out, _ = run("solve", TINY, "--out", out_dir, "--set", "settings.lead_providers.max=2")
+    assert code == 0
+    assert "optimal" in out and "142.00" in out
+    assert {p.name for p in out_dir.iterdir()} >= {
+        "summary.json",
+        "roles.csv",
+        "assignments.csv",
+        "flows.csv",
+        "highs.log",
+    }
+    summary = json.loads((out_dir / "summary.json").read_text())
+    for key in (
+        "status",
+        "objective",
+        "best_bound",
+        "mip_gap",
+        "cost_breakdown",
+        "leads",
+        "timings",
+        "solver",
+        "instance",
+        "csu_opt_version",
+    ):
+        assert key in summary
+    assert summary["status"] == "optimal"
+    assert summary["objective"] == pytest.approx(142.0)
+    assert summary["leads"] == ["P2"]
+    assert set(summary["cost_breakdown"]) == {
+        "lead_fixed",
+        "subcontractor_fixed",
+        "partnership",
+        "delivery",
+        "assignment",
+        "exit",
+    }
+    assert sum(summary["cost_breakdown"].values()) == pytest.approx(142.0)
+    assert set(summary["timings"]) >= {"build_s", "solve_s", "total_s"}
+    assert summary["instance"]["overrides"] == ["settings.lead_providers.max=2"]
+    assert len(summary["instance"]["sha256"]) == 64
+    assert summary["solver"]["name"] == "highs" and summary["solver"]["options"]["random_seed"] == 0
+    roles = pd.read_csv(out_dir / "roles.csv")
+    assert list(roles.columns[:4]) == ["provider", "kind", "role", "leads"]
+    assert dict(zip(roles["provider"], roles["role"], strict=True)) == {
+        "P1": "subcontractor",
+        "P2": "lead",
+        "P3": "subcontractor",
+    }
+    assert list(pd.read_csv(out_dir / "assignments.csv").columns) == ["ccg", "lead", "share"]
+    assert list(pd.read_csv(out_dir / "flows.csv").columns) == [
+        "provider",
+        "lead",
+        "service_line",
+        "volume",
+        "quality",
+    ]
+    back = csu_opt.read_results(out_dir)
+    assert back.objective == pytest.approx(142.0) and back.leads == ["P2"]
+
+
+def test_json_output_is_the_summary(tmp_path):
+    code, out, _ = run("solve", TINY, "--out", tmp_path / "r", "--json")
+    assert code == 0
+    data = json.loads(out)
+    assert data["status"] == "optimal" and data["objective"] == pytest.approx(142.0)
+
+
+def test_infeasible_exit_3_with_plain_statement(tmp_path):
+    code, out, _ = run(
+        "solve",
+        TINY,
+        "--out",
+        tmp_path / "r",
+        "--set",
+        "settings.lead_providers.min=3",
+        "--set",
+        "settings.lead_providers.max=3",
+    )
+    assert code == 3
+    assert "infeasible" in out
+    assert json.loads((tmp_path / "r" / "summary.json").read_text())["status"] == "infeasible"
+
+
+def test_several_instances_each_get_a_folder_and_a_comparison(tmp_path):
+    other = tmp_path / "tiny2.yaml"
+    other.write_text(
+        TINY.read_text()
+        .replace("name: tiny", "name: tiny2")
+        .replace("lead_fixed_cost: 80", "lead_fixed_cost: 200")
+    )
+    code, out, _ = run("solve", TINY, other, "--out", tmp_path / "many")
+    assert code == 0
+    assert (tmp_path / "many" / "tiny" / "summary.json").exists()
+    assert (tmp_path / "many" / "tiny2" / "summary.json").exists()
+    assert "Solved instances" in out
+    s2 = json.loads((tmp_path / "many" / "tiny2" / "summary.json").read_text())
+    # with P2's lead cost at 200, P1 leads: 100 + P3 sub 2 + delivery 45*1 + 30*0.5 = 162,
+    # and P2 stays on as an idle subcontractor (G = 5) rather than exit (X = 20): 167
+    assert s2["objective"] == pytest.approx(167.0) and s2["leads"] == ["P1"]
+
+
+def test_several_instances_are_all_validated_before_any_solve(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(TINY.read_text().replace("quality: 90", "quality: 900"))
+    code, _, err = run("solve", TINY, bad, "--out", tmp_path / "many")
+    assert code == 1 and "0-100" in err
+    assert not (tmp_path / "many").exists()
+
+
+def test_rerun_into_same_folder_replaces_it(tmp_path):
+    out_dir = tmp_path / "r"
+    assert run("solve", TINY, "--out", out_dir, "-q")[0] == 0
+    (out_dir / "stale.txt").write_text("old")
+    assert run("solve", TINY, "--out", out_dir, "-q")[0] == 0
+    assert not (out_dir / "stale.txt").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["r"]
+
+
+def test_default_folder_under_results(tmp_path, monkeypatch):
+    shutil.copy(TINY, tmp_path / "tiny.yaml")
+    monkeypatch.chdir(tmp_path)
+    code, _, _ = run("solve", "tiny.yaml", "-q")
+    assert code == 0
+    (folder,) = (tmp_path / "results").iterdir()
+    assert folder.name.startswith("tiny-")
+    assert (folder / "summary.json").exists()
+
+
+def test_usage_errors_exit_2(tmp_path):
+    code, _, err = run("solve", TINY, "--set", "providers.NOPE.exit_cost=1")
+    assert code == 2 and "NOPE" in err
+    code, _, _ = run("solve", TINY, "--mip-gap", "-1")
+    assert code == 2
