@@ -34,9 +34,23 @@ def _groups(frame: pd.DataFrame, by: str | list[str]) -> dict:
     return frame.groupby(by, sort=False).indices
 
 
-def build_model(ix: ModelIndex, valid_inequalities: bool = True) -> pyo.ConcreteModel:
-    """The full model: variables, C1-C11, optional valid inequalities, the objective."""
+def build_model(
+    ix: ModelIndex, valid_inequalities: bool = True, mutable: bool = False
+) -> pyo.ConcreteModel:
+    """The full model: variables, C1-C11, optional valid inequalities, the objective.
+
+    With ``mutable=True`` the lead band (C1) and a global demand scale (C5, V1) are mutable
+    Pyomo parameters (``m.lead_min``, ``m.lead_max``, ``m.demand_scale``), so a persistent
+    solver can re-solve sweep cases that change only those without rebuilding.
+    """
     m = pyo.ConcreteModel(name="csu-opt")
+    if mutable:
+        m.lead_min = pyo.Param(mutable=True, initialize=float(ix.lead_min or 0))
+        m.lead_max = pyo.Param(
+            mutable=True,
+            initialize=float(ix.lead_max if ix.lead_max is not None else len(ix.leads)),
+        )
+        m.demand_scale = pyo.Param(mutable=True, initialize=1.0)
     add_variables(m, ix)
     add_lead_count(m, ix)
     add_one_role(m, ix)
@@ -78,18 +92,19 @@ def add_variables(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 
 def add_lead_count(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """(C1) N_min <= Σ_l u[l] <= N_max."""
+    """(C1) N_min <= Σ_l u[l] <= N_max (each side only where set, or mutable)."""
+    total = _lin([1.0] * len(ix.leads), m.u.values())
+    if hasattr(m, "lead_min"):
+        m.lead_count = pyo.Constraint(expr=pyo.inequality(m.lead_min, total, m.lead_max))
+        return
     lo = ix.lead_min if ix.lead_min else None
     hi = ix.lead_max
-    if lo is None and hi is None:
-        return
-    m.lead_count = pyo.Constraint(
-        expr=pyo.inequality(lo, _lin([1.0] * len(ix.leads), m.u.values()), hi)
-        if lo is not None and hi is not None
-        else (_lin([1.0] * len(ix.leads), m.u.values()) >= lo)
-        if lo is not None
-        else (_lin([1.0] * len(ix.leads), m.u.values()) <= hi)
-    )
+    if lo is not None and hi is not None:
+        m.lead_count = pyo.Constraint(expr=pyo.inequality(lo, total, hi))
+    elif lo is not None:
+        m.lead_count = pyo.Constraint(expr=total >= lo)
+    elif hi is not None:
+        m.lead_count = pyo.Constraint(expr=total <= hi)
 
 
 def add_one_role(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
@@ -156,13 +171,15 @@ def add_network_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     d = dem["d"].to_numpy()
     zpos = dem["zpos"].to_numpy()
     keys = sorted(set(flows_of) | set(dem_of))
+    scale = getattr(m, "demand_scale", None)
 
     def balance(_m: pyo.ConcreteModel, l: str, s: str) -> object:
         xs = flows_of.get((l, s), [])
         ds = dem_of.get((l, s), [])
         return (
             _lin(
-                [1.0] * len(xs) + [-float(d[j]) for j in ds],
+                [1.0] * len(xs)
+                + [-float(d[j]) if scale is None else -float(d[j]) * scale for j in ds],
                 [m.x[k] for k in xs] + [m.z[int(zpos[j])] for j in ds],
             )
             == 0.0

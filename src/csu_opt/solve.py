@@ -14,10 +14,9 @@ from typing import Any
 
 import highspy
 import numpy as np
-import pyomo.environ as pyo
 from pyomo.contrib.appsi.solvers import Highs
 
-from csu_opt.indices import ModelIndex, build_index
+from csu_opt.indices import build_index
 from csu_opt.instance import Instance
 from csu_opt.model import build_model
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
@@ -71,111 +70,144 @@ def _finite(x: float) -> float | None:
 def solve(instance: Instance, options: SolveOptions | None = None) -> Solution:
     """Build and solve the network-formation MIP for ``instance``."""
     options = options or SolveOptions()
-    t0 = time.perf_counter()
-    ix = build_index(instance)
-    model = build_model(ix, valid_inequalities=options.valid_inequalities)
-    t_build = time.perf_counter() - t0
-    return solve_model(instance, ix, model, options, t_build=t_build, t_start=t0)
+    return ModelSession(instance, options).solve(instance, options)
 
 
-def solve_model(
-    instance: Instance,
-    ix: ModelIndex,
-    model: pyo.ConcreteModel,
-    options: SolveOptions,
-    *,
-    t_build: float,
-    t_start: float,
-) -> Solution:
-    """Hand a built model to HiGHS, run it, and read back a Solution."""
-    opt = Highs()
-    opt.config.stream_solver = False
-    opt.config.load_solution = False
-    if options.log_file is not None:
-        opt.config.logfile = str(options.log_file)
-    if options.time_limit is not None:
-        opt.config.time_limit = float(options.time_limit)
-    opt.config.mip_gap = float(options.mip_gap)
-    highs_opts: dict[str, Any] = {"log_to_console": False, "random_seed": int(options.seed)}
-    if options.threads:
-        highs_opts["threads"] = int(options.threads)
-    highs_opts.update(options.highs_options)
-    opt.highs_options = highs_opts
+_UPDATE_FLAGS = (
+    "check_for_new_or_removed_constraints",
+    "check_for_new_or_removed_vars",
+    "check_for_new_or_removed_params",
+    "check_for_new_objective",
+    "update_constraints",
+    "update_vars",
+    "update_named_expressions",
+    "update_objective",
+)
 
-    t1 = time.perf_counter()
-    opt.set_instance(model)
-    for flag in (
-        "check_for_new_or_removed_constraints",
-        "check_for_new_or_removed_vars",
-        "check_for_new_or_removed_params",
-        "check_for_new_objective",
-        "update_constraints",
-        "update_vars",
-        "update_params",
-        "update_named_expressions",
-        "update_objective",
-    ):
-        setattr(opt.update_config, flag, False)
-    h: highspy.Highs = opt._solver_model
-    _attach_callbacks(h, options)
-    t_handover = time.perf_counter() - t1
 
-    t2 = time.perf_counter()
-    opt.solve(model)
-    t_solve = time.perf_counter() - t2
+class ModelSession:
+    """A built model kept with its HiGHS instance.
 
-    t3 = time.perf_counter()
-    status, message = _status(h)
-    info = h.getInfo()
-    has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-    objective = _finite(info.objective_function_value) if has_solution else None
-    bound = _finite(info.mip_dual_bound)
-    if status is Status.OPTIMAL and bound is None:
-        bound = objective  # an LP-free instance: HiGHS proves optimality without a tree
-    gap = None
-    if objective is not None and bound is not None:
-        gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
-    values = None
-    if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
-        col = np.asarray(h.getSolution().col_value)
-        vmap = opt._pyomo_var_to_solver_var_map
+    ``solve`` may be called again for an instance that differs from the first only in the
+    lead band or a global demand scale (``mutable=True``): only those parameters are pushed
+    to HiGHS, and the previous solution is handed over as a starting point.
+    """
 
-        def read(var: pyo.Var) -> np.ndarray:
+    def __init__(self, instance: Instance, options: SolveOptions, mutable: bool = False):
+        t0 = time.perf_counter()
+        self.ix = build_index(instance)
+        self.model = build_model(
+            self.ix, valid_inequalities=options.valid_inequalities, mutable=mutable
+        )
+        self.build_s = time.perf_counter() - t0
+        self.mutable = mutable
+        self.opt = Highs()
+        self.loaded = False
+        self.previous: Any = None  # the last HighsSolution with a feasible point
+        self.solves = 0
+
+    def set_parameters(
+        self, lead_min: int | None, lead_max: int | None, demand_scale: float = 1.0
+    ) -> None:
+        """Set the mutable parameters (only on a session built with ``mutable=True``)."""
+        m = self.model
+        m.lead_min.value = float(lead_min or 0)
+        m.lead_max.value = float(lead_max if lead_max is not None else len(self.ix.leads))
+        m.demand_scale.value = float(demand_scale)
+
+    def solve(self, instance: Instance, options: SolveOptions) -> Solution:
+        t_start = time.perf_counter()
+        opt = self.opt
+        opt.config.stream_solver = False
+        opt.config.load_solution = False
+        opt.config.logfile = str(options.log_file) if options.log_file is not None else ""
+        opt.config.time_limit = (
+            float(options.time_limit) if options.time_limit is not None else None
+        )
+        opt.config.mip_gap = float(options.mip_gap)
+        highs_opts: dict[str, Any] = {"log_to_console": False, "random_seed": int(options.seed)}
+        if options.threads:
+            highs_opts["threads"] = int(options.threads)
+        highs_opts.update(options.highs_options)
+        opt.highs_options = highs_opts
+
+        t1 = time.perf_counter()
+        if not self.loaded:
+            opt.set_instance(self.model)
+            for flag in _UPDATE_FLAGS:
+                setattr(opt.update_config, flag, False)
+            opt.update_config.update_params = self.mutable
+            self.loaded = True
+        h: highspy.Highs = opt._solver_model
+        _attach_callbacks(h, options)
+        if self.previous is not None:
+            h.setSolution(self.previous)
+        t_handover = time.perf_counter() - t1
+
+        t2 = time.perf_counter()
+        opt.solve(self.model)
+        t_solve = time.perf_counter() - t2
+
+        t3 = time.perf_counter()
+        status, message = _status(h)
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        objective = _finite(info.objective_function_value) if has_solution else None
+        bound = _finite(info.mip_dual_bound)
+        if status is Status.OPTIMAL and bound is None:
+            bound = objective  # solved without a branch-and-bound tree
+        gap = None
+        if objective is not None and bound is not None:
+            gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
+        values = None
+        if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
+            solution = h.getSolution()
+            self.previous = solution
+            values = self._read_values(np.asarray(solution.col_value))
+        t_load = time.perf_counter() - t3
+        build_s = self.build_s if self.solves == 0 else 0.0
+        self.solves += 1
+        timings = Timings(
+            build_s=build_s,
+            handover_s=t_handover,
+            solve_s=t_solve,
+            load_s=t_load,
+            total_s=build_s + time.perf_counter() - t_start,
+        )
+        return solution_from_values(
+            instance,
+            self.ix,
+            values,
+            status=status,
+            objective=objective,
+            best_bound=bound,
+            mip_gap=gap,
+            message=message,
+            timings=timings,
+            solver={
+                "name": "highs",
+                "version": highs_version(),
+                "interface": "pyomo.appsi",
+                "options": options.as_record(),
+                "warm_start": self.solves > 1,
+            },
+        )
+
+    def _read_values(self, col: np.ndarray) -> dict[str, np.ndarray]:
+        vmap = self.opt._pyomo_var_to_solver_var_map
+        out = {}
+        for name in ("u", "a", "w", "z", "x"):
+            var = getattr(self.model, name)
             idx = np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
-            out = np.zeros(len(idx))
-            out[idx >= 0] = col[idx[idx >= 0]]
-            return out
-
-        values = {name: read(getattr(model, name)) for name in ("u", "a", "w", "z", "x")}
-    t_load = time.perf_counter() - t3
-    timings = Timings(
-        build_s=t_build,
-        handover_s=t_handover,
-        solve_s=t_solve,
-        load_s=t_load,
-        total_s=time.perf_counter() - t_start,
-    )
-    return solution_from_values(
-        instance,
-        ix,
-        values,
-        status=status,
-        objective=objective,
-        best_bound=bound,
-        mip_gap=gap,
-        message=message,
-        timings=timings,
-        solver={
-            "name": "highs",
-            "version": highs_version(),
-            "interface": "pyomo.appsi",
-            "options": options.as_record(),
-        },
-    )
+            vals = np.zeros(len(idx))
+            vals[idx >= 0] = col[idx[idx >= 0]]
+            out[name] = vals
+        return out
 
 
 def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:
     if options.on_progress is None and options.should_stop is None:
+        h.cbMipInterrupt.clear()
         return
 
     def on_interrupt(event: Any) -> None:
@@ -192,6 +224,9 @@ def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:
         if options.should_stop is not None and options.should_stop():
             event.interrupt()
 
+    h.cbMipInterrupt.clear()
+    h.cbSimplexInterrupt.clear()
+    h.cbIpmInterrupt.clear()
     h.cbMipInterrupt.subscribe(on_interrupt)
     if options.should_stop is not None:
         stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
