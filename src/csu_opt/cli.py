@@ -207,5 +207,179 @@ def _row(r: RunResult) -> dict[str, Any]:
     }
 
 
+@main.command()
+@click.argument("instance", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    metavar="KEY=V1,V2|A:B:STEP",
+    help="A varied parameter, e.g. settings.lead_providers.max=10,12,15 or "
+    "service_lines.BI.quality_threshold=50:80:10 (repeatable).",
+)
+@click.option(
+    "--scale",
+    "scales",
+    multiple=True,
+    metavar="TABLE.COLUMN=F1,F2",
+    help="Scale a numeric column by each factor, e.g. demand.volume=1.0,1.5,2.0.",
+)
+@click.option(
+    "--file",
+    "sweep_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="A YAML sweep file (instance, vary, scale, set, one_at_a_time, time_limit).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A fixed override applied to every case.",
+)
+@click.option("--one-at-a-time", is_flag=True, help="Vary one parameter at a time around the base.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Sweep folder (sweep.db, cases/); running again resumes.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes on this machine.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask distributed cluster, e.g. tcp://10.0.0.5:8786.",
+)
+@click.option("--export", type=click.Path(path_type=Path), help="Write one row per case to CSV.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Time limit per case (seconds).",
+)
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="HiGHS threads per case.",
+)
+@click.option(
+    "--no-persist",
+    is_flag=True,
+    help="Rebuild the model for every case (for comparison with re-solves).",
+)
+@click.option(
+    "--find-threshold",
+    "threshold_key",
+    metavar="KEY",
+    help="Find, by bisection, the values of KEY where the set of leads changes.",
+)
+@click.option(
+    "--range", "threshold_range", metavar="A:B", help="The interval for --find-threshold."
+)
+@click.option(
+    "--tol",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Width at which --find-threshold stops bisecting.",
+)
+def sweep(
+    instance: Path | None,
+    vary: tuple[str, ...],
+    scales: tuple[str, ...],
+    sweep_file: Path | None,
+    overrides: tuple[str, ...],
+    one_at_a_time: bool,
+    out: Path,
+    workers: int,
+    scheduler: str | None,
+    export: Path | None,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int,
+    no_persist: bool,
+    threshold_key: str | None,
+    threshold_range: str | None,
+    tol: float | None,
+) -> None:
+    """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
+    from csu_opt import sweep_cli
+
+    console = Console(stderr=True)
+    with _handled(console):
+        code = sweep_cli.run(
+            console=console,
+            instance=instance,
+            vary=vary,
+            scales=scales,
+            sweep_file=sweep_file,
+            overrides=overrides,
+            one_at_a_time=one_at_a_time,
+            out=out,
+            workers=workers,
+            scheduler=scheduler,
+            export=export,
+            time_limit=time_limit,
+            mip_gap=mip_gap,
+            threads=threads,
+            persist=not no_persist,
+            threshold_key=threshold_key,
+            threshold_range=threshold_range,
+            tol=tol,
+        )
+    sys.exit(code)
+
+
+@main.command()
+@click.option("--providers", type=click.IntRange(min=1), required=True, help="Number of providers.")
+@click.option(
+    "--ccgs",
+    type=click.IntRange(min=1),
+    required=True,
+    help="Number of customers (CCGs, or GP practices at the finest grain).",
+)
+@click.option(
+    "--lines",
+    type=click.IntRange(min=1),
+    default=5,
+    show_default=True,
+    help="Service lines (the five of SPEC first, then L6, L7, ...).",
+)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option(
+    "--tightness",
+    type=float,
+    default=None,
+    help="Total demand / eligible capacity per line, in (0, 1) [default: 0.6].",
+)
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+def generate(
+    providers: int, ccgs: int, lines: int, seed: int, tightness: float | None, out: Path
+) -> None:
+    """Write a synthetic, feasible-by-construction instance (deterministic for a seed)."""
+    from csu_opt.generate import DEFAULT_TIGHTNESS, generate_to_folder
+
+    try:
+        path = generate_to_folder(
+            out,
+            providers,
+            ccgs,
+            lines=lines,
+            seed=seed,
+            tightness=DEFAULT_TIGHTNESS if tightness is None else tightness,
+        )
+    except ValueError as exc:
+        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
+        sys.exit(2)
+    click.echo(str(path))
+
+
 if __name__ == "__main__":  # pragma: no cover
     main()

@@ -37,10 +37,11 @@ def build_index(inst: Instance) -> ModelIndex:
     prov = inst.providers
     leads = [p for p in prov.index if prov.at[p, "can_lead"]]
     subs = [p for p in prov.index if prov.at[p, "can_subcontract"]]
-    lead_frame = pd.DataFrame({"l": leads})
+    # object dtype even when empty: pandas makes an empty column float, which breaks merges
+    lead_frame = pd.DataFrame({"l": pd.Series(leads, dtype=object)})
 
     # w[p,l]: p may subcontract, l may lead, p != l
-    links = pd.DataFrame({"p": subs}).merge(lead_frame, how="cross")
+    links = pd.DataFrame({"p": pd.Series(subs, dtype=object)}).merge(lead_frame, how="cross")
     links = links[links["p"] != links["l"]].reset_index(drop=True)
     pc = inst.partnership_costs.rename(columns={"subcontractor": "p", "lead": "l", "cost": "k"})
     links = links.merge(pc, on=["p", "l"], how="left")

@@ -117,13 +117,22 @@ class Instance:
                 "lead_self_delivery_min_share": s.lead_self_delivery_min_share,
             },
             "service_lines": self.service_lines.reset_index(),
-            "providers": self.providers.reset_index(),
+            "providers": _providers_for_document(self.providers),
             "capabilities": self.capabilities.copy(),
             "ccgs": self.ccgs.reset_index(),
             "demand": self.demand.copy(),
             "assignment_costs": self.assignment_costs.copy(),
             "partnership_costs": self.partnership_costs.copy(),
         }
+
+
+def _providers_for_document(providers: pd.DataFrame) -> pd.DataFrame:
+    """Providers as written: a lead cost defaulted for a provider that cannot lead is blank,
+    so that making it lead-capable later asks for one, as loading a file would."""
+    out = providers.reset_index().astype({"lead_fixed_cost": object})
+    blank = ~out["can_lead"].astype(bool) & (out["lead_fixed_cost"] == 0)
+    out.loc[blank, "lead_fixed_cost"] = None
+    return out
 
 
 # --------------------------------------------------------------------------- loading

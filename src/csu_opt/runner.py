@@ -71,6 +71,27 @@ def _stop_on_signals() -> Iterator[Callable[[], int | None]]:
             signal.signal(sig, old)
 
 
+@contextlib.contextmanager
+def atomic_folder(folder: Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder that replaces ``folder`` only if the block succeeds."""
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    tmp = folder.parent / f".{folder.name}.partial-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+        if folder.exists():
+            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+            folder.rename(old)
+            tmp.rename(folder)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            tmp.rename(folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
 def run_solve(
     instance: Instance,
     folder: Path,
@@ -83,11 +104,7 @@ def run_solve(
     ``after_solve(solution, tmp_folder)`` may add files (verification, explanations)
     before the folder is moved into place.
     """
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    tmp = folder.parent / f".{folder.name}.partial-{os.getpid()}"
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir()
-    try:
+    with atomic_folder(folder) as tmp:
         with _stop_on_signals() as signalled:
             user_stop = options.should_stop
             opts = replace(
@@ -104,16 +121,6 @@ def run_solve(
         if after_solve is not None:
             after_solve(solution, tmp)
         write_files(solution, tmp)
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(folder)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
     return RunResult(folder, solution)
 
 

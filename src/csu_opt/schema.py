@@ -201,9 +201,15 @@ _FALSE = {"false", "no", "n", "0", "f"}
 
 
 def _missing_mask(s: pd.Series) -> np.ndarray:
-    return np.fromiter(
-        (v is None or (isinstance(v, str) and not v.strip()) for v in s), bool, len(s)
-    )
+    """Cells that are empty: None, or blank text (NaN is a value, reported as such)."""
+    isnull = s.isna().to_numpy()
+    if isnull.any():  # None vs a NaN float: only None (or pandas' NA) means "not given"
+        isnull = np.fromiter((v is None or v is pd.NA for v in s), bool, len(s))
+    is_str = s.map(lambda v: isinstance(v, str)).to_numpy(dtype=bool)
+    blank = np.zeros(len(s), bool)
+    if is_str.any():
+        blank[is_str] = s[is_str].str.strip().eq("").to_numpy()
+    return isnull | blank
 
 
 class _Reporter:
@@ -241,11 +247,7 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
     if col.required:
         rep.rows(missing, col.name, "a value is required here")
     if col.kind in ("id", "str", "enum"):
-        out = pd.Series(
-            [None if m else str(v).strip() for v, m in zip(s, missing, strict=True)],
-            index=s.index,
-            dtype=object,
-        )
+        out = s.astype(str).str.strip().astype(object).where(~missing, None)
         if col.kind == "enum":
             low = out.where(missing, out.astype(str).str.lower())
             bad = ~missing & ~low.isin(col.choices).to_numpy()
@@ -344,18 +346,19 @@ def validate_table(spec: TableSpec, raw: RawTable, problems: list[Problem]) -> p
     if all(k in frame.columns for k in spec.key) and len(typed):
         keys = typed[list(spec.key)]
         dup = keys.duplicated(keep="first").to_numpy() & keys.notna().all(axis=1).to_numpy()
-        first = keys.reset_index(drop=True).drop_duplicates(keep="first")
-        first_pos = {
-            tuple(r): i for i, r in zip(first.index, first.itertuples(index=False), strict=True)
-        }
-        rep.rows(
-            dup,
-            "/".join(spec.key),
-            lambda i: (
-                f"duplicate {'/'.join(spec.key)} {'/'.join(map(str, keys.iloc[i]))!s} "
-                f"(first given at {raw.where(first_pos[tuple(keys.iloc[i])])})"
-            ),
-        )
+        if dup.any():  # where each duplicated key was first given (only when needed)
+            first = keys.reset_index(drop=True).drop_duplicates(keep="first")
+            first_pos = {
+                tuple(r): i for i, r in zip(first.index, first.itertuples(index=False), strict=True)
+            }
+            rep.rows(
+                dup,
+                "/".join(spec.key),
+                lambda i: (
+                    f"duplicate {'/'.join(spec.key)} {'/'.join(map(str, keys.iloc[i]))!s} "
+                    f"(first given at {raw.where(first_pos[tuple(keys.iloc[i])])})"
+                ),
+            )
     return typed
 
 

@@ -1,0 +1,242 @@
+"""Glue between ``csu-opt sweep`` and the sweep library: specs, progress bar, export."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from csu_opt.errors import UsageError
+from csu_opt.sweep import Axis, SweepSpec, export_frame, load_sweep_file, parse_axis
+from csu_opt.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
+
+
+def _spec(
+    instance: Path | None,
+    vary: tuple[str, ...],
+    scales: tuple[str, ...],
+    sweep_file: Path | None,
+    overrides: tuple[str, ...],
+    one_at_a_time: bool,
+) -> tuple[SweepSpec, dict[str, Any]]:
+    extra: dict[str, Any] = {}
+    axes: list[Axis] = []
+    base = tuple(overrides)
+    if sweep_file is not None:
+        doc = load_sweep_file(sweep_file)
+        instance = instance or doc["instance"]
+        axes.extend(doc["axes"])
+        base = (*doc["set"], *base)
+        one_at_a_time = one_at_a_time or doc["one_at_a_time"]
+        extra = {k: doc[k] for k in ("time_limit", "mip_gap") if doc[k] is not None}
+    if instance is None:
+        raise UsageError("give an INSTANCE (or a sweep file with 'instance:')")
+    axes.extend(parse_axis(v) for v in vary)
+    axes.extend(parse_axis(v, scale=True) for v in scales)
+    return SweepSpec(Path(instance), axes, base, one_at_a_time), extra
+
+
+def _write_json(path: Path, data: Any) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        json.dump(data, fh, indent=2, default=str)
+    os.replace(tmp, path)
+
+
+def run(
+    *,
+    console: Console,
+    instance: Path | None,
+    vary: tuple[str, ...],
+    scales: tuple[str, ...],
+    sweep_file: Path | None,
+    overrides: tuple[str, ...],
+    one_at_a_time: bool,
+    out: Path,
+    workers: int,
+    scheduler: str | None,
+    export: Path | None,
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int,
+    persist: bool,
+    threshold_key: str | None,
+    threshold_range: str | None,
+    tol: float | None,
+) -> int:
+    spec, extra = _spec(instance, vary, scales, sweep_file, overrides, one_at_a_time)
+    time_limit = time_limit if time_limit is not None else extra.get("time_limit")
+    mip_gap = extra.get("mip_gap", mip_gap)
+    if threshold_key is not None:
+        if threshold_range is None or threshold_range.count(":") != 1:
+            raise UsageError("--find-threshold needs --range A:B")
+        try:
+            lo, hi = (float(v) for v in threshold_range.split(":"))
+        except ValueError:
+            raise UsageError(f"--range {threshold_range!r}: expected two numbers A:B") from None
+        if not lo < hi:
+            raise UsageError("--range A:B needs A < B")
+    elif not spec.axes:
+        raise UsageError("nothing to vary: give --vary, --scale, a sweep file or --find-threshold")
+
+    cases = spec.cases() if threshold_key is None else []
+    if cases:
+        validate_cases(spec.instance, spec.base_overrides, cases)
+    out.mkdir(parents=True, exist_ok=True)
+    _write_json(
+        out / "sweep.json",
+        {
+            "instance": str(spec.instance.resolve()),
+            "set": list(spec.base_overrides),
+            "axes": [{"key": a.key, "values": list(a.values), "scale": a.scale} for a in spec.axes],
+            "one_at_a_time": spec.one_at_a_time,
+            "time_limit": time_limit,
+            "mip_gap": mip_gap,
+            "threshold": {"key": threshold_key, "range": threshold_range, "tol": tol}
+            if threshold_key
+            else None,
+        },
+    )
+
+    client = None
+    if scheduler is not None:
+        from dask.distributed import Client
+
+        try:
+            client = Client(scheduler, timeout=20)
+        except OSError as exc:
+            raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
+    executor = Executor(workers=workers, client=client)
+    progress = Progress(
+        TextColumn("[bold]sweep[/]"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        console=console,
+        transient=False,
+    )
+    task_id = progress.add_task("cases", total=len(cases) or None, failed=0)
+    failed = 0
+
+    def on_row(row: dict[str, Any]) -> None:
+        nonlocal failed
+        if row["status"] == "error":
+            failed += 1
+            progress.console.print(
+                f"[red]case {row['case_key']} failed:[/] {row['error']}", highlight=False
+            )
+        progress.update(task_id, advance=1, failed=failed)
+
+    runner = SweepRun(
+        spec.instance,
+        spec.base_overrides,
+        out,
+        executor,
+        time_limit=time_limit,
+        mip_gap=mip_gap,
+        threads=threads,
+        persist=persist,
+        on_row=on_row,
+    )
+    interrupted = False
+    try:
+        with progress:
+            if threshold_key is None:
+                already = len(cases) - len(
+                    [c for c in cases if c.key not in runner.store.finished()]
+                )
+                progress.update(task_id, completed=already)
+                counts = runner.run(cases)
+            else:
+                axis_scale = threshold_key in ("demand.volume",) or threshold_key.endswith("*")
+                key = threshold_key.rstrip("*")
+                probe = SweepSpec(
+                    spec.instance, [parse_axis(f"{key}={lo}", axis_scale)], spec.base_overrides
+                )
+                validate_cases(spec.instance, spec.base_overrides, probe.cases())
+                integer = lo.is_integer() and hi.is_integer() and "lead_providers" in key
+                tips, evaluated = find_thresholds(
+                    runner, key, lo, hi, scale=axis_scale, tol=tol, integer=integer
+                )
+                counts = {
+                    "total": len(evaluated),
+                    "done": len(evaluated),
+                    "failed": failed,
+                    "skipped": 0,
+                }
+    except KeyboardInterrupt:
+        interrupted = True
+        executor.close(cancel=True)
+    else:
+        executor.close()
+    if client is not None:
+        client.close()
+    done = runner.store.finished()
+    if interrupted:
+        console.print(
+            f"[bold red]stopped:[/] {len(done)} cases are saved in {out / 'sweep.db'}; "
+            "run the same command again to resume.",
+            highlight=False,
+        )
+        runner.store.close()
+        return 130
+    if threshold_key is not None:
+        _print_thresholds(console, key, tips)
+        _write_json(
+            out / "thresholds.json",
+            {
+                "key": key,
+                "range": [lo, hi],
+                "tipping_points": [tp.__dict__ for tp in tips],
+                "evaluated": [{"value": v, "leads": leads} for v, leads in evaluated],
+            },
+        )
+    else:
+        console.print(
+            f"{counts['done']} solved, {counts['skipped']} already done, "
+            f"{counts['failed']} failed; results in {out / 'sweep.db'}",
+            highlight=False,
+        )
+    if export is not None and threshold_key is None:
+        frame = export_frame(runner.store, cases, spec.axes)
+        export.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=export.parent, prefix=f".{export.name}.")
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            frame.to_csv(fh, index=False)
+        os.replace(tmp, export)
+        console.print(f"exported {len(frame)} cases to {export}", highlight=False)
+    runner.store.close()
+    return 1 if failed else 0
+
+
+def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:
+    if not tips:
+        console.print(f"the set of leads does not change over the range of {key}")
+        return
+    t = Table(title=f"Tipping points of {key}", title_justify="left")
+    for col in ("between", "and", "leads below", "leads above"):
+        t.add_column(col)
+    for tp in tips:
+        t.add_row(
+            f"{tp.below:g}",
+            f"{tp.above:g}",
+            ", ".join(tp.leads_below) if tp.leads_below else "no solution",
+            ", ".join(tp.leads_above) if tp.leads_above else "no solution",
+        )
+    console.print(t)

@@ -1,0 +1,310 @@
+"""Running sweep cases: worker processes on this machine, or a Dask distributed cluster.
+
+Each worker keeps the last model it built (:class:`~csu_opt.solve.ModelSession`); a case
+that differs from it only in the lead band or a demand scale is a parameter change and a
+warm-started re-solve, not a rebuild. The parent process alone writes ``sweep.db``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import itertools
+import json
+import multiprocessing
+import os
+import shutil
+import socket
+from collections.abc import Callable, Iterable
+from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from csu_opt.errors import InstanceError, Problem
+from csu_opt.instance import Instance, load_instance
+from csu_opt.runner import atomic_folder
+from csu_opt.solution import Solution, write_files
+from csu_opt.solve import ModelSession, SolveOptions
+from csu_opt.solve import solve as cold_solve
+from csu_opt.sweep import Case, SweepStore, split_persistable
+
+
+@dataclass(frozen=True)
+class CaseTask:
+    """Everything a worker needs to solve one case (picklable, paths absolute)."""
+
+    instance: str
+    base_overrides: tuple[str, ...]
+    case_key: str
+    overrides: tuple[str, ...]
+    folder: str
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int = 1
+    seed: int = 0
+    persist: bool = True
+
+
+# one kept model per worker process: (instance, base overrides, structural overrides)
+_SESSION: dict[tuple[Any, ...], tuple[Instance, ModelSession]] = {}
+_BASE: dict[tuple[Any, ...], Instance] = {}
+
+
+def _base(task: CaseTask) -> Instance:
+    key = (task.instance, task.base_overrides)
+    if key not in _BASE:
+        _BASE.clear()
+        _BASE[key] = load_instance(task.instance, task.base_overrides)
+    return _BASE[key]
+
+
+def _solve_case(task: CaseTask, options: SolveOptions) -> Solution:
+    base = _base(task)
+    if not task.persist:
+        return cold_solve(base.with_changes(task.overrides), options)
+    structural, params = split_persistable(task.overrides)
+    skey = (task.instance, task.base_overrides, tuple(sorted(structural)))
+    if skey not in _SESSION:
+        _SESSION.clear()
+        inst = base.with_changes(structural) if structural else base
+        _SESSION[skey] = (inst, ModelSession(inst, options, mutable=True))
+    inst, session = _SESSION[skey]
+    settings = dataclasses.replace(
+        inst.settings,
+        lead_min=params.get("min", inst.settings.lead_min),
+        lead_max=params.get("max", inst.settings.lead_max),
+    )
+    session.set_parameters(settings.lead_min, settings.lead_max, params.get("demand_scale", 1.0))
+    case_inst = dataclasses.replace(
+        inst, settings=settings, overrides=(*base.overrides, *task.overrides)
+    )
+    return session.solve(case_inst, options)
+
+
+def run_case(task: CaseTask) -> dict[str, Any]:
+    """Solve one case into ``cases/<key>/`` and return its database row (never raises)."""
+    row: dict[str, Any] = {
+        "case_key": task.case_key,
+        "overrides": json.dumps(list(task.overrides)),
+        "worker": f"{socket.gethostname()}:{os.getpid()}",
+    }
+    try:
+        folder = Path(task.folder) / "cases" / task.case_key
+        with atomic_folder(folder) as tmp:
+            options = SolveOptions(
+                time_limit=task.time_limit,
+                mip_gap=task.mip_gap,
+                threads=task.threads,
+                seed=task.seed,
+                log_file=tmp / "highs.log",
+            )
+            sol = _solve_case(task, options)
+            write_files(sol, tmp)
+        row.update(solution_row(sol))
+    except Exception as exc:  # a failed case is recorded, and retried by the next run
+        row.update(status="error", error=f"{type(exc).__name__}: {exc}")
+    row["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+    return row
+
+
+def solution_row(sol: Solution) -> dict[str, Any]:
+    summary = sol.summary()
+    counts = summary["counts"]
+    row: dict[str, Any] = {
+        "status": sol.status.value,
+        "objective": sol.objective,
+        "best_bound": sol.best_bound,
+        "mip_gap": sol.mip_gap,
+        "leads": json.dumps(sol.leads),
+        "n_leads": counts["leads"],
+        "n_subcontractors": counts["subcontractors"],
+        "n_exits": counts["exits"],
+        "roles": json.dumps(dict(zip(sol.roles["provider"], sol.roles["role"], strict=True))),
+        "warm_start": int(bool(sol.solver.get("warm_start"))),
+    }
+    if sol.cost_breakdown is not None:
+        row.update(dataclasses.asdict(sol.cost_breakdown))
+    row.update({k: v for k, v in dataclasses.asdict(sol.timings).items() if k != "load_s"})
+    return row
+
+
+# --------------------------------------------------------------------------- the parent
+
+
+def validate_cases(instance: Path, base_overrides: tuple[str, ...], cases: list[Case]) -> Instance:
+    """Every case validated before any is solved; all problems of all cases reported."""
+    base = load_instance(instance, base_overrides)
+    problems: list[Problem] = []
+    for case in cases:
+        try:
+            base.with_changes(case.overrides)
+        except InstanceError as exc:
+            label = ", ".join(case.overrides) or "base case"
+            problems.extend(
+                dataclasses.replace(p, message=f"{p.message} (sweep case {label})")
+                for p in exc.problems
+            )
+    if problems:
+        raise InstanceError(problems)
+    return base
+
+
+class Executor:
+    """Runs case tasks on local worker processes or on a Dask cluster."""
+
+    def __init__(self, workers: int = 2, client: Any = None):
+        self.client = client
+        self.workers = workers
+        self.pool: ProcessPoolExecutor | None = None
+
+    def map(self, tasks: list[CaseTask]) -> Iterable[dict[str, Any]]:
+        """Rows in completion order."""
+        if self.client is not None:
+            from dask.distributed import as_completed as dask_completed
+
+            futures = self.client.map(run_case, tasks, pure=False)
+            for fut in dask_completed(futures):
+                yield fut.result()
+            return
+        if not tasks:
+            return
+        if self.pool is None:  # started on first use: a resumed, finished sweep starts none
+            self.pool = ProcessPoolExecutor(
+                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+            )
+        pending: list[Future[dict[str, Any]]] = [self.pool.submit(run_case, t) for t in tasks]
+        for fut in as_completed(pending):
+            yield fut.result()
+
+    def close(self, cancel: bool = False) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+
+
+@dataclass
+class SweepRun:
+    """The parent's side of a sweep: the store, the executor, the common solve options."""
+
+    instance: Path
+    base_overrides: tuple[str, ...]
+    folder: Path
+    executor: Executor
+    time_limit: float | None = None
+    mip_gap: float = 1e-4
+    threads: int = 1
+    persist: bool = True
+    on_row: Callable[[dict[str, Any]], None] | None = None
+
+    def __post_init__(self) -> None:
+        self.store = SweepStore(self.folder)
+        # folders half-written by a run that was killed are never results: remove them
+        for stale in (self.folder / "cases").glob(".*.partial-*"):
+            shutil.rmtree(stale, ignore_errors=True)
+
+    def run(self, cases: list[Case]) -> dict[str, int]:
+        """Solve the cases not finished yet; returns counts (total, skipped, done, failed)."""
+        finished = self.store.finished()
+        todo = [c for c in cases if c.key not in finished]
+        # cases sharing a structure run back to back, so workers re-solve instead of rebuild
+        todo.sort(key=lambda c: (split_persistable(c.overrides)[0], c.overrides))
+        tasks = [self._task(c) for c in todo]
+        params = {c.key: c.values for c in todo}
+        counts = {"total": len(cases), "skipped": len(cases) - len(todo), "done": 0, "failed": 0}
+        for row in self.executor.map(tasks):
+            row["params"] = json.dumps(params[row["case_key"]], default=str)
+            self.store.record(row)
+            counts["failed" if row["status"] == "error" else "done"] += 1
+            if self.on_row is not None:
+                self.on_row(row)
+        return counts
+
+    def _task(self, case: Case) -> CaseTask:
+        return CaseTask(
+            instance=str(Path(self.instance).resolve()),
+            base_overrides=self.base_overrides,
+            case_key=case.key,
+            overrides=case.overrides,
+            folder=str(self.folder.resolve()),
+            time_limit=self.time_limit,
+            mip_gap=self.mip_gap,
+            threads=self.threads,
+            persist=self.persist,
+        )
+
+    def leads_of(self, keys: list[str]) -> dict[str, tuple[str, ...] | None]:
+        """The lead set of each finished case (None where no solution was found)."""
+        df = self.store.frame(keys)
+        out: dict[str, tuple[str, ...] | None] = {}
+        for key, status, leads in zip(df["case_key"], df["status"], df["leads"], strict=True):
+            has = status in ("optimal", "feasible") and leads
+            out[key] = tuple(sorted(json.loads(leads))) if has else None
+        return out
+
+
+@dataclass(frozen=True)
+class TippingPoint:
+    below: float
+    above: float
+    leads_below: tuple[str, ...] | None
+    leads_above: tuple[str, ...] | None
+
+
+def find_thresholds(
+    run: SweepRun,
+    key: str,
+    lo: float,
+    hi: float,
+    *,
+    scale: bool = False,
+    points: int = 5,
+    tol: float | None = None,
+    integer: bool = False,
+) -> tuple[list[TippingPoint], list[tuple[float, tuple[str, ...] | None]]]:
+    """Values of ``key`` in [lo, hi] at which the set of lead providers changes.
+
+    Starts from ``points`` evenly spaced values, then bisects every interval whose ends have
+    different lead sets until it is narrower than ``tol`` (default (hi - lo) / 1000; 1 for
+    integer keys). Each round's cases run in parallel and are stored like any sweep case.
+    """
+    from csu_opt.sweep import Axis
+
+    tol = tol if tol is not None else (1.0 if integer else (hi - lo) / 1000)
+    axis = Axis(key, (), scale)
+
+    def value(v: float) -> float | int:
+        return round(v) if integer else round(v, 12)
+
+    def case(v: float | int) -> Case:
+        return Case.make({key: v}, (axis.override(v),))
+
+    grid = sorted({value(lo + i * (hi - lo) / (points - 1)) for i in range(points)})
+    seen: dict[float | int, tuple[str, ...] | None] = {}
+
+    def evaluate(values: list[float | int]) -> None:
+        cases = [case(v) for v in values if v not in seen]
+        if cases:
+            run.run(cases)
+            leads = run.leads_of([c.key for c in cases])
+            for c in cases:
+                seen[c.values[key]] = leads.get(c.key)
+
+    evaluate(grid)
+    while True:
+        xs = sorted(seen)
+        mids = []
+        for a, b in itertools.pairwise(xs):
+            if seen[a] != seen[b] and (b - a) > tol:
+                mid = value((a + b) / 2)
+                if mid not in (a, b):
+                    mids.append(mid)
+        if not mids:
+            break
+        evaluate(mids)
+    xs = sorted(seen)
+    tips = [
+        TippingPoint(a, b, seen[a], seen[b])
+        for a, b in itertools.pairwise(xs)
+        if seen[a] != seen[b]
+    ]
+    return tips, [(x, seen[x]) for x in xs]
