@@ -190,6 +190,8 @@ class ModelSession:
                 "interface": "pyomo.appsi",
                 "options": options.as_record(),
                 "warm_start": self.solves > 1,
+                "nodes": int(info.mip_node_count) if info.mip_node_count >= 0 else None,
+                "highs_time_s": float(h.getRunTime()),
             },
         )
 
