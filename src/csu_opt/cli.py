@@ -20,7 +20,15 @@ from csu_opt import __version__
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
 from csu_opt.render import comparison_table, instance_summary, print_problems, solution_summary
-from csu_opt.runner import Interrupted, ProgressLine, RunResult, default_folder, run_solve
+from csu_opt.runner import (
+    Interrupted,
+    ProgressLine,
+    RunResult,
+    default_folder,
+    run_solve,
+    verify_into,
+)
+from csu_opt.solution import Solution
 from csu_opt.solve import SolveOptions
 
 err_console = Console(stderr=True)
@@ -153,7 +161,10 @@ def solve(
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
     elif len(results) > 1:
         comparison_table(console, [_row(r) for r in results])
-    sys.exit(max(r.solution.status.exit_code for r in results))
+    codes = [r.solution.status.exit_code for r in results]
+    if any(r.solution.extra.get("verified") is False for r in results):
+        codes.append(5)  # a solution that fails independent verification is never silent
+    sys.exit(max(codes))
 
 
 def _load_all(paths: tuple[Path, ...], overrides: tuple[str, ...]) -> list[Instance]:
@@ -180,15 +191,31 @@ def _solve_one(
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
     options.on_progress = progress
+    failures: list[str] = []
+
+    def after_solve(solution: Solution, _tmp: Path) -> None:
+        failures.extend(verify_into(inst, solution))
+
     try:
         if not quiet:
             console.print(f"solving {inst.name} ...", highlight=False)
-        result = run_solve(inst, folder, options)
+        result = run_solve(inst, folder, options, after_solve=after_solve)
     finally:
         if progress is not None:
             progress.close()
     if not quiet:
         solution_summary(console, result.solution, result.folder)
+    if result.explanation and not quiet:
+        for line in result.explanation:
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    if failures:
+        err_console.print(
+            "[bold red]error: the solution FAILED independent verification[/] "
+            f"(summary.json says verified: false; {result.folder}):",
+            highlight=False,
+        )
+        for line in failures:
+            err_console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     return result
 
 
@@ -379,6 +406,55 @@ def generate(
         err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
         sys.exit(2)
     click.echo(str(path))
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.argument("run", type=click.Path(path_type=Path))
+def verify(instance: Path, run: Path) -> None:
+    """Check a result folder against every rule C1-C11, independently of the model.
+
+    Exit 0 when the solution satisfies every rule, 1 otherwise.
+    """
+    from csu_opt.verify import format_report, verify_run
+
+    console = Console()
+    with _handled(console):
+        report = verify_run(instance, run)
+    for line in format_report(report):
+        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    sys.exit(0 if report.ok else 1)
+
+
+@main.command()
+@click.argument("instance", type=click.Path(path_type=Path))
+@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    default=60.0,
+    show_default=True,
+    help="Time limit of each feasibility solve.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_json: bool) -> None:
+    """Explain why an instance is infeasible, and the smallest relaxation that fixes it.
+
+    Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
+    """
+    from csu_opt.explain import explain as explain_instance
+    from csu_opt.explain import format_explanation
+
+    console = Console()
+    with _handled(console):
+        inst = load_instance(instance, overrides)
+        e = explain_instance(inst, time_limit=time_limit)
+    if as_json:
+        click.echo(json.dumps(e.as_record(), indent=2, default=str))
+    else:
+        for line in format_explanation(e):
+            console.print(line, highlight=False, markup=False, soft_wrap=True)
+    sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)
 
 
 if __name__ == "__main__":  # pragma: no cover

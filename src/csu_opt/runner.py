@@ -39,6 +39,26 @@ class Interrupted(Exception):
 class RunResult:
     folder: Path
     solution: Solution
+    explanation: list[str] | None = None  # the explanation of an infeasible instance
+
+
+def verify_into(instance: Instance, solution: Solution) -> list[str]:
+    """Check a solution independently (csu_opt.verify); record ``verified`` in its summary.
+
+    Returns the report's lines when it fails (the caller must say so loudly), else [].
+    """
+    from csu_opt.verify import format_report, verify_solution
+
+    if not solution.status.has_solution:
+        return []
+    report = verify_solution(instance, solution)
+    solution.extra["verified"] = report.ok
+    solution.extra["verification"] = {
+        "ok": report.ok,
+        "violations": [str(v) for v in report.violations[:50]],
+        "tolerances": report.tolerances.describe(),
+    }
+    return [] if report.ok else format_report(report)
 
 
 def default_folder(instance: Instance, parent: Path = DEFAULT_RESULTS) -> Path:
@@ -98,11 +118,13 @@ def run_solve(
     options: SolveOptions,
     *,
     after_solve: Callable[[Solution, Path], None] | None = None,
+    explain: bool = True,
 ) -> RunResult:
     """Solve ``instance`` into ``folder`` (replaced if it exists), atomically.
 
-    ``after_solve(solution, tmp_folder)`` may add files (verification, explanations)
-    before the folder is moved into place.
+    ``after_solve(solution, tmp_folder)`` may add files before the folder is moved into
+    place. An infeasible instance is explained (``explanation.txt``, and ``explanation`` in
+    summary.json) unless ``explain`` is false.
     """
     with atomic_folder(folder) as tmp:
         with _stop_on_signals() as signalled:
@@ -118,10 +140,19 @@ def run_solve(
             sig = signalled()
         if sig is not None:
             raise Interrupted(sig)
+        explanation = None
         if after_solve is not None:
             after_solve(solution, tmp)
+        if solution.status.value == "infeasible" and explain:
+            from csu_opt.explain import explain as explain_instance
+            from csu_opt.explain import format_explanation
+
+            e = explain_instance(instance, time_limit=options.time_limit or 60.0)
+            explanation = format_explanation(e)
+            solution.extra["explanation"] = e.as_record()
+            (tmp / "explanation.txt").write_text("\n".join(explanation) + "\n", encoding="utf-8")
         write_files(solution, tmp)
-    return RunResult(folder, solution)
+    return RunResult(folder, solution, explanation)
 
 
 class ProgressLine:

@@ -205,6 +205,7 @@ _COLUMNS = {
     "solve_s": "REAL",
     "total_s": "REAL",
     "warm_start": "INTEGER",
+    "verified": "INTEGER",
     "worker": "TEXT",
     "error": "TEXT",
     "finished_at": "TEXT",

@@ -23,7 +23,7 @@ from typing import Any
 
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance import Instance, load_instance
-from csu_opt.runner import atomic_folder
+from csu_opt.runner import atomic_folder, verify_into
 from csu_opt.solution import Solution, write_files
 from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.solve import solve as cold_solve
@@ -59,10 +59,11 @@ def _base(task: CaseTask) -> Instance:
     return _BASE[key]
 
 
-def _solve_case(task: CaseTask, options: SolveOptions) -> Solution:
+def _solve_case(task: CaseTask, options: SolveOptions) -> tuple[Solution, Instance]:
     base = _base(task)
     if not task.persist:
-        return cold_solve(base.with_changes(task.overrides), options)
+        inst = base.with_changes(task.overrides)
+        return cold_solve(inst, options), inst
     structural, params = split_persistable(task.overrides)
     skey = (task.instance, task.base_overrides, tuple(sorted(structural)))
     if skey not in _SESSION:
@@ -76,10 +77,14 @@ def _solve_case(task: CaseTask, options: SolveOptions) -> Solution:
         lead_max=params.get("max", inst.settings.lead_max),
     )
     session.set_parameters(settings.lead_min, settings.lead_max, params.get("demand_scale", 1.0))
+    scale = float(params.get("demand_scale", 1.0))
+    demand = inst.demand
+    if scale != 1.0:
+        demand = demand.assign(volume=demand["volume"] * scale)
     case_inst = dataclasses.replace(
-        inst, settings=settings, overrides=(*base.overrides, *task.overrides)
+        inst, settings=settings, demand=demand, overrides=(*base.overrides, *task.overrides)
     )
-    return session.solve(case_inst, options)
+    return session.solve(case_inst, options), case_inst
 
 
 def run_case(task: CaseTask) -> dict[str, Any]:
@@ -99,9 +104,12 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 seed=task.seed,
                 log_file=tmp / "highs.log",
             )
-            sol = _solve_case(task, options)
+            sol, case_inst = _solve_case(task, options)
+            failures = verify_into(case_inst, sol)
             write_files(sol, tmp)
         row.update(solution_row(sol))
+        if failures:
+            row["error"] = "failed verification: " + "; ".join(failures[:5])
     except Exception as exc:  # a failed case is recorded, and retried by the next run
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
     row["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
@@ -122,6 +130,7 @@ def solution_row(sol: Solution) -> dict[str, Any]:
         "n_exits": counts["exits"],
         "roles": json.dumps(dict(zip(sol.roles["provider"], sol.roles["role"], strict=True))),
         "warm_start": int(bool(sol.solver.get("warm_start"))),
+        "verified": None if "verified" not in sol.extra else int(bool(sol.extra["verified"])),
     }
     if sol.cost_breakdown is not None:
         row.update(dataclasses.asdict(sol.cost_breakdown))

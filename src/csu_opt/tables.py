@@ -156,7 +156,7 @@ def read_xlsx_table(path: Path, sheet: str, table: str, problems: list[Problem])
             )
         )
         return None
-    frame = book.parse(sheet, dtype=object, header=0)
+    frame = pd.read_excel(book, sheet_name=sheet, dtype=object, header=0)
     header = [str(c) for c in frame.columns]
     bad = [
         Problem(label, f"column {j + 1} has no name in the header", table, "row 1")
