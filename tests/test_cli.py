@@ -179,3 +179,33 @@ def test_usage_errors_exit_2(tmp_path):
     assert code == 2 and "NOPE" in err
     code, _, _ = run("solve", TINY, "--mip-gap", "-1")
     assert code == 2
+
+
+def test_verify_command_accepts_a_solve_and_rejects_a_corrupted_one(tmp_path):
+    out_dir = tmp_path / "r"
+    assert run("solve", TINY, "--out", out_dir, "-q")[0] == 0
+    assert json.loads((out_dir / "summary.json").read_text())["verified"] is True
+    code, out, _ = run("verify", TINY, out_dir)
+    assert code == 0 and "satisfies every rule" in out
+    flows = pd.read_csv(out_dir / "flows.csv")
+    flows.loc[flows["provider"] == "P3", "volume"] = 90.0  # P3's capacity in B is 80
+    flows.to_csv(out_dir / "flows.csv", index=False)
+    code, out, _ = run("verify", TINY, out_dir)
+    assert code == 1 and "[C6]" in out and "P3" in out
+
+
+def test_infeasible_solve_is_explained(tmp_path):
+    code, out, _ = run("solve", DATA / "infeasible_quality.yaml", "--out", tmp_path / "r")
+    assert code == 3
+    assert "network quality target" in out
+    assert "--set service_lines.B.network_quality_target=90" in out
+    assert (tmp_path / "r" / "explanation.txt").exists()
+    summary = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert summary["explanation"]["conflict"] == ["C9"]
+
+
+def test_explain_command_exit_codes():
+    code, out, _ = run("explain", DATA / "infeasible_capacity.yaml")
+    assert code == 3 and "INFEASIBLE" in out
+    code, out, _ = run("explain", TINY)
+    assert code == 0 and "feasible" in out
