@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 from rich.console import Console
@@ -29,7 +29,9 @@ from csu_opt.runner import (
     verify_into,
 )
 from csu_opt.solution import Solution
-from csu_opt.solve import SolveOptions
+
+if TYPE_CHECKING:
+    from csu_opt.solve import SolveOptions
 
 err_console = Console(stderr=True)
 
@@ -91,6 +93,8 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 def _solve_options(
     time_limit: float | None, mip_gap: float, threads: int | None, seed: int, no_cuts: bool
 ) -> SolveOptions:
+    from csu_opt.solve import SolveOptions
+
     return SolveOptions(
         time_limit=time_limit,
         mip_gap=mip_gap,
@@ -455,6 +459,17 @@ def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_js
         for line in format_explanation(e):
             console.print(line, highlight=False, markup=False, soft_wrap=True)
     sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)
+
+
+def _register_commands() -> None:
+    """Commands that live in their own modules (figures and reports)."""
+    from csu_opt.cli_figures import compare, plot, report
+
+    for command in (plot, compare, report):
+        main.add_command(command)
+
+
+_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -18,11 +18,13 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from csu_opt.instance import Instance
 from csu_opt.solution import Solution, write_files
-from csu_opt.solve import Progress, SolveOptions, solve
+
+if TYPE_CHECKING:
+    from csu_opt.solve import Progress, SolveOptions
 
 DEFAULT_RESULTS = Path("results")
 
@@ -126,6 +128,8 @@ def run_solve(
     place. An infeasible instance is explained (``explanation.txt``, and ``explanation`` in
     summary.json) unless ``explain`` is false.
     """
+    from csu_opt.solve import solve  # Pyomo and HiGHS load only when a solve runs
+
     with atomic_folder(folder) as tmp:
         with _stop_on_signals() as signalled:
             user_stop = options.should_stop

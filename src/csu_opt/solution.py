@@ -130,7 +130,7 @@ class Solution:
 def instance_record(instance: Instance) -> dict[str, Any]:
     return {
         "name": instance.name,
-        "path": instance.source,
+        "path": str(Path(instance.source).resolve()) if instance.source != "<memory>" else None,
         "sha256": instance.sha256,
         "overrides": list(instance.overrides),
     }
