@@ -209,3 +209,37 @@ def test_explain_command_exit_codes():
     assert code == 3 and "INFEASIBLE" in out
     code, out, _ = run("explain", TINY)
     assert code == 0 and "feasible" in out
+
+
+def test_solve_held_close_to_todays_arrangement(tmp_path):
+    # tests/data/whatif_disruption.yaml: the stability curve is 26 (no move), 19 (one), 10
+    inst, current = DATA / "whatif_disruption.yaml", DATA / "whatif_incumbent.csv"
+    costs = {}
+    for k in (0, 1):
+        code, out, _ = run(
+            "solve", inst, "--incumbent", current, "--max-moves", k, "--out", tmp_path / f"k{k}"
+        )
+        assert code == 0 and "CCGs change network" in out  # the summary names the moves
+        costs[k] = json.loads((tmp_path / f"k{k}" / "summary.json").read_text())["objective"]
+    assert costs == {0: pytest.approx(26.0), 1: pytest.approx(19.0)}
+    code, _, err = run("solve", inst, "--max-moves", "1")
+    assert code == 2 and "--incumbent" in err
+
+
+def test_what_if_commands_are_registered():
+    code, out, _ = run("--help")
+    assert code == 0
+    for command in (
+        "resilience",
+        "tradeoff",
+        "rule-costs",
+        "alternatives",
+        "plot",
+        "compare",
+        "report",
+        "sweep",
+        "verify",
+        "explain",
+        "generate",
+    ):
+        assert command in out

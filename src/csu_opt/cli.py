@@ -139,6 +139,21 @@ def _solve_options(
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
 @click.option("--no-cuts", is_flag=True, help="Leave out the valid inequalities (for comparison).")
+@click.option(
+    "--incumbent",
+    type=click.Path(exists=True, path_type=Path),
+    help="Today's arrangement: a CSV (ccg, lead[, share]) or a result folder.",
+)
+@click.option(
+    "--max-moves",
+    type=click.IntRange(min=0),
+    help="With --incumbent: at most K CCGs change network.",
+)
+@click.option(
+    "--churn-cost",
+    type=click.FloatRange(min=0),
+    help="With --incumbent: a cost per CCG moved (per year).",
+)
 def solve(
     instances: tuple[Path, ...],
     out: Path | None,
@@ -150,16 +165,28 @@ def solve(
     as_json: bool,
     quiet: bool,
     no_cuts: bool,
+    incumbent: Path | None,
+    max_moves: int | None,
+    churn_cost: float | None,
 ) -> None:
     """Solve one or more instance files, each into its own result folder."""
     console = Console(stderr=as_json)
     with _handled(console):
+        if (max_moves is not None or churn_cost is not None) and incumbent is None:
+            raise UsageError("--max-moves and --churn-cost need --incumbent")
+        solver = None
+        if incumbent is not None:
+            from csu_opt.disruption import incumbent_solver, read_incumbent
+
+            solver = incumbent_solver(read_incumbent(incumbent), max_moves, churn_cost)
         loaded = _load_all(instances, overrides)
         results: list[RunResult] = []
         for inst in loaded:
             folder = _folder_for(inst, out, several=len(loaded) > 1)
             options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
-            results.append(_solve_one(inst, folder, options, console, quiet or as_json))
+            results.append(
+                _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
+            )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
@@ -191,7 +218,12 @@ def _folder_for(inst: Instance, out: Path | None, several: bool) -> Path:
 
 
 def _solve_one(
-    inst: Instance, folder: Path, options: SolveOptions, console: Console, quiet: bool
+    inst: Instance,
+    folder: Path,
+    options: SolveOptions,
+    console: Console,
+    quiet: bool,
+    solver: Any = None,
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
     options.on_progress = progress
@@ -203,12 +235,17 @@ def _solve_one(
     try:
         if not quiet:
             console.print(f"solving {inst.name} ...", highlight=False)
-        result = run_solve(inst, folder, options, after_solve=after_solve)
+        result = run_solve(inst, folder, options, after_solve=after_solve, solver=solver)
     finally:
         if progress is not None:
             progress.close()
     if not quiet:
         solution_summary(console, result.solution, result.folder)
+        if "incumbent" in result.solution.extra:
+            from csu_opt.disruption import incumbent_summary
+
+            for line in incumbent_summary(result.solution):
+                console.print(line, highlight=False, markup=False, soft_wrap=True)
     if result.explanation and not quiet:
         for line in result.explanation:
             console.print(line, highlight=False, markup=False, soft_wrap=True)
@@ -464,8 +501,9 @@ def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_js
 def _register_commands() -> None:
     """Commands that live in their own modules (figures and reports)."""
     from csu_opt.cli_figures import compare, plot, report
+    from csu_opt.cli_whatif import COMMANDS
 
-    for command in (plot, compare, report):
+    for command in (plot, compare, report, *COMMANDS):
         main.add_command(command)
 
 

@@ -112,12 +112,15 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
     ccgs = sol.assignments.groupby("lead")["share"].sum()
     vol = sol.flows.groupby("lead")["volume"].sum()
     kind = roles.set_index("provider")["kind"]
+    members: dict[str, list[str]] = {}
+    for provider, served in zip(subs["provider"], subs["leads"], strict=True):
+        for lead in str(served).split(";"):
+            members.setdefault(lead, []).append(str(provider))
     for lead in sol.leads:
-        members = subs[subs["leads"].str.split(";").apply(lambda ls, l=lead: l in ls)]
         t.add_row(
             lead,
             str(kind[lead]),
-            ", ".join(members["provider"]) or "-",
+            ", ".join(members.get(lead, [])) or "-",
             f"{ccgs.get(lead, 0):g}",
             f"{vol.get(lead, 0):,.1f}",
         )

@@ -121,12 +121,14 @@ def run_solve(
     *,
     after_solve: Callable[[Solution, Path], None] | None = None,
     explain: bool = True,
+    solver: Callable[[Instance, SolveOptions], Solution] | None = None,
 ) -> RunResult:
     """Solve ``instance`` into ``folder`` (replaced if it exists), atomically.
 
     ``after_solve(solution, tmp_folder)`` may add files before the folder is moved into
     place. An infeasible instance is explained (``explanation.txt``, and ``explanation`` in
-    summary.json) unless ``explain`` is false.
+    summary.json) unless ``explain`` is false. ``solver`` replaces the plain solve (e.g. a
+    solve held close to today's arrangement, csu_opt.disruption).
     """
     from csu_opt.solve import solve  # Pyomo and HiGHS load only when a solve runs
 
@@ -140,7 +142,7 @@ def run_solve(
                     signalled() is not None or (user_stop is not None and user_stop())
                 ),
             )
-            solution = solve(instance, opts)
+            solution = (solver or solve)(instance, opts)
             sig = signalled()
         if sig is not None:
             raise Interrupted(sig)

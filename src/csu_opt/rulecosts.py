@@ -1,0 +1,240 @@
+"""The price of each rule: what a rule group costs a year (issue 8, item 3).
+
+Each rule group is relaxed in turn, the rest kept, and the model re-solved:
+
+| key | rule | relaxed by |
+|---|---|---|
+| ``C1`` | the lead band N_min..N_max | no bound on the number of leads |
+| ``C2`` | leads per subcontractor (m) | a subcontractor may serve every lead |
+| ``C7:<line>`` | the quality bar θ[s] of one line | θ[s] = 0 |
+| ``C8`` | full coverage (every lead offers every line) | component ``full_coverage`` off |
+| ``C9`` | network quality targets | Q[s] = 0 for every line |
+| ``C10`` | self-delivery share ρ | ρ = 0 |
+| ``C11`` | viability (minimum volumes) | v[p] = 0 for every provider |
+| ``SS`` | single sourcing | z continuous |
+
+The cost of a rule is the base optimum minus the relaxed optimum (>= 0 up to the MIP gap:
+solve with a tight gap when the numbers matter). Relaxations reuse
+``csu_opt.explain._relax``. Each relaxed solve starts from the base solution, mapped by ids
+onto the relaxed model's frames (it stays feasible: a relaxation only removes
+restrictions), so HiGHS has a good incumbent from the start; the model itself is rebuilt for
+each relaxed instance.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from csu_opt.explain import RULES, _relax, applicable_groups
+from csu_opt.instance import Instance, replace
+from csu_opt.solution import Solution
+from csu_opt.solve import SolveOptions
+from csu_opt.verify import fmt
+from csu_opt.whatif import joined, pyomo_options, pyomo_session, solution_values, warm_start
+
+#: Columns of rule_costs.csv, one row per rule group relaxed (most expensive first).
+COLUMNS = (
+    "key",
+    "rule",
+    "description",
+    "status",
+    "objective",
+    "cost",
+    "cost_pct",
+    "binding",
+    "leads",
+    "leads_changed",
+    "overrides",
+    "solve_s",
+)
+
+
+@dataclass(frozen=True)
+class Relaxation:
+    """One rule group switched off: the relaxed instance, components to deactivate, and
+    ``--set`` overrides that reproduce it (empty where no data change does)."""
+
+    key: str
+    rule: str
+    description: str
+    instance: Instance
+    deactivate: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+
+
+def relaxations(inst: Instance) -> list[Relaxation]:
+    """The rule groups that restrict ``inst``, each relaxed alone."""
+    groups = set(applicable_groups(inst))
+    n_leads = int(inst.providers["can_lead"].sum())
+    st = inst.settings
+    out: list[Relaxation] = []
+
+    def group(key: str, description: str, overrides: tuple[str, ...]) -> None:
+        relaxed, off = _relax(inst, {key})
+        out.append(Relaxation(key, key, description, relaxed, tuple(off), overrides))
+
+    if "C1" in groups:
+        band = f"{st.lead_min if st.lead_min is not None else 0}..{st.lead_max or 'any'}"
+        group(
+            "C1",
+            f"lead band {band}",
+            ("settings.lead_providers.min=0", f"settings.lead_providers.max={n_leads}"),
+        )
+    if "C2" in groups:
+        group(
+            "C2",
+            f"a subcontractor serves at most {st.max_leads_per_subcontractor} lead(s)",
+            (f"settings.max_leads_per_subcontractor={max(n_leads, 1)}",),
+        )
+    theta = inst.service_lines["quality_threshold"].astype(float)
+    for s in inst.line_ids:
+        if theta[s] > 0:
+            lines = inst.service_lines.copy()
+            lines.loc[s, "quality_threshold"] = 0.0
+            out.append(
+                Relaxation(
+                    f"C7:{s}",
+                    "C7",
+                    f"quality bar {fmt(theta[s])} of line {s}",
+                    replace(inst, service_lines=lines),
+                    (),
+                    (f"service_lines.{s}.quality_threshold=0",),
+                )
+            )
+    group("C8", "every lead offers every line (full coverage)", ())
+    if "C9" in groups:
+        group("C9", "network quality targets", ("service_lines.*.network_quality_target=0",))
+    if "C10" in groups:
+        group(
+            "C10",
+            f"leads deliver at least {st.lead_self_delivery_min_share:.0%} themselves",
+            ("settings.lead_self_delivery_min_share=0",),
+        )
+    if "C11" in groups:
+        group("C11", "minimum volumes (viability)", ("providers.*.min_volume=0",))
+    if st.single_sourcing:
+        settings = dataclasses.replace(st, single_sourcing=False)
+        out.append(
+            Relaxation(
+                "SS",
+                "SS",
+                "single sourcing (each CCG in one network)",
+                replace(inst, settings=settings),
+                (),
+                ("settings.single_sourcing=false",),
+            )
+        )
+    return out
+
+
+@dataclass
+class RuleCosts:
+    """``table`` has the columns of :data:`COLUMNS`; ``base`` is the unrelaxed solve."""
+
+    base: Solution
+    table: pd.DataFrame
+    solutions: dict[str, Solution] = field(default_factory=dict)
+    elapsed_s: float = 0.0
+
+
+def solve_relaxed(
+    relaxation: Relaxation, options: SolveOptions, start: Solution | None = None
+) -> Solution:
+    """Solve one relaxed instance, started from ``start`` (the base solution) if given."""
+    own = start is not None and start.status.has_solution
+    options = pyomo_options(options, own_start=own)
+    session = pyomo_session(relaxation.instance, options)
+    for name in relaxation.deactivate:
+        getattr(session.model, name).deactivate()
+    if own and start is not None:
+        warm_start(session, solution_values(session.ix, start))
+    return session.solve(relaxation.instance, options)
+
+
+def rule_costs(
+    instance: Instance,
+    options: SolveOptions | None = None,
+    base: Solution | None = None,
+    keys: list[str] | None = None,
+) -> RuleCosts:
+    """Relax each rule group of ``instance`` in turn (or those in ``keys``) and report what
+    it costs a year: base optimum minus relaxed optimum."""
+    from csu_opt.solve import solve
+
+    t0 = time.perf_counter()
+    options = options or SolveOptions()
+    if base is None:
+        base = solve(instance, options)
+    base_obj = base.objective if base.status.has_solution else None
+    tol = 1e-6 + 2 * options.mip_gap * abs(base_obj or 0.0)
+    rows, sols = [], {}
+    for r in relaxations(instance):
+        if keys is not None and r.key not in keys:
+            continue
+        t1 = time.perf_counter()
+        sol = solve_relaxed(r, options, base)
+        sols[r.key] = sol
+        obj = sol.objective if sol.status.has_solution else None
+        ok = obj is not None
+        cost = base_obj - obj if obj is not None and base_obj is not None else None
+        rows.append(
+            {
+                "key": r.key,
+                "rule": r.rule,
+                "description": r.description,
+                "status": sol.status.value,
+                "objective": obj,
+                "cost": cost,
+                "cost_pct": 100 * cost / max(abs(base_obj), 1e-9)
+                if cost is not None and base_obj is not None
+                else None,
+                "binding": bool(cost is not None and cost > tol) or (ok and base_obj is None),
+                "leads": joined(sol.leads) if ok else "",
+                "leads_changed": ok and set(sol.leads) != set(base.leads),
+                "overrides": " ".join(r.overrides),
+                "solve_s": time.perf_counter() - t1,
+            }
+        )
+    table = pd.DataFrame(rows, columns=list(COLUMNS))
+    if not table.empty:
+        order = pd.to_numeric(table["cost"]).fillna(float("inf") if base_obj is None else -1.0)
+        table = (
+            table.assign(_c=-order).sort_values(["_c", "key"], kind="stable").drop(columns="_c")
+        ).reset_index(drop=True)
+    return RuleCosts(base, table, sols, time.perf_counter() - t0)
+
+
+def format_rule_costs(rc: RuleCosts) -> list[str]:
+    """The table as lines of text."""
+    base = rc.base
+    if not base.status.has_solution:
+        lines = [f"The instance is {base.status.value}; relaxing one rule group at a time:"]
+    else:
+        lines = [
+            f"Base optimum {fmt(base.objective)} (leads {', '.join(base.leads)}). "
+            "What each rule costs a year (base minus the optimum without it):"
+        ]
+    for row in rc.table.itertuples(index=False):
+        name = RULES.get(row.rule, "single sourcing" if row.rule == "SS" else row.rule)
+        if row.objective is None or pd.isna(row.objective):
+            lines.append(f"  {row.key:<10} {row.description}: relaxed solve {row.status}")
+            continue
+        if row.cost is None or pd.isna(row.cost):
+            lines.append(
+                f"  {row.key:<10} {row.description}: relaxing it makes the instance "
+                f"feasible at {fmt(row.objective)}"
+            )
+            continue
+        tag = "" if row.binding else "  (not binding)"
+        lead = f"; leads become {row.leads.replace(';', ', ')}" if row.leads_changed else ""
+        lines.append(
+            f"  {row.key:<10} {fmt(row.cost if abs(row.cost) > 1e-6 else 0.0):>12} "
+            f"({row.cost_pct:.2f}%)  {row.description} "
+            f"[{name}]{tag}{lead}"
+        )
+    lines.append(f"({len(rc.table)} relaxed solves in {rc.elapsed_s:.1f} s)")
+    return lines
