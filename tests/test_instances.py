@@ -1,0 +1,131 @@
+"""The shipped instances: they validate, agree with the published facts, and solve.
+
+Facts are from FACTS.md (211 CCGs; North West 24 and Yorkshire and Humber 23 CCGs with a
+combined 2013-14 turnover of £183m; nearly 9,000 CSU staff; five service lines; 10-15 lead
+providers; 19 CSUs in spring 2013). Solves use the default gap (1e-4).
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import pytest
+
+import csu_opt
+
+INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+LINES = ["BST", "PROC", "REDES", "COMMS", "BI"]
+#: "nearly 9,000" CSU staff: the instances put exactly 9,000 (rounded per CSU) within 1%.
+STAFF, STAFF_TOL = 9_000, 0.01
+
+
+@cache
+def load(name: str) -> csu_opt.Instance:
+    return csu_opt.load_instance(INSTANCES / f"{name}.yaml")
+
+
+@cache
+def solved(name: str) -> csu_opt.Solution:
+    return csu_opt.solve(load(name), time_limit=120)
+
+
+@pytest.mark.parametrize("name", ["demo", "england-2014", "england-2014-xlsx", "england-2013"])
+def test_instance_validates_and_is_consistent(name: str) -> None:
+    inst = load(name)
+    assert inst.warnings == ()
+    assert inst.line_ids == LINES
+    # every lead candidate can cover all five lines with eligible members (C8 is satisfiable)
+    elig = inst.eligible
+    for lead in inst.providers.index[inst.providers["can_lead"]]:
+        own = set(elig.loc[elig["provider"] == lead, "service_line"])
+        subs = inst.providers.index[inst.providers["can_subcontract"]].drop(lead, errors="ignore")
+        partners = set(elig.loc[elig["provider"].isin(subs), "service_line"])
+        assert own | partners == set(LINES), lead
+    # eligible capacity covers demand in every line
+    need = inst.total_demand()
+    cap = elig.groupby("service_line")["capacity"].sum().reindex(need.index, fill_value=0)
+    assert (cap >= need).all()
+
+
+@pytest.mark.parametrize("name", ["england-2014", "england-2013"])
+def test_england_facts(name: str) -> None:
+    inst = load(name)
+    prov, ccgs, demand = inst.providers, inst.ccgs, inst.demand
+    assert len(ccgs) == 211
+    assert (inst.settings.lead_min, inst.settings.lead_max) == (10, 15)
+    csus = prov[prov["kind"] == "csu"]
+    assert len(csus) == (9 if name == "england-2014" else 19)
+    assert abs(csus["staff"].sum() - STAFF) <= STAFF_TOL * STAFF
+    assert (prov.loc[prov["kind"] != "csu", "staff"] == 0).all()
+    # non-NHS bidders named in FACTS.md, two councils, a charity or social enterprise
+    assert {"CAPITA", "OPTUM", "MBED"} <= set(prov.index)
+    assert (prov["kind"] == "council").sum() == 2
+    assert (prov["kind"] == "charity").sum() >= 1
+    # NW and YH: 24 and 23 CCGs, £183m between them (£90m YH), at the 2014 footprint level
+    fp = (
+        ccgs["region"]
+        if name == "england-2014"
+        else ccgs.index.str[:-2].to_series(index=ccgs.index)
+    )
+    assert (fp == "NW").sum() == 24 and (fp == "YH").sum() == 23
+    spend = demand.groupby("ccg")["volume"].sum()
+    nw = spend[fp[fp == "NW"].index].sum()
+    yh = spend[fp[fp == "YH"].index].sum()
+    assert nw + yh == pytest.approx(183_000, abs=150)  # per-line rounding to £1k
+    assert yh == pytest.approx(90_000, abs=150)
+    # every lead-capable provider x CCG pair has a locality cost
+    leads = set(prov.index[prov["can_lead"]])
+    ac = inst.assignment_costs
+    assert set(ac["lead"]) == leads and len(ac) == len(leads) * 211
+    # non-NHS unit costs carry VAT inside the published 5-9%
+    cap = inst.capabilities.merge(prov["kind"], left_on="provider", right_index=True)
+    non_nhs = cap.loc[cap["kind"] != "csu", "unit_cost"]
+    assert ((non_nhs >= 1.05) & (non_nhs <= 1.09)).all()
+
+
+def test_2013_csus_merge_into_2014_footprints() -> None:
+    """The 2013 CSUs' CCGs are exactly the 2014 footprints (same CCGs, same demand)."""
+    a, b = load("england-2013"), load("england-2014")
+    assert list(a.ccgs.index) == list(b.ccgs.index)
+    assert a.demand.equals(b.demand)
+    nw_2013 = set(a.ccgs.index[a.ccgs["region"].isin(["GM", "CM"])])
+    assert nw_2013 == set(b.ccgs.index[b.ccgs["region"] == "NW"])
+
+
+def test_demo_solves_fast_and_shows_every_role() -> None:
+    sol = solved("demo")
+    assert sol.status == csu_opt.Status.OPTIMAL
+    assert sol.timings.total_s < 10
+    roles = sol.roles.set_index("provider")["role"]
+    assert sorted(sol.leads) == ["NORTH", "SOUTH"]
+    assert set(roles) == {"lead", "subcontractor", "exit"}
+    assert roles["MIDS"] == "subcontractor" and roles["LEGACY"] == "exit"
+    assert sol.objective == pytest.approx(87_849.44, rel=1e-3)
+
+
+def test_england_2014_solves_to_optimality() -> None:
+    sol = solved("england-2014")
+    assert sol.status == csu_opt.Status.OPTIMAL
+    assert sol.mip_gap is not None and sol.mip_gap <= 1e-4
+    assert 10 <= len(sol.leads) <= 15
+    assert sol.objective == pytest.approx(871_140.7, rel=2e-4)
+    # every CCG is placed once, in a lead's network
+    assert sol.assignments["ccg"].nunique() == 211
+    assert set(sol.assignments["lead"]) <= set(sol.leads)
+
+
+def test_workbook_version_has_the_same_optimum() -> None:
+    a, b = solved("england-2014"), solved("england-2014-xlsx")
+    assert b.status == csu_opt.Status.OPTIMAL
+    assert b.objective == pytest.approx(a.objective, rel=1e-9)
+    assert sorted(b.leads) == sorted(a.leads)
+
+
+@pytest.mark.slow
+def test_england_2013_finds_a_good_solution() -> None:
+    """Not proven optimal within the test budget (see results/README.md): a 1% gap in 60 s."""
+    sol = csu_opt.solve(load("england-2013"), time_limit=60)
+    assert sol.status in (csu_opt.Status.OPTIMAL, csu_opt.Status.FEASIBLE)
+    assert sol.mip_gap is not None and sol.mip_gap <= 0.01
+    assert 10 <= len(sol.leads) <= 15
