@@ -198,6 +198,9 @@ def run_report(run: Run) -> str:
     else:
         parts.append("<p>No solution, so no figures.</p>")
     parts.extend(_run_tables(run))
+    from csu_opt.report_whatif import whatif_sections
+
+    parts.extend(whatif_sections(run.folder, unit))
     parts.append("<h2>Reproducibility</h2>")
     options = sol.solver.get("options", {})
     cmd = ["csu-opt", "solve", str(rec.get("path", "INSTANCE"))]
