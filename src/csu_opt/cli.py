@@ -11,7 +11,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import click
 from rich.console import Console
@@ -31,7 +31,7 @@ from csu_opt.runner import (
 from csu_opt.solution import Solution
 
 if TYPE_CHECKING:
-    from csu_opt.solve import SolveOptions
+    from csu_opt.solve import Backend, SolveOptions
 
 err_console = Console(stderr=True)
 
@@ -140,6 +140,15 @@ def _solve_options(
 @click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
 @click.option("--no-cuts", is_flag=True, help="Leave out the valid inequalities (for comparison).")
 @click.option(
+    "--backend",
+    type=click.Choice(["auto", "pyomo", "matrix"]),
+    default="auto",
+    show_default=True,
+    help="How the model reaches HiGHS: Pyomo (appsi), or arrays built from the same "
+    "index frames (fast at scale); auto picks by size.",
+)
+@click.option("--no-start", is_flag=True, help="Do not hand HiGHS the greedy starting solution.")
+@click.option(
     "--incumbent",
     type=click.Path(exists=True, path_type=Path),
     help="Today's arrangement: a CSV (ccg, lead[, share]) or a result folder.",
@@ -165,6 +174,8 @@ def solve(
     as_json: bool,
     quiet: bool,
     no_cuts: bool,
+    backend: str,
+    no_start: bool,
     incumbent: Path | None,
     max_moves: int | None,
     churn_cost: float | None,
@@ -184,6 +195,8 @@ def solve(
         for inst in loaded:
             folder = _folder_for(inst, out, several=len(loaded) > 1)
             options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
+            options.backend = cast("Backend", backend)  # click.Choice checked it
+            options.start_heuristic = not no_start
             results.append(
                 _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
             )

@@ -89,10 +89,12 @@ class Run:
         ccgs = sol.assignments[sol.assignments["share"] > TOL].groupby("lead")["ccg"].nunique()
         rows = []
         for lead in sol.leads:
-            subs = [
+            subs = [  # a member merged into a body names the body in leads: not a member
                 p
-                for p, served in zip(roles["provider"], roles["leads"], strict=True)
-                if p != lead and lead in str(served).split(";")
+                for p, role, served in zip(
+                    roles["provider"], roles["role"], roles["leads"], strict=True
+                )
+                if p != lead and role == "subcontractor" and lead in str(served).split(";")
             ]
             subs.sort(key=lambda p: (-float(vol.get((lead, p), 0.0)), p))
             kind = roles.loc[roles["provider"] == lead, "kind"].iloc[0]

@@ -28,7 +28,9 @@ def _sheet_frame(table: str, frame: pd.DataFrame) -> pd.DataFrame:
     out = frame[cols].copy()
     for col in TABLES[table].cols:
         if col.kind == "bool" and col.name in out.columns:
-            out[col.name] = out[col.name].map(lambda v: "true" if bool(v) else "false")
+            out[col.name] = out[col.name].map(  # None: left empty (mergers: derived)
+                lambda v: None if v is None else "true" if bool(v) else "false"
+            )
     return out
 
 

@@ -7,8 +7,9 @@ read these frames in the same row order.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+import numpy as np
 import pandas as pd
 
 from csu_opt.instance import Instance
@@ -16,7 +17,7 @@ from csu_opt.instance import Instance
 
 @dataclass(frozen=True)
 class ModelIndex:
-    providers: pd.DataFrame  # P, indexed by id: F, G, X, v, can_lead, can_subcontract
+    providers: pd.DataFrame  # P, indexed by id: F, G, X, v, can_lead, can_subcontract, a_cost
     leads: list[str]  # L: lead-capable providers
     lines: pd.DataFrame  # S, indexed by id: theta, Q
     ccgs: list[str]  # C
@@ -30,6 +31,10 @@ class ModelIndex:
     lead_max: int | None
     max_leads_per_sub: int
     self_share: float
+    # (body, member) pairs of the mergers whose members are all providers here (add_mergers)
+    merger_pairs: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame({"body": [], "member": []}, dtype=object)
+    )
 
 
 def build_index(inst: Instance) -> ModelIndex:
@@ -94,6 +99,16 @@ def build_index(inst: Instance) -> ModelIndex:
             "min_volume": "v",
         }
     )
+    pairs = merger_pairs(inst)
+    # the objective's coefficient of a[p]: -X[p] (the exit cost is the constant Σ X minus
+    # Σ X a); a merged body's a[M] costs its merger_cost and saves its members' exit costs
+    a_cost = -providers["X"].astype(float)
+    if len(pairs):
+        merger_cost = inst.mergers.set_index("id")["merger_cost"].astype(float)
+        saved = pairs["member"].map(providers["X"]).groupby(pairs["body"]).sum()
+        bodies = saved.index
+        a_cost[bodies] = merger_cost[bodies].to_numpy() - saved.to_numpy()
+    providers = providers.assign(a_cost=a_cost)
     st = inst.settings
     return ModelIndex(
         providers=providers,
@@ -110,4 +125,37 @@ def build_index(inst: Instance) -> ModelIndex:
         lead_max=st.lead_max,
         max_leads_per_sub=st.max_leads_per_subcontractor,
         self_share=st.lead_self_delivery_min_share,
+        merger_pairs=pairs,
     )
+
+
+def merger_pairs(inst: Instance) -> pd.DataFrame:
+    """(body, member) for every merger, in the mergers table's order, members as listed
+    (only providers of ``inst``: a what-if may have taken some away)."""
+    prov = set(inst.providers.index)
+    rows = [
+        (body, m)
+        for body, members in inst.merger_members.items()
+        if body in prov
+        for m in members
+        if m in prov
+    ]
+    return pd.DataFrame(rows, columns=["body", "member"], dtype=object)
+
+
+def cover_counts(ix: ModelIndex) -> pd.DataFrame:
+    """k[s]: the fewest eligible providers whose largest capacities reach line s's demand.
+
+    One row per line with demand, in sorted line order (columns s, k). Used by the
+    cardinality cover inequality V1 (model/formulation.md).
+    """
+    total = ix.demand.groupby("s")["d"].sum()
+    total = total[total > 0]
+    rows = []
+    for s, demand in total.items():
+        caps = np.sort(ix.eligible.loc[ix.eligible["s"] == s, "cap"].to_numpy(dtype=float))[::-1]
+        reach = np.cumsum(caps)
+        # the tolerance keeps k from jumping by one where capacity meets demand exactly
+        k = int(np.searchsorted(reach, float(demand) * (1 - 1e-9))) + 1
+        rows.append((s, min(k, len(caps)) if len(caps) else 0))
+    return pd.DataFrame(rows, columns=["s", "k"])

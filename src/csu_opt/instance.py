@@ -19,6 +19,13 @@ import pandas as pd
 import yaml
 
 from csu_opt.errors import InstanceError, Problem
+from csu_opt.mergers import (
+    check_body_capabilities,
+    check_mergers,
+    derive_bodies,
+    empty_mergers,
+    members_of,
+)
 from csu_opt.overrides import Override, apply_overrides, apply_scales, parse_override
 from csu_opt.schema import (
     SCHEMA_VERSION,
@@ -50,6 +57,11 @@ class Instance:
 
     Tables keep SPEC's column names. ``service_lines``, ``providers`` and ``ccgs`` are indexed
     by id; the others have their id columns as ordinary columns.
+
+    Mergers (``csu_opt.mergers``): ``mergers`` is the table as given (members as tuples);
+    every merged body is also a row of ``providers`` (``merger_of`` names its members, '' for
+    an ordinary provider), with derived rows in ``capabilities``, ``assignment_costs`` and
+    ``partnership_costs``; ``derived`` keys those rows, which ``to_document`` leaves out.
     """
 
     name: str
@@ -67,6 +79,8 @@ class Instance:
     sha256: str = ""
     overrides: tuple[str, ...] = ()
     warnings: tuple[str, ...] = field(default=())
+    mergers: pd.DataFrame = field(default_factory=empty_mergers)
+    derived: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
 
     # ----------------------------------------------------------------- derived views
     @property
@@ -79,6 +93,11 @@ class Instance:
         cap = self.capabilities
         theta = cap["service_line"].map(self.service_lines["quality_threshold"])
         return cap[(cap["capacity"] > 0) & (cap["quality"] >= theta)].reset_index(drop=True)
+
+    @property
+    def merger_members(self) -> dict[str, tuple[str, ...]]:
+        """Merged body id -> its members (the providers it replaces when formed)."""
+        return members_of(self.mergers)
 
     def total_demand(self) -> pd.Series:
         """Total demand per service line (every line present, 0 where nobody asks)."""
@@ -118,17 +137,32 @@ class Instance:
             },
             "service_lines": self.service_lines.reset_index(),
             "providers": _providers_for_document(self.providers),
-            "capabilities": self.capabilities.copy(),
+            "capabilities": self._given("capabilities", "provider", "service_line"),
             "ccgs": self.ccgs.reset_index(),
             "demand": self.demand.copy(),
-            "assignment_costs": self.assignment_costs.copy(),
-            "partnership_costs": self.partnership_costs.copy(),
+            "assignment_costs": self._given("assignment_costs", "lead", "ccg"),
+            "partnership_costs": self._given("partnership_costs", "subcontractor", "lead"),
+            "mergers": self.mergers.assign(
+                members=self.mergers["members"].map(lambda m: ";".join(m))
+            ),
         }
+
+    def _given(self, table: str, a: str, b: str) -> pd.DataFrame:
+        """A table without the rows derived for merged bodies (they are derived again)."""
+        frame: pd.DataFrame = getattr(self, table)
+        derived = self.derived.get(table, frozenset())
+        if not derived:
+            return frame.copy()
+        keep = [k not in derived for k in zip(frame[a], frame[b], strict=True)]
+        return frame[keep].reset_index(drop=True)
 
 
 def _providers_for_document(providers: pd.DataFrame) -> pd.DataFrame:
     """Providers as written: a lead cost defaulted for a provider that cannot lead is blank,
-    so that making it lead-capable later asks for one, as loading a file would."""
+    so that making it lead-capable later asks for one, as loading a file would. Merged bodies
+    are left out (the mergers table gives them)."""
+    if "merger_of" in providers.columns:
+        providers = providers[providers["merger_of"] == ""].drop(columns="merger_of")
     out = providers.reset_index().astype({"lead_fixed_cost": object})
     blank = ~out["can_lead"].astype(bool) & (out["lead_fixed_cost"] == 0)
     out.loc[blank, "lead_fixed_cost"] = None
@@ -257,11 +291,23 @@ def instance_from_document(
         for t in ("service_lines", "providers", "ccgs")
         if t in typed
     }
+    # merged bodies are providers for the other tables; members must be ordinary providers
+    merger_ids = set(typed["mergers"]["id"].dropna()) if "mergers" in typed else set()
+    with_bodies = dict(ids)
+    if "providers" in ids:
+        with_bodies["providers"] = ids["providers"] | merger_ids
     for tname, table in raw.items():
         # a reference into a table that could not be read is not checked (already reported)
-        check_refs(TABLES[tname], table, typed[tname], ids, problems)
+        known = ids if tname == "mergers" else with_bodies
+        check_refs(TABLES[tname], table, typed[tname], known, problems)
     if "providers" in typed:
         _check_lead_costs(raw["providers"], typed["providers"], problems)
+    if "mergers" in typed:
+        check_mergers(raw["mergers"], typed["mergers"], ids.get("providers", set()), problems)
+        if "capabilities" in typed:
+            check_body_capabilities(
+                raw["capabilities"], typed["capabilities"], merger_ids, problems
+            )
     for tname in ("service_lines", "providers", "ccgs", "demand"):
         if tname in typed and typed[tname].empty:
             problems.append(Problem(raw[tname].file, "the table has no records", tname))
@@ -332,8 +378,17 @@ def _assemble(
     providers = indexed("providers")
     for col in ("can_lead", "can_subcontract"):
         providers[col] = providers[col].astype(bool)
+    mergers = plain("mergers") if "mergers" in typed else empty_mergers()
+    bodies = derive_bodies(
+        providers,
+        plain("capabilities"),
+        plain("assignment_costs"),
+        plain("partnership_costs"),
+        mergers,
+    )
+    providers = bodies.providers
     warnings = []
-    assignment = plain("assignment_costs")
+    assignment = bodies.assignment_costs
     not_lead = ~assignment["lead"].map(providers["can_lead"]).fillna(False).astype(bool)
     if not_lead.any():
         warnings.append(
@@ -354,15 +409,17 @@ def _assemble(
         ),
         service_lines=indexed("service_lines"),
         providers=providers,
-        capabilities=plain("capabilities"),
+        capabilities=bodies.capabilities,
         ccgs=indexed("ccgs"),
         demand=plain("demand"),
         assignment_costs=assignment,
-        partnership_costs=plain("partnership_costs"),
+        partnership_costs=bodies.partnership_costs,
         source=source,
         sha256=sha256,
         overrides=overrides,
         warnings=tuple(warnings),
+        mergers=mergers,
+        derived=bodies.derived,
     )
 
 
@@ -384,4 +441,7 @@ def fingerprint(instance: Instance) -> str:
         "partnership_costs",
     ):
         digest.update(pd.util.hash_pandas_object(getattr(instance, t)).to_numpy().tobytes())
+    if len(instance.mergers):
+        given = instance.mergers.astype(str)
+        digest.update(pd.util.hash_pandas_object(given).to_numpy().tobytes())
     return digest.hexdigest()

@@ -15,7 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from csu_opt.indices import ModelIndex
+from csu_opt.indices import ModelIndex, cover_counts
 
 
 def _lin(
@@ -63,6 +63,7 @@ def build_model(
     add_network_quality(m, ix)
     add_self_delivery(m, ix)
     add_viability(m, ix)
+    add_mergers(m, ix)
     if valid_inequalities:
         add_capacity_cover(m, ix)
     add_objective(m, ix)
@@ -288,31 +289,59 @@ def add_viability(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     m.viability = pyo.Constraint(keys, rule=viability)
 
 
-def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """(V1, valid) Σ_{p eligible in s} cap[p,s] a[p] >= Σ_c d[c,s] for every line s.
+def add_mergers(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(M1) a[p] + Σ_{M ∋ p} a[M] <= 1 for every provider p that is a member of a merger.
 
-    Implied by C4-C6 for integer a, but not by the LP relaxation of the strong
-    formulation when x is spread thinly: it is the aggregate capacity cut of facility location.
+    A provider stays itself or is absorbed into at most one formed merged body M (a[M] = 1);
+    then it has no role of its own, and add_objective charges M's merger_cost instead of
+    p's exit cost. One row per member, in provider order.
     """
-    total = ix.demand.groupby("s")["d"].sum()
+    pairs = ix.merger_pairs
+    if pairs.empty:
+        return
+    pp = m._prov_pos
+    bodies_of = _groups(pairs, "member")
+    keys = [p for p in ix.providers.index if p in bodies_of]
+
+    def exclusive(_m: pyo.ConcreteModel, p: str) -> object:
+        bodies = [pp[b] for b in pairs["body"].to_numpy()[bodies_of[p]]]
+        return _lin([1.0] * (1 + len(bodies)), [m.a[pp[p]], *(m.a[i] for i in bodies)]) <= 1.0
+
+    m.merger_exclusive = pyo.Constraint(keys, rule=exclusive)
+
+
+def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(V1, valid) cardinality cover: Σ_{p eligible in s} a[p] >= k[s] for every line s.
+
+    k[s] is the fewest eligible providers whose largest capacities reach the demand of s
+    (``indices.cover_counts``). Valid because active providers must hold capacity for all of
+    the demand (C4-C6), and not implied by the LP relaxation, which can open providers
+    fractionally: it closes most of the root gap where capacity binds (benchmarks/README.md).
+    Left out of a mutable model, whose demand scale would change k.
+    """
+    if hasattr(m, "demand_scale"):
+        return
+    counts = cover_counts(ix)
     by_s = _groups(ix.eligible, "s")
-    cap = ix.eligible["cap"].to_numpy()
     ppos = ix.eligible["p"].map(m._prov_pos).to_numpy()
-    keys = [s for s in total.index if total[s] > 0]
+    k = dict(zip(counts["s"], counts["k"], strict=True))
     m.capacity_cover = pyo.Constraint(
-        keys,
+        list(counts["s"]),
         rule=lambda _m, s: (
-            _lin(
-                [float(cap[j]) for j in by_s.get(s, [])],
-                [m.a[int(ppos[j])] for j in by_s.get(s, [])],
-            )
-            >= float(total[s])
+            _lin([1.0] * len(by_s.get(s, [])), [m.a[int(ppos[j])] for j in by_s.get(s, [])])
+            >= float(k[s])
         ),
     )
 
 
 def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
-    """min Σ F u + Σ (G + k) w + Σ c x + Σ t z + Σ X (1 - a)."""
+    """min Σ F u + Σ (G + k) w + Σ c x + Σ t z + Σ X (1 - a)
+    + Σ_M (merger_cost[M] - Σ_{p ∈ M} X[p]) a[M].
+
+    With mergers the exit part is Σ_p X[p] (1 - a[p] - Σ_{M ∋ p} a[M]) (an absorbed member
+    does not exit) and a formed body pays its merger_cost (a body's own X is 0): the
+    coefficient of a[p] is ``ix.providers["a_cost"]``, the constant is Σ X.
+    """
     prov = ix.providers
     F = prov.loc[ix.leads, "F"].to_numpy(dtype=float)
     X = prov["X"].to_numpy(dtype=float)
@@ -321,7 +350,7 @@ def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         *ix.links["cost"].to_numpy(dtype=float),
         *ix.flows["c"].to_numpy(dtype=float),
         *ix.assign["t"].to_numpy(dtype=float),
-        *(-X),
+        *prov["a_cost"].to_numpy(dtype=float),
     ]
     vars_ = [*m.u.values(), *m.w.values(), *m.x.values(), *m.z.values(), *m.a.values()]
     keep = [i for i, c in enumerate(coefs) if c != 0.0]

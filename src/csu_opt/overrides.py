@@ -55,6 +55,10 @@ def parse_override(text: str) -> Override:
         if path[0] not in TABLES or len(path) != 2:
             raise UsageError(f"override {text!r}: scale a column as TABLE.COLUMN*=FACTOR")
         _check_column(text, path[0], path[1], numeric=True)
+        if path == ("mergers", "synergy"):  # the bodies' fixed costs are derived from it
+            raise UsageError(
+                f"override {text!r}: a synergy cannot be scaled; set it, e.g. mergers.*.synergy=0.2"
+            )
     canonical = f"{key}{'*' if scale else ''}={value.strip()}"
     return Override(canonical, path, parsed, scale)
 

@@ -48,8 +48,11 @@ ROLE_COLOURS = {
     "lead": OKABE_ITO["blue"],
     "subcontractor": OKABE_ITO["sky"],
     "exit": OKABE_ITO["vermillion"],
+    "merged": OKABE_ITO["yellow"],
 }
 PARTS = ("lead_fixed", "subcontractor_fixed", "partnership", "delivery", "assignment", "exit")
+#: The seventh part, drawn only for runs of an instance with mergers.
+MERGER_PART = "merger"
 PART_LABELS = {
     "lead_fixed": "lead fixed",
     "subcontractor_fixed": "subcontractor fixed",
@@ -57,11 +60,12 @@ PART_LABELS = {
     "delivery": "delivery",
     "assignment": "assignment",
     "exit": "exit",
+    "merger": "merger",
 }
 PART_COLOURS = dict(
     zip(
-        PARTS,
-        ("blue", "sky", "purple", "orange", "green", "vermillion"),
+        (*PARTS, MERGER_PART),
+        ("blue", "sky", "purple", "orange", "green", "vermillion", "yellow"),
         strict=True,
     )
 )
@@ -144,7 +148,15 @@ def network_figure(run: Run) -> Figure:
                 ax.text(left + v / 2, y, mtext(p), ha="center", va="center", fontsize=8)
             left += v
         ax.text(left, y, f"  {row.ccgs} CCG{'s' if row.ccgs != 1 else ''}", va="center")
-    ax.set_yticks(range(n), [mtext(f"{r.lead} ({r.kind})") for r in nets.itertuples()])
+    merger_of = (  # a merged body shows its members: "NM (csu; merger of N + M)"
+        roles["merger_of"].astype(str) if "merger_of" in roles else pd.Series(dtype=str)
+    )
+
+    def tick(lead: str, kind: str) -> str:
+        of = merger_of.get(lead, "")
+        return f"{lead} ({kind}; merger of {of.replace(';', ' + ')})" if of else f"{lead} ({kind})"
+
+    ax.set_yticks(range(n), [mtext(tick(r.lead, r.kind)) for r in nets.itertuples()])
     ax.invert_yaxis()
     ax.set_xlim(0, widest * 1.18)
     ax.set_xlabel(f"volume delivered in the network ({run.volume_unit})")
@@ -154,9 +166,19 @@ def network_figure(run: Run) -> Figure:
     handles.append(Patch(facecolor="white", edgecolor="black", linewidth=1.6, label="lead itself"))
     ax.legend(handles=handles, title="provider kind", loc="upper left", bbox_to_anchor=(1, 1))
     _thousands(ax.xaxis)
-    n_sub = len(sol.roles) - n - n_exit
+    n_sub = int((sol.roles["role"] == "subcontractor").sum())
+    n_merged = int((sol.roles["role"] == "merged").sum())
+    n_bodies = len(sol.mergers)
+    merged = (
+        f", {n_merged} merged into {n_bodies} bod{'y' if n_bodies == 1 else 'ies'}"
+        if n_merged
+        else ""
+    )
     ax.set_title(
-        _title(run, f"{_n(n, 'network')}, {_n(n_sub, 'subcontractor')}, {_n(n_exit, 'exit')}")
+        _title(
+            run,
+            f"{_n(n, 'network')}, {_n(n_sub, 'subcontractor')}, {_n(n_exit, 'exit')}{merged}",
+        )
     )
 
     staff = exits["staff"].astype(float) if "staff" in exits else pd.Series(0.0, exits.index)
@@ -271,7 +293,8 @@ def draw_costs(ax: Axes, runs: Sequence[Run]) -> None:
     """Stacked cost parts per run on ``ax``; a black band from best bound to objective."""
     x = np.arange(len(runs))
     bottoms = np.zeros(len(runs))
-    for part in PARTS:
+    with_merger = any(hasattr(r.solution.cost_breakdown, MERGER_PART) for r in runs)
+    for part in (*PARTS, MERGER_PART) if with_merger else PARTS:
         vals = np.array([_part(r, part) for r in runs])
         label = PART_LABELS[part]
         total = runs[0].solution.objective if len(runs) == 1 else None
@@ -335,7 +358,7 @@ def draw_costs(ax: Axes, runs: Sequence[Run]) -> None:
 
 def _part(run: Run, part: str) -> float:
     cb = run.solution.cost_breakdown
-    return float(getattr(cb, part)) if cb is not None else 0.0
+    return float(getattr(cb, part, 0.0)) if cb is not None else 0.0
 
 
 # --------------------------------------------------------------------------- map

@@ -133,6 +133,9 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             else "",
             highlight=False,
         )
+    merged = roles[roles["role"] == Role.MERGED]
+    for body, group in merged.groupby("leads", sort=True):
+        console.print(f"  merged: {', '.join(group['provider'])} into {body}", highlight=False)
     cb = sol.cost_breakdown
     if cb is not None:
         c = Table(title="Cost breakdown (per year)", title_justify="left")

@@ -20,10 +20,11 @@ from csu_opt.tables import RawTable
 
 SCHEMA_VERSION = "csu-opt/1"
 PROVIDER_KINDS = ("csu", "private", "charity", "council", "other")
+QUALITY_RULES = ("weighted", "max")
 #: At most this many rows are listed for one kind of mistake in one column.
 MAX_ROWS_LISTED = 10
 
-Kind = Literal["id", "str", "num", "bool", "enum"]
+Kind = Literal["id", "ids", "str", "num", "bool", "enum"]
 
 
 @dataclass(frozen=True)
@@ -37,7 +38,7 @@ class Col:
     lo: float | None = None
     hi: float | None = None
     choices: tuple[str, ...] = ()
-    ref: str | None = None  # the table whose ids this column names
+    ref: str | None = None  # the table whose ids this column names (kind "ids": each id)
 
 
 @dataclass(frozen=True)
@@ -129,6 +130,25 @@ TABLES: dict[str, TableSpec] = {
                 Col("cost", "num", required=True, lo=0.0),
             ),
             ("subcontractor", "lead"),
+            required=False,
+        ),
+        # A merged body the model may form instead of its members (issue 8). Optional
+        # columns left empty are derived from the members (instance.py, merged_bodies).
+        TableSpec(
+            "mergers",
+            (
+                Col("id", "id", required=True),
+                Col("members", "ids", required=True, ref="providers"),
+                Col("name", "str"),
+                Col("kind", "enum", choices=PROVIDER_KINDS),
+                Col("region", "str"),
+                Col("can_lead", "bool"),
+                Col("can_subcontract", "bool"),
+                Col("merger_cost", "num", default=0.0, lo=0.0),
+                Col("synergy", "num", default=0.0, lo=0.0, hi=1.0),
+                Col("quality_rule", "enum", default="weighted", choices=QUALITY_RULES),
+            ),
+            ("id",),
             required=False,
         ),
     )
@@ -240,12 +260,24 @@ class _Reporter:
             )
 
 
+def split_ids(value: Any) -> tuple[str, ...]:
+    """A list of ids as written: ``"A;B"`` in a table cell, or a YAML list ``[A, B]``."""
+    items = value if isinstance(value, list | tuple) else str(value).split(";")
+    return tuple(t for t in (str(v).strip() for v in items if v is not None) if t)
+
+
 def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
     """Typed values of one column; every bad cell reported; missing cells get the default."""
     missing = _missing_mask(s)
     n = len(s)
     if col.required:
         rep.rows(missing, col.name, "a value is required here")
+    if col.kind == "ids":
+        return pd.Series(
+            [None if m else split_ids(v) for v, m in zip(s, missing, strict=True)],
+            index=s.index,
+            dtype=object,
+        )
     if col.kind in ("id", "str", "enum"):
         out = s.astype(str).str.strip().astype(object).where(~missing, None)
         if col.kind == "enum":
@@ -376,6 +408,18 @@ def check_refs(
             continue
         known = ids[col.ref]
         vals = typed[col.name]
+        if col.kind == "ids":  # every unknown id of each list, in one problem per row
+            unknown = [
+                [t for t in v if t not in known] if isinstance(v, tuple) else [] for v in vals
+            ]
+            rep.rows(
+                np.array([bool(u) for u in unknown], bool),
+                col.name,
+                lambda i, col=col, unknown=unknown, known=known: "; ".join(
+                    f"'{t}' is not an id in {col.ref}{suggest(t, known)}" for t in unknown[i]
+                ),
+            )
+            continue
         bad = (vals.notna() & ~vals.isin(known)).to_numpy()
         rep.rows(
             bad,

@@ -42,9 +42,13 @@ class Status(enum.StrEnum):
 
 
 class Role(enum.StrEnum):
+    """A provider's role in roles.csv. ``merged``: absorbed into the formed merged body named
+    in its ``leads`` column (mergers, issue 8); it has no role of its own."""
+
     LEAD = "lead"
     SUBCONTRACTOR = "subcontractor"
     EXIT = "exit"
+    MERGED = "merged"
 
 
 @dataclass(frozen=True)
@@ -70,6 +74,19 @@ class CostBreakdown:
     @property
     def total(self) -> float:
         return sum(dataclasses.astuple(self))
+
+    @staticmethod
+    def from_record(parts: dict[str, float]) -> CostBreakdown:
+        """The breakdown of summary.json: seven parts for an instance with mergers."""
+        return MergerCostBreakdown(**parts) if "merger" in parts else CostBreakdown(**parts)
+
+
+@dataclass(frozen=True)
+class MergerCostBreakdown(CostBreakdown):
+    """The breakdown for an instance with mergers: a seventh part, ``merger``, the
+    merger_cost of the merged bodies formed (absorbed members are not in ``exit``)."""
+
+    merger: float = 0.0
 
 
 @dataclass
@@ -98,10 +115,18 @@ class Solution:
     def exits(self) -> list[str]:
         return list(self.roles.loc[self.roles["role"] == Role.EXIT, "provider"])
 
+    @property
+    def mergers(self) -> list[str]:
+        """The merged bodies formed (the ids named by members whose role is ``merged``)."""
+        merged = self.roles.loc[self.roles["role"] == Role.MERGED, "leads"]
+        return sorted(set(map(str, merged)))
+
     def summary(self) -> dict[str, Any]:
         """summary.json as a dict (SPEC section 5)."""
         roles = self.roles
         exiting = roles[roles["role"] == Role.EXIT]
+        n_merged = int((roles["role"] == Role.MERGED).sum())
+        merged = {"merged": n_merged} if n_merged else {}
         return {
             "status": self.status.value,
             "message": self.message,
@@ -112,10 +137,12 @@ class Solution:
                 dataclasses.asdict(self.cost_breakdown) if self.cost_breakdown else None
             ),
             "leads": self.leads,
+            **({"mergers": self.mergers} if n_merged else {}),
             "counts": {
                 "leads": len(self.leads),
                 "subcontractors": int((roles["role"] == Role.SUBCONTRACTOR).sum()),
                 "exits": len(exiting),
+                **merged,
                 "staff_exiting": float(exiting["staff"].sum()) if "staff" in roles else 0.0,
                 "ccgs": int(self.assignments["ccg"].nunique()) if len(self.assignments) else 0,
             },
@@ -178,6 +205,11 @@ def solution_from_values(
     lead_set = {ix.leads[i] for i in np.flatnonzero(u)}
     links = ix.links[w]
     serves = links.groupby("p")["l"].agg(lambda s: ";".join(sorted(s)))
+    # mergers: a formed body's members are "merged" into it; an unformed body is left out
+    pairs = ix.merger_pairs
+    formed = {p for p, on in zip(prov.index, a, strict=True) if on} & set(pairs["body"])
+    absorbed = {m: b for b, m in zip(pairs["body"], pairs["member"], strict=True) if b in formed}
+    unformed = set(pairs["body"]) - formed
     role = []
     leads_col = []
     for i, p in enumerate(prov.index):
@@ -187,18 +219,23 @@ def solution_from_values(
         elif p in serves.index:
             role.append(Role.SUBCONTRACTOR.value)
             leads_col.append(serves[p])
+        elif p in absorbed:
+            role.append(Role.MERGED.value)
+            leads_col.append(absorbed[p])
         else:
             role.append(Role.EXIT.value if not a[i] else Role.SUBCONTRACTOR.value)
             leads_col.append("")
-    roles = pd.DataFrame(
-        {
-            "provider": prov.index,
-            "kind": prov["kind"].to_numpy(),
-            "role": role,
-            "leads": leads_col,
-            "staff": prov["staff"].to_numpy(),
-        }
-    )
+    columns = {
+        "provider": prov.index,
+        "kind": prov["kind"].to_numpy(),
+        "role": role,
+        "leads": leads_col,
+        "staff": prov["staff"].to_numpy(),
+    }
+    if len(pairs):
+        columns["merger_of"] = prov["merger_of"].to_numpy()
+    roles = pd.DataFrame(columns)
+    roles = roles[~roles["provider"].isin(unformed)].reset_index(drop=True)
 
     zmask = z > TOL
     assignments = (
@@ -230,14 +267,18 @@ def solution_from_values(
     )
 
     lead_F = prov.loc[ix.leads, "lead_fixed_cost"].to_numpy()
-    breakdown = CostBreakdown(
-        lead_fixed=float(lead_F[u].sum()),
-        subcontractor_fixed=float(ix.links["G"].to_numpy()[w].sum()),
-        partnership=float(ix.links["k"].to_numpy()[w].sum()),
-        delivery=float((ix.flows["c"].to_numpy() * x).sum()),
-        assignment=float((ix.assign["t"].to_numpy() * z).sum()),
-        exit=float(prov["exit_cost"].to_numpy()[~a].sum()),
-    )
+    parts = {
+        "lead_fixed": float(lead_F[u].sum()),
+        "subcontractor_fixed": float(ix.links["G"].to_numpy()[w].sum()),
+        "partnership": float(ix.links["k"].to_numpy()[w].sum()),
+        "delivery": float((ix.flows["c"].to_numpy() * x).sum()),
+        "assignment": float((ix.assign["t"].to_numpy() * z).sum()),
+        "exit": float(prov["exit_cost"].to_numpy()[~a & ~prov.index.isin(list(absorbed))].sum()),
+    }
+    if len(pairs):
+        cost = instance.mergers.set_index("id")["merger_cost"]
+        parts["merger"] = float(cost.reindex(sorted(formed)).sum())
+    breakdown = CostBreakdown.from_record(parts)
     return Solution(
         status,
         objective,
@@ -304,6 +345,7 @@ def read_results(folder: str | Path) -> Solution:
         "mip_gap",
         "cost_breakdown",
         "leads",
+        "mergers",
         "counts",
         "timings",
         "solver",
@@ -316,7 +358,7 @@ def read_results(folder: str | Path) -> Solution:
         best_bound=summary.get("best_bound"),
         mip_gap=summary.get("mip_gap"),
         message=summary.get("message", ""),
-        cost_breakdown=CostBreakdown(**cb) if cb else None,
+        cost_breakdown=CostBreakdown.from_record(cb) if cb else None,
         roles=csv("roles.csv"),
         assignments=csv("assignments.csv"),
         flows=csv("flows.csv"),

@@ -1,7 +1,11 @@
-"""Solving with HiGHS through Pyomo's in-memory (appsi) interface.
+"""Solving with HiGHS, the model built by Pyomo (appsi) or as arrays (csu_opt.matrix).
 
 ``solve(instance, options)`` builds the model, hands it to HiGHS, maps every termination to
-SPEC's statuses and returns a :class:`~csu_opt.solution.Solution` of plain data.
+SPEC's statuses and returns a :class:`~csu_opt.solution.Solution` of plain data. Two backends
+build the same model (``tests/test_matrix.py`` checks it row for row): ``pyomo``, the
+reference modelling layer (:mod:`csu_opt.model`, handed over through Pyomo's appsi), and
+``matrix`` (:mod:`csu_opt.matrix`, numpy arrays straight into highspy), which costs a few
+percent of Pyomo's build and hand-over on large instances. ``auto`` picks by model size.
 """
 
 from __future__ import annotations
@@ -10,16 +14,20 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import highspy
 import numpy as np
 from pyomo.contrib.appsi.solvers import Highs
 
-from csu_opt.indices import build_index
+from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance
+from csu_opt.matrix import INF, Layout, build_matrix, pass_to_highs
 from csu_opt.model import build_model
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
+from csu_opt.start import greedy_start
+
+Backend = Literal["auto", "pyomo", "matrix"]
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,12 @@ class Progress:
 
 @dataclass
 class SolveOptions:
-    """Typed solver options; ``seed`` fixes HiGHS's random choices so runs repeat."""
+    """Typed solver options; ``seed`` fixes HiGHS's random choices so runs repeat.
+
+    ``backend`` chooses how the model is built and handed to HiGHS (``auto``: Pyomo for small
+    models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
+    (:mod:`csu_opt.start`) as its first incumbent.
+    """
 
     time_limit: float | None = None
     mip_gap: float = 1e-4
@@ -45,6 +58,8 @@ class SolveOptions:
     on_progress: Callable[[Progress], None] | None = None
     should_stop: Callable[[], bool] | None = None
     highs_options: dict[str, Any] = field(default_factory=dict)
+    backend: Backend = "auto"
+    start_heuristic: bool = True
 
     def as_record(self) -> dict[str, Any]:
         """The options as written to summary.json."""
@@ -54,6 +69,8 @@ class SolveOptions:
             "threads": self.threads,
             "random_seed": self.seed,
             "valid_inequalities": self.valid_inequalities,
+            "backend": self.backend,
+            "start_heuristic": self.start_heuristic,
             **self.highs_options,
         }
 
@@ -84,39 +101,58 @@ _UPDATE_FLAGS = (
     "update_objective",
 )
 
+#: ``backend="auto"`` uses the matrix path from this many (estimated) nonzeros up, and Pyomo
+#: below. Measured (benchmarks/README.md): Pyomo's build + hand-over + load costs about
+#: 10-30 µs per nonzero (0.5 s for England 2014's 36k), the matrix path 0.5-3 µs; below
+#: 50k nonzeros Pyomo's cost stays under about 0.7 s, so the reference modelling layer
+#: keeps the small instances and everything larger goes the fast way.
+AUTO_MATRIX_NNZ = 50_000
 
-class ModelSession:
-    """A built model kept with its HiGHS instance.
+#: A demand-scale change on a live matrix model is pushed coefficient by coefficient
+#: (``changeCoeff``, about 1.2 µs each) up to this many entries; above, the model is handed
+#: over again (passModel, cheaper at that size; HiGHS does not warm-start a MIP after a
+#: coefficient change either way).
+COEFF_LOOP_MAX = 200_000
 
-    ``solve`` may be called again for an instance that differs from the first only in the
-    lead band or a global demand scale (``mutable=True``): only those parameters are pushed
-    to HiGHS, and the previous solution is handed over as a starting point.
+
+def estimate_nonzeros(ix: ModelIndex) -> int:
+    """Nonzeros of the model, estimated from the index frames without building it.
+
+    z appears in C4 (twice) and once per demanded line in C5; x in C5, C6 (twice) and often
+    C9/C11; w in C2 (three times), C3 (once) and C8.
     """
+    per_ccg = len(ix.demand) / max(len(ix.ccgs), 1)
+    return int(len(ix.assign) * (3 + per_ccg) + 4 * len(ix.flows) + 6 * len(ix.links))
 
-    def __init__(self, instance: Instance, options: SolveOptions, mutable: bool = False):
-        t0 = time.perf_counter()
-        self.ix = build_index(instance)
-        self.model = build_model(
-            self.ix, valid_inequalities=options.valid_inequalities, mutable=mutable
-        )
-        self.build_s = time.perf_counter() - t0
+
+def choose_backend(ix: ModelIndex, backend: str) -> str:
+    """``pyomo`` or ``matrix`` for ``backend`` (``auto`` decides by model size)."""
+    if backend == "auto":
+        return "matrix" if estimate_nonzeros(ix) >= AUTO_MATRIX_NNZ else "pyomo"
+    if backend not in ("pyomo", "matrix"):
+        raise ValueError(f"unknown backend {backend!r}: use 'auto', 'pyomo' or 'matrix'")
+    return backend
+
+
+class _PyomoEngine:
+    """The reference path: the Pyomo model of :mod:`csu_opt.model`, handed over by appsi."""
+
+    interface = "pyomo.appsi"
+
+    def __init__(self, ix: ModelIndex, options: SolveOptions, mutable: bool):
+        self.ix = ix
+        self.model = build_model(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
         self.mutable = mutable
         self.opt = Highs()
         self.loaded = False
-        self.previous: Any = None  # the last HighsSolution with a feasible point
-        self.solves = 0
 
-    def set_parameters(
-        self, lead_min: int | None, lead_max: int | None, demand_scale: float = 1.0
-    ) -> None:
-        """Set the mutable parameters (only on a session built with ``mutable=True``)."""
+    def set_parameters(self, lead_min: int | None, lead_max: int | None, scale: float) -> None:
         m = self.model
         m.lead_min.value = float(lead_min or 0)
         m.lead_max.value = float(lead_max if lead_max is not None else len(self.ix.leads))
-        m.demand_scale.value = float(demand_scale)
+        m.demand_scale.value = float(scale)
 
-    def solve(self, instance: Instance, options: SolveOptions) -> Solution:
-        t_start = time.perf_counter()
+    def prepare(self, options: SolveOptions) -> highspy.Highs:
         opt = self.opt
         opt.config.stream_solver = False
         opt.config.load_solution = False
@@ -125,27 +161,177 @@ class ModelSession:
             float(options.time_limit) if options.time_limit is not None else None
         )
         opt.config.mip_gap = float(options.mip_gap)
-        highs_opts: dict[str, Any] = {"log_to_console": False, "random_seed": int(options.seed)}
-        if options.threads:
-            highs_opts["threads"] = int(options.threads)
-        highs_opts.update(options.highs_options)
-        opt.highs_options = highs_opts
-
-        t1 = time.perf_counter()
+        opt.highs_options = _highs_options(options)
         if not self.loaded:
             opt.set_instance(self.model)
             for flag in _UPDATE_FLAGS:
                 setattr(opt.update_config, flag, False)
             opt.update_config.update_params = self.mutable
             self.loaded = True
-        h: highspy.Highs = opt._solver_model
+        return opt._solver_model
+
+    def run(self) -> None:
+        self.opt.solve(self.model)
+
+    def solver_columns(self) -> np.ndarray:
+        """HiGHS's column of every variable in the u|a|w|z|x layout (-1: not in HiGHS)."""
+        vmap = self.opt._pyomo_var_to_solver_var_map
+        return np.concatenate(
+            [
+                np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
+                for var in (getattr(self.model, n) for n in ("u", "a", "w", "z", "x"))
+            ]
+        )
+
+    def values(self, col: np.ndarray) -> dict[str, np.ndarray]:
+        idx = self.solver_columns()
+        vals = np.zeros(len(idx))
+        vals[idx >= 0] = col[idx[idx >= 0]]
+        return _layout(self.ix).split(vals)
+
+
+class _MatrixEngine:
+    """The fast path: the same model as arrays (:mod:`csu_opt.matrix`) handed to highspy."""
+
+    interface = "highspy.matrix"
+
+    def __init__(self, ix: ModelIndex, options: SolveOptions, mutable: bool):
+        self.ix = ix
+        self.mm = build_matrix(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
+        self.h = highspy.Highs()
+        self.loaded = False
+        self.scale = 1.0
+
+    def set_parameters(self, lead_min: int | None, lead_max: int | None, scale: float) -> None:
+        mm, h = self.mm, self.h
+        rescaled = mm.set_parameters(lead_min, lead_max, scale)
+        if not self.loaded:
+            return
+        r = int(mm.lead_row)  # type: ignore[arg-type]
+        h.changeRowBounds(r, mm.row_lower[r], mm.row_upper[r])
+        if not rescaled:
+            return
+        rows = mm.scaled_lower_rows
+        if len(rows):
+            h.changeRowsBounds(  # type: ignore[attr-defined]
+                len(rows), rows.astype(np.int32), mm.row_lower[rows], mm.row_upper[rows]
+            )
+        if len(mm.scaled_pos) > COEFF_LOOP_MAX:
+            self.loaded = False  # hand the whole model over again at the next solve
+            return
+        row_of = np.searchsorted(mm.start, mm.scaled_pos, side="right") - 1
+        for r, c, v in zip(
+            row_of.tolist(),
+            mm.highs_col[mm.index[mm.scaled_pos]].tolist(),
+            mm.value[mm.scaled_pos].tolist(),
+            strict=True,
+        ):
+            h.changeCoeff(r, c, v)
+
+    def prepare(self, options: SolveOptions) -> highspy.Highs:
+        h = self.h
+        if not self.loaded:
+            h.setOptionValue("output_flag", False)
+            pass_to_highs(h, self.mm)
+            self.loaded = True
+        # the settings appsi makes in the Pyomo path, in the same order
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_file", str(options.log_file) if options.log_file else "")
+        h.setOptionValue(
+            "time_limit", float(options.time_limit) if options.time_limit is not None else INF
+        )
+        h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+        for key, value in _highs_options(options).items():
+            h.setOptionValue(key, value)
+        return h
+
+    def run(self) -> None:
+        self.h.run()
+
+    def solver_columns(self) -> np.ndarray:
+        """HiGHS's column of every variable in the u|a|w|z|x layout."""
+        return self.mm.highs_col
+
+    def values(self, col: np.ndarray) -> dict[str, np.ndarray]:
+        return self.mm.layout.split(col[self.mm.highs_col])
+
+
+def _layout(ix: ModelIndex) -> Layout:
+    return Layout(len(ix.leads), len(ix.providers), len(ix.links), len(ix.assign), len(ix.flows))
+
+
+def _highs_options(options: SolveOptions) -> dict[str, Any]:
+    opts: dict[str, Any] = {"log_to_console": False, "random_seed": int(options.seed)}
+    if options.threads:
+        opts["threads"] = int(options.threads)
+    opts.update(options.highs_options)
+    return opts
+
+
+class ModelSession:
+    """A built model kept with its HiGHS instance.
+
+    ``solve`` may be called again for an instance that differs from the first only in the
+    lead band or a global demand scale (``mutable=True``): only those parameters are pushed
+    to HiGHS, and the previous solution is handed over as a starting point. The model is
+    built by Pyomo or as arrays, as ``options.backend`` says (``auto``: by size).
+    """
+
+    def __init__(self, instance: Instance, options: SolveOptions, mutable: bool = False):
+        t0 = time.perf_counter()
+        self.ix = build_index(instance)
+        self.backend = choose_backend(self.ix, options.backend)
+        self.engine: _PyomoEngine | _MatrixEngine
+        if self.backend == "matrix":
+            self.engine = _MatrixEngine(self.ix, options, mutable)
+        else:
+            self.engine = _PyomoEngine(self.ix, options, mutable)
+        self.build_s = time.perf_counter() - t0
+        self.mutable = mutable
+        self.previous: Any = None  # the last HighsSolution with a feasible point
+        self.solves = 0
+        self.params: tuple[int | None, int | None, float] | None = None
+        self.valid_inequalities = options.valid_inequalities
+
+    @property
+    def model(self) -> Any:
+        """The Pyomo model (Pyomo backend) or the :class:`MatrixModel` (matrix backend)."""
+        return self.engine.model if isinstance(self.engine, _PyomoEngine) else self.engine.mm
+
+    @property
+    def opt(self) -> Highs:
+        """The persistent appsi solver of the Pyomo backend."""
+        if not isinstance(self.engine, _PyomoEngine):
+            raise AttributeError("a matrix-backend session has no appsi solver")
+        return self.engine.opt
+
+    @property
+    def loaded(self) -> bool:
+        """True once the model has been handed to HiGHS."""
+        return self.engine.loaded
+
+    def set_parameters(
+        self, lead_min: int | None, lead_max: int | None, demand_scale: float = 1.0
+    ) -> None:
+        """Set the mutable parameters (only on a session built with ``mutable=True``)."""
+        self.engine.set_parameters(lead_min, lead_max, float(demand_scale))
+        self.params = (lead_min, lead_max, float(demand_scale))
+
+    def solve(self, instance: Instance, options: SolveOptions) -> Solution:
+        t_start = time.perf_counter()
+        h = self.engine.prepare(options)
         _attach_callbacks(h, options)
+        start_record: dict[str, Any] | None = None
         if self.previous is not None:
             h.setSolution(self.previous)
-        t_handover = time.perf_counter() - t1
+        elif options.start_heuristic:
+            start_record = self._hand_start(h)
+        t_handover = time.perf_counter() - t_start
 
         t2 = time.perf_counter()
-        opt.solve(self.model)
+        run0 = float(h.getRunTime())
+        self.engine.run()
+        highs_s = float(h.getRunTime()) - run0
         t_solve = time.perf_counter() - t2
 
         t3 = time.perf_counter()
@@ -163,7 +349,7 @@ class ModelSession:
         if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
             solution = h.getSolution()
             self.previous = solution
-            values = self._read_values(np.asarray(solution.col_value))
+            values = self.engine.values(np.asarray(solution.col_value))
         t_load = time.perf_counter() - t3
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1
@@ -174,6 +360,17 @@ class ModelSession:
             load_s=t_load,
             total_s=build_s + time.perf_counter() - t_start,
         )
+        solver: dict[str, Any] = {
+            "name": "highs",
+            "version": highs_version(),
+            "interface": self.engine.interface,
+            "options": options.as_record(),
+            "warm_start": self.solves > 1,
+            "nodes": int(info.mip_node_count) if info.mip_node_count >= 0 else None,
+            "highs_time_s": highs_s,
+        }
+        if start_record is not None:
+            solver["start"] = start_record
         return solution_from_values(
             instance,
             self.ix,
@@ -184,27 +381,31 @@ class ModelSession:
             mip_gap=gap,
             message=message,
             timings=timings,
-            solver={
-                "name": "highs",
-                "version": highs_version(),
-                "interface": "pyomo.appsi",
-                "options": options.as_record(),
-                "warm_start": self.solves > 1,
-                "nodes": int(info.mip_node_count) if info.mip_node_count >= 0 else None,
-                "highs_time_s": float(h.getRunTime()),
-            },
+            solver=solver,
         )
 
-    def _read_values(self, col: np.ndarray) -> dict[str, np.ndarray]:
-        vmap = self.opt._pyomo_var_to_solver_var_map
-        out = {}
-        for name in ("u", "a", "w", "z", "x"):
-            var = getattr(self.model, name)
-            idx = np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
-            vals = np.zeros(len(idx))
-            vals[idx >= 0] = col[idx[idx >= 0]]
-            out[name] = vals
-        return out
+    def _hand_start(self, h: highspy.Highs) -> dict[str, Any]:
+        """Hand HiGHS the greedy starting solution of :mod:`csu_opt.start`, if one is found."""
+        t0 = time.perf_counter()
+        if isinstance(self.engine, _MatrixEngine):
+            mm = self.engine.mm
+        else:  # the same model as arrays, to check the start against (cheap at Pyomo sizes)
+            mm = build_matrix(self.ix, self.valid_inequalities, mutable=self.mutable)
+            if self.params is not None:
+                mm.set_parameters(*self.params)
+        cols = self.engine.solver_columns()
+        # a Pyomo model with terms added by its caller (csu_opt.whatif) is not this model
+        same = h.getNumCol() == mm.n_cols and h.getNumRow() == mm.n_rows
+        col = greedy_start(self.ix, mm) if same else None
+        record: dict[str, Any] = {"found": col is not None, "objective": None}
+        if col is not None:
+            keep = cols >= 0
+            h.setSolution(
+                int(keep.sum()), cols[keep].astype(np.int32), col[keep].astype(np.float64)
+            )
+            record["objective"] = mm.cost(col)
+        record["time_s"] = time.perf_counter() - t0
+        return record
 
 
 def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:

@@ -5,11 +5,14 @@ validated instance, never the Pyomo model: it rebuilds the decisions from the fi
 
 - u[l] = 1 for the providers whose role is ``lead``; a[p] = 0 for ``exit``;
 - w[p,l] = 1 for every lead l named in a subcontractor's ``leads`` column;
-- z[l,c] = ``share`` and x[p,l,s] = ``volume`` from assignments.csv and flows.csv,
+- z[l,c] = ``share`` and x[p,l,s] = ``volume`` from assignments.csv and flows.csv;
+- mergers: a merged body is formed (a[M] = 1) when it is listed as lead or subcontractor (an
+  unformed body may be left out of roles.csv); a member whose role is ``merged`` names its
+  body in ``leads``,
 
 checks integrality and each rule with the tolerances of :class:`Tolerances`, and recomputes the
-objective and its six-part breakdown. Every violation is worded for a planner: which provider,
-line or CCG, and by how much.
+objective and its breakdown (six parts, and ``merger`` for an instance with mergers). Every
+violation is worded for a planner: which provider, line or CCG, and by how much.
 """
 
 from __future__ import annotations
@@ -315,6 +318,13 @@ class _Checker:
         self.W: set[tuple[str, str]] = set()
         self.z: dict[tuple[str, str], float] = {}
         self.x: dict[tuple[str, str, str], float] = {}
+        # mergers: body -> members (providers of the instance), and who was merged into what
+        self.members = {
+            b: tuple(m for m in ms if m in self.providers)
+            for b, ms in inst.merger_members.items()
+            if b in self.providers
+        }
+        self.merged_into: dict[str, str] = {}
 
     def add(self, rule: str, message: str, amount: float = 0.0) -> None:
         self.out.append(Violation(rule, message, float(amount)))
@@ -340,6 +350,19 @@ class _Checker:
                 self.add("roles", f"{where}: role {role!r} of {p} is not one of {', '.join(ROLES)}")
                 continue
             served = [t for t in (s.strip() for s in leads.split(";")) if t]
+            if role == Role.MERGED:
+                bodies = [b for b, ms in self.members.items() if p in ms]
+                if len(served) != 1 or served[0] not in bodies:
+                    self.add(
+                        "mergers",
+                        f"{p} is marked merged but its leads column ({leads or 'empty'}) does "
+                        f"not name one merged body it belongs to "
+                        f"({', '.join(bodies) or 'it is a member of none'})",
+                        1,
+                    )
+                else:
+                    self.merged_into[p] = served[0]
+                continue
             if role == Role.EXIT:
                 if served:
                     self.add("roles", f"{p} has exited but lists leads it serves: {leads}")
@@ -379,8 +402,9 @@ class _Checker:
                     len(set(served)) - m,
                 )
             links.extend((p, t, i) for t in dict.fromkeys(served))
-        for p in sorted(self.providers - seen):
+        for p in sorted(self.providers - seen - set(self.members)):
             self.add("roles", f"provider {p} is missing from roles.csv")
+        self.check_mergers()
         for p, lead, i in links:
             if lead not in self.providers:
                 self.add("ids", f"roles.csv line {i + 2}: {p} serves '{lead}', not a provider")
@@ -396,6 +420,33 @@ class _Checker:
                 f"summary.json lists leads {', '.join(sorted(map(str, summary_leads)))} "
                 f"but roles.csv has {', '.join(sorted(self.U)) or 'none'}",
             )
+
+    def check_mergers(self) -> None:
+        """(M1) a[p] + Σ_{M ∋ p} a[M] <= 1: a formed body's members are merged into it,
+        and a member merged into a body that was formed."""
+        for body, members in sorted(self.members.items()):
+            if body not in self.active:
+                continue
+            for p in members:
+                if p in self.active:
+                    self.add(
+                        "mergers",
+                        f"{p} is active alongside the merged body {body} it is a member of; "
+                        "a member is absorbed into a formed merger",
+                        1,
+                    )
+                elif self.merged_into.get(p) not in (None, body):
+                    self.add(
+                        "mergers",
+                        f"{p} is merged into {self.merged_into[p]} but {body}, another "
+                        "merger it belongs to, is formed too",
+                        1,
+                    )
+                elif p not in self.merged_into:
+                    self.add("mergers", f"the merged body {body} is formed but {p} is not merged")
+        for p, body in sorted(self.merged_into.items()):
+            if body not in self.active:
+                self.add("mergers", f"{p} is merged into {body}, which is not formed (no role)", 1)
 
     def read_assignments(self, a: pd.DataFrame) -> None:
         for i, (c, lead, share) in enumerate(zip(a["ccg"], a["lead"], a["share"], strict=True)):
@@ -649,16 +700,32 @@ class _Checker:
     # ------------------------------------------------------------------ costs
     def breakdown(self) -> CostBreakdown:
         prov = self.inst.providers
-        return CostBreakdown(
-            lead_fixed=float(sum(prov.at[p, "lead_fixed_cost"] for p in self.U)),
-            subcontractor_fixed=float(
+        parts = {
+            "lead_fixed": float(sum(prov.at[p, "lead_fixed_cost"] for p in self.U)),
+            "subcontractor_fixed": float(
                 sum(prov.at[p, "subcontractor_fixed_cost"] for p, _ in self.W)
             ),
-            partnership=float(sum(self.k.get(pl, 0.0) for pl in self.W)),
-            delivery=float(sum(self.c.get((p, s), 0.0) * v for (p, _l, s), v in self.x.items())),
-            assignment=float(sum(self.t.get(lc, 0.0) * z for lc, z in self.z.items())),
-            exit=float(sum(prov.at[p, "exit_cost"] for p in self.providers - self.active)),
-        )
+            "partnership": float(sum(self.k.get(pl, 0.0) for pl in self.W)),
+            "delivery": float(sum(self.c.get((p, s), 0.0) * v for (p, _l, s), v in self.x.items())),
+            "assignment": float(sum(self.t.get(lc, 0.0) * z for lc, z in self.z.items())),
+            # an absorbed member (role merged) is not made redundant
+            "exit": float(
+                sum(
+                    prov.at[p, "exit_cost"]
+                    for p in self.providers - self.active - set(self.merged_into)
+                )
+            ),
+        }
+        if self.members:  # an instance with mergers: what the formed bodies cost to merge
+            m = self.inst.mergers
+            parts["merger"] = float(
+                sum(
+                    float(cost)
+                    for b, cost in zip(m["id"], m["merger_cost"], strict=True)
+                    if b in self.active
+                )
+            )
+        return CostBreakdown.from_record(parts)
 
     def compare_costs(self, bd: CostBreakdown, reported: float | None, parts: Any) -> None:
         tol = self.tol
