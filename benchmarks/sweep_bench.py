@@ -29,7 +29,7 @@ def band_cases(inst: csu_opt.Instance) -> list[tuple[int | None, int | None, flo
     n = int(inst.providers["can_lead"].sum())
     hi = inst.settings.lead_max or n
     lo = inst.settings.lead_min or 1
-    maxes = sorted({max(lo, hi - 2), max(lo, hi - 1), hi})
+    maxes = sorted({max(lo, hi - 1), hi})
     return [(lo, m, f) for m in maxes for f in (1.0, 1.25)]
 
 

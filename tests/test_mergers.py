@@ -642,3 +642,25 @@ def test_matrix_backend_reaches_the_same_optima(make, optimum):
     mx = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60, backend="matrix")
     assert mx.objective == pytest.approx(optimum, rel=REL)
     assert verify_solution(inst, mx).ok
+
+
+def test_resilience_a_failed_member_takes_its_merged_bodies_with_it() -> None:
+    # in N-1, a provider that fails cannot come back inside a merged body
+    from csu_opt.resilience import failed_bodies, repair_without
+    from csu_opt.solve import SolveOptions
+
+    inst = csu_opt.load_instance(Path(__file__).parent.parent / "instances/demo-mergers.yaml")
+    bodies = inst.providers[inst.providers["merger_of"] != ""]
+    members = {m for ms in bodies["merger_of"] for m in ms.split(";")}
+    assert "MIDS" in members
+    assert set(failed_bodies(inst, "MIDS")) == {"MIDS"} | {
+        b for b, ms in bodies["merger_of"].items() if "MIDS" in ms.split(";")
+    }
+    options = SolveOptions(time_limit=60, backend="pyomo")
+    base = csu_opt.solve(inst, time_limit=60, backend="pyomo")
+    repaired, _ = repair_without(inst, base, "MIDS", options, repair="reoptimise")
+    assert repaired.status.has_solution
+    active = set(
+        repaired.roles.loc[repaired.roles["role"].isin(["lead", "subcontractor"]), "provider"]
+    )
+    assert not active & set(failed_bodies(inst, "MIDS"))

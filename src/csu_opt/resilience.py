@@ -126,7 +126,7 @@ def removal_overrides(provider: str) -> tuple[str, ...]:
 def without(instance: Instance, provider: str) -> Instance:
     """The instance with ``provider`` unable to take any role (it exits)."""
     prov = instance.providers.copy()
-    prov.loc[provider, ["can_lead", "can_subcontract"]] = False
+    prov.loc[failed_bodies(instance, provider), ["can_lead", "can_subcontract"]] = False
     return replace(instance, providers=prov)
 
 
@@ -141,6 +141,16 @@ def robust_network(instance: Instance, options: SolveOptions | None = None) -> S
     return sol
 
 
+def failed_bodies(instance: Instance, provider: str) -> list[str]:
+    """The provider itself and every merged body it belongs to (they fail with it)."""
+    prov = instance.providers
+    if "merger_of" not in prov:
+        return [provider]
+    members = prov["merger_of"].fillna("").astype(str).str.split(";")
+    bodies = [b for b, ms in zip(prov.index, members, strict=True) if provider in ms]
+    return [provider, *bodies]
+
+
 def repair_without(
     instance: Instance,
     base: Solution,
@@ -153,7 +163,8 @@ def repair_without(
     options = pyomo_options(options)
     session = pyomo_session(instance, options)
     m, ix = session.model, session.ix
-    m.a[list(ix.providers.index).index(provider)].fix(0)
+    for gone in failed_bodies(instance, provider):
+        m.a[list(ix.providers.index).index(gone)].fix(0)
     if repair == "reoptimise":
         return session.solve(instance, options), None
     moves = add_moves(m, ix, base.assignments)
