@@ -8,8 +8,6 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,9 +17,16 @@ from rich.console import Console
 from csu_opt import __version__
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
-from csu_opt.render import comparison_table, instance_summary, print_problems, solution_summary
+from csu_opt.render import (
+    comparison_table,
+    err_console,
+    handled_errors,
+    instance_summary,
+    print_lines,
+    print_problems,
+    solution_summary,
+)
 from csu_opt.runner import (
-    Interrupted,
     ProgressLine,
     RunResult,
     default_folder,
@@ -32,29 +37,6 @@ from csu_opt.solution import Solution
 
 if TYPE_CHECKING:
     from csu_opt.solve import Backend, SolveOptions
-
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _handled(console: Console) -> Iterator[None]:
-    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks."""
-    try:
-        yield
-    except InstanceError as exc:
-        print_problems(err_console, exc)
-        sys.exit(1)
-    except UsageError as exc:
-        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
-        sys.exit(2)
-    except Interrupted as exc:
-        err_console.print(
-            f"[bold red]stopped:[/] {exc}; no result folder was written", highlight=False
-        )
-        sys.exit(128 + exc.signum)
-    except KeyboardInterrupt:
-        err_console.print("[bold red]stopped:[/] interrupted; no result folder was written")
-        sys.exit(130)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -182,7 +164,7 @@ def solve(
 ) -> None:
     """Solve one or more instance files, each into its own result folder."""
     console = Console(stderr=as_json)
-    with _handled(console):
+    with handled_errors():
         if (max_moves is not None or churn_cost is not None) and incumbent is None:
             raise UsageError("--max-moves and --churn-cost need --incumbent")
         solver = None
@@ -257,19 +239,16 @@ def _solve_one(
         if "incumbent" in result.solution.extra:
             from csu_opt.disruption import incumbent_summary
 
-            for line in incumbent_summary(result.solution):
-                console.print(line, highlight=False, markup=False, soft_wrap=True)
+            print_lines(console, incumbent_summary(result.solution))
     if result.explanation and not quiet:
-        for line in result.explanation:
-            console.print(line, highlight=False, markup=False, soft_wrap=True)
+        print_lines(console, result.explanation)
     if failures:
         err_console.print(
             "[bold red]error: the solution FAILED independent verification[/] "
             f"(summary.json says verified: false; {result.folder}):",
             highlight=False,
         )
-        for line in failures:
-            err_console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
+        print_lines(err_console, failures, prefix="  ")
     return result
 
 
@@ -286,136 +265,6 @@ def _row(r: RunResult) -> dict[str, Any]:
         "exits": len(s.exits),
         "results": r.folder,
     }
-
-
-@main.command()
-@click.argument("instance", required=False, type=click.Path(path_type=Path))
-@click.option(
-    "--vary",
-    "vary",
-    multiple=True,
-    metavar="KEY=V1,V2|A:B:STEP",
-    help="A varied parameter, e.g. settings.lead_providers.max=10,12,15 or "
-    "service_lines.BI.quality_threshold=50:80:10 (repeatable).",
-)
-@click.option(
-    "--scale",
-    "scales",
-    multiple=True,
-    metavar="TABLE.COLUMN=F1,F2",
-    help="Scale a numeric column by each factor, e.g. demand.volume=1.0,1.5,2.0.",
-)
-@click.option(
-    "--file",
-    "sweep_file",
-    type=click.Path(exists=True, path_type=Path),
-    help="A YAML sweep file (instance, vary, scale, set, one_at_a_time, time_limit).",
-)
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A fixed override applied to every case.",
-)
-@click.option("--one-at-a-time", is_flag=True, help="Vary one parameter at a time around the base.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Sweep folder (sweep.db, cases/); running again resumes.",
-)
-@click.option(
-    "--workers",
-    type=click.IntRange(min=1),
-    default=2,
-    show_default=True,
-    help="Worker processes on this machine.",
-)
-@click.option(
-    "--scheduler",
-    metavar="ADDRESS",
-    help="Run on an existing Dask distributed cluster, e.g. tcp://10.0.0.5:8786.",
-)
-@click.option("--export", type=click.Path(path_type=Path), help="Write one row per case to CSV.")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Time limit per case (seconds).",
-)
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="HiGHS threads per case.",
-)
-@click.option(
-    "--no-persist",
-    is_flag=True,
-    help="Rebuild the model for every case (for comparison with re-solves).",
-)
-@click.option(
-    "--find-threshold",
-    "threshold_key",
-    metavar="KEY",
-    help="Find, by bisection, the values of KEY where the set of leads changes.",
-)
-@click.option(
-    "--range", "threshold_range", metavar="A:B", help="The interval for --find-threshold."
-)
-@click.option(
-    "--tol",
-    type=click.FloatRange(min=0, min_open=True),
-    help="Width at which --find-threshold stops bisecting.",
-)
-def sweep(
-    instance: Path | None,
-    vary: tuple[str, ...],
-    scales: tuple[str, ...],
-    sweep_file: Path | None,
-    overrides: tuple[str, ...],
-    one_at_a_time: bool,
-    out: Path,
-    workers: int,
-    scheduler: str | None,
-    export: Path | None,
-    time_limit: float | None,
-    mip_gap: float,
-    threads: int,
-    no_persist: bool,
-    threshold_key: str | None,
-    threshold_range: str | None,
-    tol: float | None,
-) -> None:
-    """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
-    from csu_opt import sweep_cli
-
-    console = Console(stderr=True)
-    with _handled(console):
-        code = sweep_cli.run(
-            console=console,
-            instance=instance,
-            vary=vary,
-            scales=scales,
-            sweep_file=sweep_file,
-            overrides=overrides,
-            one_at_a_time=one_at_a_time,
-            out=out,
-            workers=workers,
-            scheduler=scheduler,
-            export=export,
-            time_limit=time_limit,
-            mip_gap=mip_gap,
-            threads=threads,
-            persist=not no_persist,
-            threshold_key=threshold_key,
-            threshold_range=threshold_range,
-            tol=tol,
-        )
-    sys.exit(code)
 
 
 @main.command()
@@ -473,10 +322,9 @@ def verify(instance: Path, run: Path) -> None:
     from csu_opt.verify import format_report, verify_run
 
     console = Console()
-    with _handled(console):
+    with handled_errors():
         report = verify_run(instance, run)
-    for line in format_report(report):
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    print_lines(console, format_report(report))
     sys.exit(0 if report.ok else 1)
 
 
@@ -500,14 +348,13 @@ def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_js
     from csu_opt.explain import format_explanation
 
     console = Console()
-    with _handled(console):
+    with handled_errors():
         inst = load_instance(instance, overrides)
         e = explain_instance(inst, time_limit=time_limit)
     if as_json:
         click.echo(json.dumps(e.as_record(), indent=2, default=str))
     else:
-        for line in format_explanation(e):
-            console.print(line, highlight=False, markup=False, soft_wrap=True)
+        print_lines(console, format_explanation(e))
     sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)
 
 
@@ -515,8 +362,9 @@ def _register_commands() -> None:
     """Commands that live in their own modules (figures and reports)."""
     from csu_opt.cli_figures import compare, plot, report
     from csu_opt.cli_whatif import COMMANDS
+    from csu_opt.sweep_cli import sweep
 
-    for command in (plot, compare, report, *COMMANDS):
+    for command in (sweep, plot, compare, report, *COMMANDS):
         main.add_command(command)
 
 

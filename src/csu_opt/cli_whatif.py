@@ -18,6 +18,7 @@ import click
 from rich.console import Console
 
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
+from csu_opt.render import print_lines
 from csu_opt.solve import SolveOptions
 
 err_console = Console(stderr=True)
@@ -42,9 +43,7 @@ def _handled() -> Iterator[None]:
 
 
 def _echo(lines: list[str]) -> None:
-    console = Console()
-    for line in lines:
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+    print_lines(Console(), lines)
 
 
 def _options(time_limit: float | None, mip_gap: float, threads: int | None) -> SolveOptions:

@@ -2,15 +2,47 @@
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import pandas as pd
 from rich.console import Console
 from rich.table import Table
 
-from csu_opt.errors import InstanceError
+from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance
+from csu_opt.runner import Interrupted
 from csu_opt.solution import Role, Solution
+
+err_console = Console(stderr=True)
+
+
+def print_lines(console: Console, lines: Iterable[str], prefix: str = "") -> None:
+    """Plain text lines (no markup, no highlighting, long lines kept whole)."""
+    for line in lines:
+        console.print(f"{prefix}{line}", highlight=False, markup=False, soft_wrap=True)
+
+
+@contextmanager
+def handled_errors() -> Iterator[None]:
+    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks."""
+    try:
+        yield
+    except InstanceError as exc:
+        print_problems(err_console, exc)
+        sys.exit(1)
+    except UsageError as exc:
+        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
+        sys.exit(2)
+    except Interrupted as exc:
+        err_console.print(
+            f"[bold red]stopped:[/] {exc}; no result folder was written", highlight=False
+        )
+        sys.exit(128 + exc.signum)
+    except KeyboardInterrupt:
+        err_console.print("[bold red]stopped:[/] interrupted; no result folder was written")
+        sys.exit(130)
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
@@ -24,8 +56,7 @@ def print_problems(console: Console, err: InstanceError) -> None:
         highlight=False,
         soft_wrap=True,
     )
-    for p in err.problems:
-        console.print(f"  - {p}", highlight=False, markup=False, soft_wrap=True)
+    print_lines(console, (str(p) for p in err.problems), prefix="  - ")
 
 
 def instance_summary(console: Console, inst: Instance) -> None:
@@ -171,13 +202,4 @@ def comparison_table(console: Console, rows: list[dict[str, object]]) -> None:
                 for k in ("instance", "status", "objective", "gap", "leads", "exits", "results")
             )
         )
-    console.print(t)
-
-
-def frame_table(console: Console, frame: pd.DataFrame, title: str) -> None:
-    t = Table(title=title, title_justify="left")
-    for col in frame.columns:
-        t.add_column(str(col))
-    for row in frame.itertuples(index=False):
-        t.add_row(*(str(v) for v in row))
     console.print(t)

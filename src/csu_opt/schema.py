@@ -7,7 +7,6 @@ Column checks are vectorised over a whole table; each failing cell becomes a
 from __future__ import annotations
 
 import difflib
-import math
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -428,7 +427,3 @@ def check_refs(
                 f"'{vals.iloc[i]}' is not an id in {col.ref}{suggest(vals.iloc[i], known)}"
             ),
         )
-
-
-def finite_or_none(x: float | None) -> float | None:
-    return None if x is None or not math.isfinite(x) else float(x)

@@ -1,13 +1,15 @@
-"""Glue between ``csu-opt sweep`` and the sweep library: specs, progress bar, export."""
+"""``csu-opt sweep``: the command, and its glue to the sweep library (specs, progress, export)."""
 
 from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 from pathlib import Path
 from typing import Any
 
+import click
 from rich.console import Console
 from rich.progress import (
     BarColumn,
@@ -20,6 +22,7 @@ from rich.progress import (
 from rich.table import Table
 
 from csu_opt.errors import UsageError
+from csu_opt.render import handled_errors
 from csu_opt.sweep import Axis, SweepSpec, export_frame, load_sweep_file, parse_axis
 from csu_opt.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
 
@@ -223,6 +226,97 @@ def run(
         console.print(f"exported {len(frame)} cases to {export}", highlight=False)
     runner.store.close()
     return 1 if failed else 0
+
+
+@click.command()
+@click.argument("instance", required=False, type=click.Path(path_type=Path))
+@click.option(
+    "--vary",
+    "vary",
+    multiple=True,
+    metavar="KEY=V1,V2|A:B:STEP",
+    help="A varied parameter, e.g. settings.lead_providers.max=10,12,15 or "
+    "service_lines.BI.quality_threshold=50:80:10 (repeatable).",
+)
+@click.option(
+    "--scale",
+    "scales",
+    multiple=True,
+    metavar="TABLE.COLUMN=F1,F2",
+    help="Scale a numeric column by each factor, e.g. demand.volume=1.0,1.5,2.0.",
+)
+@click.option(
+    "--file",
+    "sweep_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="A YAML sweep file (instance, vary, scale, set, one_at_a_time, time_limit).",
+)
+@click.option(
+    "--set",
+    "overrides",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="A fixed override applied to every case.",
+)
+@click.option("--one-at-a-time", is_flag=True, help="Vary one parameter at a time around the base.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    required=True,
+    help="Sweep folder (sweep.db, cases/); running again resumes.",
+)
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    default=2,
+    show_default=True,
+    help="Worker processes on this machine.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Run on an existing Dask distributed cluster, e.g. tcp://10.0.0.5:8786.",
+)
+@click.option("--export", type=click.Path(path_type=Path), help="Write one row per case to CSV.")
+@click.option(
+    "--time-limit",
+    type=click.FloatRange(min=0, min_open=True),
+    metavar="S",
+    help="Time limit per case (seconds).",
+)
+@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
+@click.option(
+    "--threads",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="HiGHS threads per case.",
+)
+@click.option(
+    "--no-persist",
+    is_flag=True,
+    help="Rebuild the model for every case (for comparison with re-solves).",
+)
+@click.option(
+    "--find-threshold",
+    "threshold_key",
+    metavar="KEY",
+    help="Find, by bisection, the values of KEY where the set of leads changes.",
+)
+@click.option(
+    "--range", "threshold_range", metavar="A:B", help="The interval for --find-threshold."
+)
+@click.option(
+    "--tol",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Width at which --find-threshold stops bisecting.",
+)
+def sweep(no_persist: bool, **params: Any) -> None:
+    """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
+    console = Console(stderr=True)
+    with handled_errors():
+        code = run(console=console, persist=not no_persist, **params)
+    sys.exit(code)
 
 
 def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:
