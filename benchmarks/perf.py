@@ -16,7 +16,9 @@ and ratios against it are printed.
 Variants: ``pyomo`` (the Pyomo model via appsi, no greedy start: the code before issue 7),
 ``matrix`` (arrays into highspy, no start), ``matrix+start`` (with the greedy start),
 ``matrix+start+heur`` (also HiGHS ``mip_heuristic_effort=0.3``, default 0.05),
-``matrix+start+nopresolve`` (``presolve=off``), ``highs`` (plain highspy, benchmarks only).
+``matrix+start+nopresolve`` (``presolve=off``), ``matrix+start+reduce`` (the root reduction of
+:mod:`csu_opt.reduce`, the default on the matrix path since issue 7's second session),
+``highs`` (plain highspy, benchmarks only).
 Timings on a shared machine are noisy: compare rows of one run only.
 """
 
@@ -39,19 +41,22 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "perf.csv"
 
 VARIANTS: dict[str, dict[str, Any]] = {
-    "pyomo": {"backend": "pyomo", "start_heuristic": False},
-    "matrix": {"backend": "matrix", "start_heuristic": False},
-    "matrix+start": {"backend": "matrix", "start_heuristic": True},
+    "pyomo": {"backend": "pyomo", "start_heuristic": False, "root_reduction": False},
+    "matrix": {"backend": "matrix", "start_heuristic": False, "root_reduction": False},
+    "matrix+start": {"backend": "matrix", "start_heuristic": True, "root_reduction": False},
     "matrix+start+heur": {
         "backend": "matrix",
         "start_heuristic": True,
+        "root_reduction": False,
         "highs_options": {"mip_heuristic_effort": 0.3},
     },
     "matrix+start+nopresolve": {
         "backend": "matrix",
         "start_heuristic": True,
+        "root_reduction": False,
         "highs_options": {"presolve": "off"},
     },
+    "matrix+start+reduce": {"backend": "matrix", "start_heuristic": True, "root_reduction": True},
     "highs": {},
 }
 COLUMNS = [

@@ -131,6 +131,12 @@ def _solve_options(
 )
 @click.option("--no-start", is_flag=True, help="Do not hand HiGHS the greedy starting solution.")
 @click.option(
+    "--reduction/--no-reduction",
+    default=None,
+    help="Root reduction before branch-and-bound: LP bound, LP-guided incumbent, "
+    "reduced-cost fixing (default: on for the matrix backend).",
+)
+@click.option(
     "--incumbent",
     type=click.Path(exists=True, path_type=Path),
     help="Today's arrangement: a CSV (ccg, lead[, share]) or a result folder.",
@@ -158,6 +164,7 @@ def solve(
     no_cuts: bool,
     backend: str,
     no_start: bool,
+    reduction: bool | None,
     incumbent: Path | None,
     max_moves: int | None,
     churn_cost: float | None,
@@ -179,6 +186,7 @@ def solve(
             options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
             options.backend = cast("Backend", backend)  # click.Choice checked it
             options.start_heuristic = not no_start
+            options.root_reduction = reduction
             results.append(
                 _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
             )

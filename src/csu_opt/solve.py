@@ -22,8 +22,9 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance
-from csu_opt.matrix import INF, Layout, build_matrix, pass_to_highs
+from csu_opt.matrix import INF, Layout, MatrixModel, build_matrix, pass_to_highs
 from csu_opt.model import build_model
+from csu_opt.reduce import Reduction, implications, root_reduction
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.start import greedy_start
 
@@ -60,6 +61,12 @@ class SolveOptions:
     highs_options: dict[str, Any] = field(default_factory=dict)
     backend: Backend = "auto"
     start_heuristic: bool = True
+    root_reduction: bool | None = None
+
+    def reduction_on(self, backend: str) -> bool:
+        """Whether the root reduction (:mod:`csu_opt.reduce`) runs; by default on the
+        matrix path (large models), where it pays for its LP."""
+        return backend == "matrix" if self.root_reduction is None else self.root_reduction
 
     def as_record(self) -> dict[str, Any]:
         """The options as written to summary.json."""
@@ -71,6 +78,7 @@ class SolveOptions:
             "valid_inequalities": self.valid_inequalities,
             "backend": self.backend,
             "start_heuristic": self.start_heuristic,
+            "root_reduction": self.root_reduction,
             **self.highs_options,
         }
 
@@ -170,6 +178,9 @@ class _PyomoEngine:
             self.loaded = True
         return opt._solver_model
 
+    def set_time_limit(self, seconds: float | None) -> None:
+        self.opt.config.time_limit = seconds
+
     def run(self) -> None:
         self.opt.solve(self.model)
 
@@ -244,6 +255,9 @@ class _MatrixEngine:
         for key, value in _highs_options(options).items():
             h.setOptionValue(key, value)
         return h
+
+    def set_time_limit(self, seconds: float | None) -> None:
+        self.h.setOptionValue("time_limit", INF if seconds is None else float(seconds))
 
     def run(self) -> None:
         self.h.run()
@@ -322,34 +336,47 @@ class ModelSession:
         h = self.engine.prepare(options)
         _attach_callbacks(h, options)
         start_record: dict[str, Any] | None = None
+        start_col: np.ndarray | None = None
         if self.previous is not None:
             h.setSolution(self.previous)
         elif options.start_heuristic:
-            start_record = self._hand_start(h)
+            start_record, start_col = self._hand_start(h)
+        reduction: Reduction | None = None
+        fixed: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int32), np.zeros(0, np.int64))
+        mm = self._same_matrix(h) if options.reduction_on(self.backend) else None
+        if mm is not None:
+            reduction = root_reduction(
+                mm,
+                time_limit=options.time_limit,
+                mip_gap=options.mip_gap,
+                highs_options=_highs_options(options),
+                start=start_col,
+                should_stop=options.should_stop,
+                imp=implications(self.ix, mm),
+            )
+            fixed = self._apply_reduction(h, mm, reduction, options, t_start)
         t_handover = time.perf_counter() - t_start
 
         t2 = time.perf_counter()
         run0 = float(h.getRunTime())
-        self.engine.run()
+        skip = reduction is not None and _reduction_settles(reduction, options, t_start)
+        if not skip:
+            self.engine.run()
         highs_s = float(h.getRunTime()) - run0
         t_solve = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        status, message = _status(h)
-        info = h.getInfo()
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        objective = _finite(info.objective_function_value) if has_solution else None
-        bound = _finite(info.mip_dual_bound)
-        if status is Status.OPTIMAL and bound is None:
-            bound = objective  # solved without a branch-and-bound tree
+        values, status, message, objective, bound, info = self._outcome(h, skip, reduction, options)
+        fixed_cols, fixed_layout = fixed
+        if len(fixed_cols):  # undo the fixings (after reading HiGHS's results,
+            # which a model change clears): the kept model is the whole model again
+            assert mm is not None
+            h.changeColsBounds(
+                len(fixed_cols), fixed_cols, mm.col_lower[fixed_layout], mm.col_upper[fixed_layout]
+            )
         gap = None
         if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
-        values = None
-        if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
-            solution = h.getSolution()
-            self.previous = solution
-            values = self.engine.values(np.asarray(solution.col_value))
         t_load = time.perf_counter() - t3
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1
@@ -366,11 +393,13 @@ class ModelSession:
             "interface": self.engine.interface,
             "options": options.as_record(),
             "warm_start": self.solves > 1,
-            "nodes": int(info.mip_node_count) if info.mip_node_count >= 0 else None,
+            "nodes": int(info.mip_node_count) if info and info.mip_node_count >= 0 else None,
             "highs_time_s": highs_s,
         }
         if start_record is not None:
             solver["start"] = start_record
+        if reduction is not None:
+            solver["reduction"] = reduction.as_record()
         return solution_from_values(
             instance,
             self.ix,
@@ -384,15 +413,122 @@ class ModelSession:
             solver=solver,
         )
 
-    def _hand_start(self, h: highspy.Highs) -> dict[str, Any]:
-        """Hand HiGHS the greedy starting solution of :mod:`csu_opt.start`, if one is found."""
-        t0 = time.perf_counter()
+    def _same_matrix(self, h: highspy.Highs) -> MatrixModel | None:
+        """The model as arrays when HiGHS holds exactly it (a caller may have added terms to
+        a Pyomo model, csu_opt.whatif), else None."""
+        mm = self._matrix()
+        same = h.getNumCol() == mm.n_cols and h.getNumRow() == mm.n_rows
+        return mm if same else None
+
+    def _matrix(self) -> MatrixModel:
         if isinstance(self.engine, _MatrixEngine):
-            mm = self.engine.mm
-        else:  # the same model as arrays, to check the start against (cheap at Pyomo sizes)
-            mm = build_matrix(self.ix, self.valid_inequalities, mutable=self.mutable)
-            if self.params is not None:
-                mm.set_parameters(*self.params)
+            return self.engine.mm
+        # the same model as arrays (cheap at the Pyomo backend's sizes)
+        mm = build_matrix(self.ix, self.valid_inequalities, mutable=self.mutable)
+        if self.params is not None:
+            mm.set_parameters(*self.params)
+        return mm
+
+    def _apply_reduction(
+        self,
+        h: highspy.Highs,
+        mm: MatrixModel,
+        red: Reduction,
+        options: SolveOptions,
+        t_start: float,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Hand HiGHS the reduction's incumbent, fix what it fixed, and give HiGHS the time
+        that is left; returns the columns whose bounds were changed (HiGHS's, layout's)."""
+        cols = self.engine.solver_columns()
+        zero, one = cols[red.fixed_zero], cols[red.fixed_one]
+        zero, one = zero[zero >= 0].astype(np.int32), one[one >= 0].astype(np.int32)
+        lay_zero, lay_one = (
+            red.fixed_zero[cols[red.fixed_zero] >= 0],
+            red.fixed_one[cols[red.fixed_one] >= 0],
+        )
+        if len(zero):
+            h.changeColsBounds(len(zero), zero, mm.col_lower[lay_zero], np.zeros(len(zero)))
+        if len(one):
+            h.changeColsBounds(len(one), one, np.ones(len(one)), mm.col_upper[lay_one])
+        if red.incumbent is not None:  # after the bound changes, which clear a set solution
+            keep = cols >= 0
+            h.setSolution(
+                int(keep.sum()), cols[keep].astype(np.int32), red.incumbent[keep].astype(float)
+            )
+        elif self.previous is not None:
+            h.setSolution(self.previous)
+        if options.time_limit is not None:
+            left = options.time_limit - (time.perf_counter() - t_start)
+            self.engine.set_time_limit(max(left, 0.01))
+        if options.on_progress is not None and red.lower_bound is not None:
+            options.on_progress(
+                Progress(
+                    elapsed_s=time.perf_counter() - t_start,
+                    incumbent=red.incumbent_objective,
+                    bound=red.lower_bound,
+                    gap=red.gap(),
+                )
+            )
+        return np.concatenate([zero, one]), np.concatenate([lay_zero, lay_one])
+
+    def _outcome(
+        self,
+        h: highspy.Highs,
+        skipped: bool,
+        red: Reduction | None,
+        options: SolveOptions,
+    ) -> tuple[dict[str, np.ndarray] | None, Status, str, float | None, float | None, Any]:
+        """Values, status, message, objective and bound of the solve just made."""
+        if skipped:
+            assert red is not None
+            objective = red.incumbent_objective
+            values = None if red.incumbent is None else _layout(self.ix).split(red.incumbent)
+            gap = red.gap()
+            if gap is not None and gap <= options.mip_gap:
+                status, message = (
+                    Status.OPTIMAL,
+                    "proven optimal within the requested gap (LP bound and restricted MIP)",
+                )
+            elif red.interrupted:
+                status = Status.FEASIBLE if values is not None else Status.NO_SOLUTION
+                message = "stopped at an interrupt during the root reduction"
+            else:
+                status = Status.FEASIBLE if values is not None else Status.NO_SOLUTION
+                message = "stopped at the time limit during the root reduction"
+            return values, status, message, objective, red.lower_bound, None
+        status, message = _status(h)
+        info = h.getInfo()
+        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
+        objective = _finite(info.objective_function_value) if has_solution else None
+        bound = _finite(info.mip_dual_bound)
+        if status is Status.OPTIMAL and bound is None:
+            bound = objective  # solved without a branch-and-bound tree
+        values = None
+        if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
+            solution = h.getSolution()
+            self.previous = solution
+            values = self.engine.values(np.asarray(solution.col_value))
+        if red is not None:
+            if status is Status.INFEASIBLE and red.incumbent is not None:
+                status = Status.OPTIMAL  # every network better than the incumbent excluded
+                objective = red.incumbent_objective
+                values = _layout(self.ix).split(red.incumbent)
+                message = "proven optimal: no network beats the root reduction's incumbent"
+            bound = red.combined_bound(bound)
+            if (
+                objective is not None
+                and bound is not None
+                and status is Status.FEASIBLE
+                and objective - bound <= options.mip_gap * max(abs(objective), 1e-10)
+            ):
+                status, message = Status.OPTIMAL, "proven optimal within the requested gap"
+        return values, status, message, objective, bound, info
+
+    def _hand_start(self, h: highspy.Highs) -> tuple[dict[str, Any], np.ndarray | None]:
+        """Hand HiGHS the greedy starting solution of :mod:`csu_opt.start`, if one is found;
+        returns the record for summary.json and the start's columns (layout order)."""
+        t0 = time.perf_counter()
+        mm = self._matrix()
         cols = self.engine.solver_columns()
         # a Pyomo model with terms added by its caller (csu_opt.whatif) is not this model
         same = h.getNumCol() == mm.n_cols and h.getNumRow() == mm.n_rows
@@ -405,7 +541,20 @@ class ModelSession:
             )
             record["objective"] = mm.cost(col)
         record["time_s"] = time.perf_counter() - t0
-        return record
+        return record, col
+
+
+def _reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
+    """True when the root reduction leaves HiGHS nothing to do: interrupted, the incumbent
+    within the gap of the LP bound, or no time left."""
+    gap = red.gap()
+    if red.interrupted or (gap is not None and gap <= options.mip_gap):
+        return True
+    return (
+        options.time_limit is not None
+        and time.perf_counter() - t_start >= options.time_limit
+        and red.incumbent is not None
+    )
 
 
 def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:
