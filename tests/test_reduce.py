@@ -136,6 +136,77 @@ def test_stop_request_during_the_reduction_is_clean() -> None:
         assert sol.objective >= DEMO_OPTIMUM - 1e-6
 
 
+def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
+    # test_rules.big_instance: the restricted MIP finds 9,831.77 and fixes 5 binaries to 1
+    # (threshold 9,872.08); HiGHS is then stopped before its root: the bound reported must
+    # be the LP bound, not the fixings' threshold (which is above the incumbent)
+    from test_rules import big_instance
+
+    seen: list[object] = []
+    opts = SolveOptions(
+        backend="matrix",
+        mip_gap=1e-9,
+        threads=1,
+        start_heuristic=False,
+        root_reduction=True,
+        on_progress=seen.append,
+        should_stop=lambda: len(seen) >= 3,
+    )
+    sol = solve(big_instance(), opts)
+    assert sol.status == "feasible" and "interrupt" in sol.message
+    red = sol.solver["reduction"]
+    assert sol.best_bound == pytest.approx(red["lp_bound"])
+    assert sol.objective is not None and sol.best_bound <= sol.objective
+    assert sol.objective >= 9803.62 - 1e-6  # the optimum (test_rules)
+
+
+def test_column_generation_lp_equals_the_direct_lp(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the LP by column generation over z (csu_opt.lp) against the LP in one run, on models
+    # small enough to force it on: same bound, and its duals make every column's rc >= 0
+    from csu_opt import lp as lp_mod
+    from csu_opt import reduce as reduce_mod
+    from csu_opt.matrix import index_codes
+
+    monkeypatch.setattr(lp_mod, "FIRST_SHARE", 0.0)
+    monkeypatch.setattr(lp_mod, "FIRST_MIN", 1)  # one lead per CCG first: many rounds
+    for seed in [s for s in RANDOM_SEEDS if s % 5 == 1]:
+        inst, _ = random_case(seed)
+        ix = build_index(inst)
+        mm = build_matrix(ix)
+        cg = lp_mod.assignment_lp(mm, index_codes(ix).z_c, time_limit=None, highs_options={})
+        direct = reduce_mod._direct_lp(reduce_mod._full_highs(mm, {}, None), mm, None, "ipm")
+        if direct.objective is None:
+            assert cg.objective is None
+            continue
+        assert cg.status == "Optimal" and cg.objective is not None, seed
+        assert cg.objective == pytest.approx(direct.objective, rel=1e-7, abs=1e-6), seed
+        assert cg.value is not None and cg.reduced_cost is not None
+        act = mm.activity(cg.value)
+        assert np.all(act <= mm.row_upper + 1e-6) and np.all(act >= mm.row_lower - 1e-6)
+        at_lower = cg.value <= mm.col_lower + 1e-9
+        assert np.all(cg.reduced_cost[at_lower] >= -1e-6), seed
+
+
+@pytest.mark.parametrize("seed", [s for s in RANDOM_SEEDS if s % 2 == 0])
+def test_reduction_with_column_generation_keeps_the_optimum(
+    seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csu_opt import lp as lp_mod
+    from csu_opt import reduce as reduce_mod
+
+    monkeypatch.setattr(reduce_mod, "COLGEN_MIN_Z", 0)
+    monkeypatch.setattr(reduce_mod, "COLGEN_MIN_LEADS", 0)
+    monkeypatch.setattr(lp_mod, "FIRST_MIN", 1)
+    inst, ref = random_case(seed)
+    sol = solve(inst, SolveOptions(mip_gap=1e-9, backend="matrix", root_reduction=True))
+    if ref is None:
+        assert sol.status == "infeasible"
+        return
+    assert sol.status == "optimal", sol.message
+    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    assert sol.solver["reduction"]["lp_rounds"] >= 1
+
+
 REDUCED_BENCHMARKS = ["cap41", "cap64", "cap71", "cap104", "cap131", "p1", "p7", "p13", "p20"]
 
 

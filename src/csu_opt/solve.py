@@ -22,7 +22,7 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance
-from csu_opt.matrix import INF, Layout, MatrixModel, build_matrix, pass_to_highs
+from csu_opt.matrix import INF, Layout, MatrixModel, build_matrix, index_codes, pass_to_highs
 from csu_opt.model import build_model
 from csu_opt.reduce import Reduction, implications, root_reduction
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
@@ -353,6 +353,7 @@ class ModelSession:
                 start=start_col,
                 should_stop=options.should_stop,
                 imp=implications(self.ix, mm),
+                ccg_of_z=index_codes(self.ix).z_c,
             )
             fixed = self._apply_reduction(h, mm, reduction, options, t_start)
         t_handover = time.perf_counter() - t_start
@@ -374,6 +375,8 @@ class ModelSession:
             h.changeColsBounds(
                 len(fixed_cols), fixed_cols, mm.col_lower[fixed_layout], mm.col_upper[fixed_layout]
             )
+        if reduction is not None and options.log_file is not None:
+            _log_reduction(Path(options.log_file), reduction, skip)
         gap = None
         if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
@@ -514,6 +517,7 @@ class ModelSession:
                 objective = red.incumbent_objective
                 values = _layout(self.ix).split(red.incumbent)
                 message = "proven optimal: no network beats the root reduction's incumbent"
+                bound = objective
             bound = red.combined_bound(bound)
             if (
                 objective is not None
@@ -542,6 +546,23 @@ class ModelSession:
             record["objective"] = mm.cost(col)
         record["time_s"] = time.perf_counter() - t0
         return record, col
+
+
+def _log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
+    """Append what the root reduction did to the solve's log (highs.log)."""
+    rounds = f", {red.lp_rounds} column-generation rounds" if red.lp_rounds else ""
+    lines = [
+        "",
+        "csu-opt root reduction (csu_opt.reduce), before the run above:",
+        f"  LP relaxation: {red.lp_status}, bound {red.lower_bound}, {red.lp_s:.2f} s{rounds}",
+        f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
+        f"(restricted MIP {red.sub_s:.2f} s)",
+        f"  reduced-cost fixing: {len(red.fixed_zero)} binaries to 0, {len(red.fixed_one)} to 1",
+    ]
+    if skipped:
+        lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
 
 
 def _reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
