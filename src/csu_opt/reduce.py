@@ -56,6 +56,9 @@ COLGEN_MIN_Z = 5_000
 #: Shares of the time limit the LP and the restricted MIP may use (the rest is HiGHS's).
 LP_SHARE = 0.5
 SUB_SHARE = 0.2
+#: Above this many structural binaries (u, a, w) not at 0 in the LP, the restricted MIP is
+#: first solved with those at 1 fixed too (half its time), then as usual from that start.
+TIGHT_ABOVE = 500
 #: Without a time limit the restricted MIP stops after this many seconds (its job is an
 #: incumbent, not a proof).
 SUB_MAX_S = 120.0
@@ -212,6 +215,18 @@ def fixing_gains(
     return gain
 
 
+def _keep_better(red: Reduction, h: highspy.Highs, mm: MatrixModel, source: str) -> None:
+    """Take HiGHS's solution as the incumbent when it beats the current one."""
+    red.interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    objective = _solved_objective(h)
+    if objective is not None and (
+        red.incumbent_objective is None or objective < red.incumbent_objective - 1e-9
+    ):
+        red.incumbent = np.asarray(h.getSolution().col_value)[mm.highs_col]
+        red.incumbent_objective = mm.cost(red.incumbent)
+        red.incumbent_source = source
+
+
 def _solved_objective(h: highspy.Highs) -> float | None:
     info = h.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible
@@ -324,22 +339,28 @@ def root_reduction(
         h.changeColsIntegrality(n, all_cols, integrality)
         sz = structural_zero
         h.changeColsBounds(len(sz), hc[sz].astype(np.int32), mm.col_lower[sz], np.zeros(len(sz)))
-        spent = time.perf_counter() - t0
         budget = SUB_SHARE * time_limit if time_limit else SUB_MAX_S
         if time_limit:
-            budget = min(budget, max(0.0, time_limit - spent))
-        h.setOptionValue("time_limit", float(max(budget, 0.01)))
+            budget = min(budget, max(0.0, time_limit - (time.perf_counter() - t0)))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
-        h.run()
+        so = one[one < mm.layout.Z]  # structural binaries at 1 in the LP
+        free = red.lp_binaries_positive - int((one >= mm.layout.Z).sum()) - len(so)
+        if free + len(so) > TIGHT_ABOVE and len(so):
+            # a large support: first the tighter neighbourhood with the LP's ones fixed too
+            h.changeColsBounds(len(so), hc[so].astype(np.int32), np.ones(len(so)), mm.col_upper[so])
+            h.setOptionValue("time_limit", float(max(budget / 2, 0.01)))
+            h.run()
+            _keep_better(red, h, mm, "restricted MIP (LP's ones fixed)")
+            h.changeColsBounds(len(so), hc[so].astype(np.int32), mm.col_lower[so], mm.col_upper[so])
+            if red.incumbent is not None:
+                h.setSolution(n, hc.astype(np.int32), red.incumbent)
+            budget -= time.perf_counter() - t1
+        gap = red.gap()
+        if not red.interrupted and budget > 0 and (gap is None or gap > mip_gap):
+            h.setOptionValue("time_limit", float(max(budget, 0.01)))
+            h.run()
+            _keep_better(red, h, mm, "restricted MIP")
         red.sub_s = time.perf_counter() - t1
-        red.interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
-        objective = _solved_objective(h)
-        if objective is not None and (
-            red.incumbent_objective is None or objective < red.incumbent_objective
-        ):
-            red.incumbent = np.asarray(h.getSolution().col_value)[hc]
-            red.incumbent_objective = mm.cost(red.incumbent)
-            red.incumbent_source = "restricted MIP"
 
     # 3. reduced-cost fixing against the incumbent
     if red.incumbent_objective is not None:
