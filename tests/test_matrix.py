@@ -298,6 +298,31 @@ def test_without_start_same_optimum() -> None:
     assert a.objective == pytest.approx(b.objective, rel=REL)
 
 
+@pytest.mark.parametrize("backend", ["pyomo", "matrix"])
+def test_started_solve_reaches_the_published_optimum(backend: str) -> None:
+    # HiGHS 1.16.0 with a start and presolve on reported 625,574.06 as "optimal" on cap71
+    # (its returned solution, the start, cost 1,241,842.69); the published optimum is 932,615.75
+    sol = solve(benchmark("cap71"), SolveOptions(backend=backend, mip_gap=1e-9))
+    assert sol.solver["start"]["found"]
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(932_615.75, abs=1e-3)
+
+
+@pytest.mark.parametrize("backend", ["pyomo", "matrix"])
+def test_objective_that_disagrees_with_its_solution_is_not_optimal(
+    backend: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # a solver fault like the one above: HiGHS's objective is not the cost of its solution
+    solve_module = importlib.import_module("csu_opt.solve")
+    true_cost = solve_module._solution_cost
+    monkeypatch.setattr(solve_module, "_solution_cost", lambda h, col: true_cost(h, col) + 50.0)
+    sol = solve(benchmark("cap41"), SolveOptions(backend=backend, root_reduction=False))
+    assert sol.status == "feasible"
+    assert "inconsistent" in sol.message
+    assert sol.best_bound is None and sol.mip_gap is None
+    assert sol.objective == pytest.approx(1040444.375 + 50.0, abs=1e-3)
+
+
 # --------------------------------------------------------------------------- sessions
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
@@ -463,6 +463,8 @@ class ModelSession:
         if options.time_limit is not None:
             left = options.time_limit - (time.perf_counter() - t_start)
             self.engine.set_time_limit(max(left, 0.01))
+        if options.on_progress is not None:  # HiGHS's progress, on the whole model's terms
+            _attach_callbacks(h, replace(options, on_progress=_combined(options.on_progress, red)))
         if options.on_progress is not None and red.lower_bound is not None:
             options.on_progress(
                 Progress(
@@ -510,7 +512,17 @@ class ModelSession:
         if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
             solution = h.getSolution()
             self.previous = solution
-            values = self.engine.values(np.asarray(solution.col_value))
+            col = np.asarray(solution.col_value)
+            values = self.engine.values(col)
+            cost = _solution_cost(h, col)
+            if objective is not None and not _agree(cost, objective):
+                status, bound = Status.FEASIBLE, None
+                message = (
+                    f"HiGHS reported the objective {objective:,.2f} but the solution it "
+                    f"returned costs {cost:,.2f}: its result is inconsistent (a solver fault), "
+                    "so the solution is kept at its true cost and HiGHS's bound is not trusted"
+                )
+                objective = cost
         if red is not None:
             if status is Status.INFEASIBLE and red.incumbent is not None:
                 status = Status.OPTIMAL  # every network better than the incumbent excluded
@@ -546,6 +558,33 @@ class ModelSession:
             record["objective"] = mm.cost(col)
         record["time_s"] = time.perf_counter() - t0
         return record, col
+
+
+def _combined(report: Callable[[Progress], None], red: Reduction) -> Callable[[Progress], None]:
+    """A progress callback that reports HiGHS's bound combined with the reduction's."""
+
+    def on_progress(p: Progress) -> None:
+        bound = red.combined_bound(p.bound)
+        gap = None
+        if p.incumbent is not None and bound is not None:
+            gap = max(0.0, p.incumbent - bound) / max(abs(p.incumbent), 1e-10)
+        report(Progress(p.elapsed_s, p.incumbent, bound, gap))
+
+    return on_progress
+
+
+#: HiGHS's objective and the cost of the solution it returns must agree to this (relative).
+OBJECTIVE_TOL = 1e-6
+
+
+def _solution_cost(h: highspy.Highs, col: np.ndarray) -> float:
+    """c·x + offset of HiGHS's own model (whatever objective it holds) at ``col``."""
+    lp = h.getLp()
+    return float(np.dot(np.asarray(lp.col_cost_), col) + lp.offset_)
+
+
+def _agree(a: float, b: float) -> bool:
+    return abs(a - b) <= OBJECTIVE_TOL * max(1.0, abs(a), abs(b))
 
 
 def _log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
