@@ -50,3 +50,62 @@ def test_progress_line_reports_incumbent_bound_and_gap(capfd):
     line.close()
     err = capfd.readouterr().err
     assert "incumbent 1,234.50" in err and "bound 1,200.00" in err and "gap 2.800%" in err
+
+
+def _children(pid: int) -> list[int]:
+    """The concurrent searches started by ``pid``: its spawned children (Linux /proc)."""
+    kids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        cmdline = (stat.parent / "cmdline").read_bytes() if int(fields[1]) == pid else b""
+        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
+            kids.append(int(stat.parent.name))
+    return kids
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state != "Z"
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
+def test_sigterm_during_concurrent_solve_stops_every_search(tmp_path, long_instance):
+    out = tmp_path / "run"
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "csu_opt.cli",
+            "solve",
+            str(long_instance),
+            "--out",
+            str(out),
+            "--concurrent",
+            "2",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    deadline = time.time() + 60
+    while time.time() < deadline and not list(tmp_path.glob(".run.partial-*/highs.log.search1")):
+        time.sleep(0.05)
+    assert list(tmp_path.glob(".run.partial-*/highs.log.search1")), "the searches never started"
+    time.sleep(1.0)
+    searches = _children(proc.pid)
+    assert len(searches) >= 2
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=90)
+    assert proc.returncode == 128 + signal.SIGTERM
+    assert "no result folder was written" in err and "Traceback" not in err
+    assert list(tmp_path.iterdir()) == []
+    deadline = time.time() + 10  # the searches end with their parent (they poll for it)
+    while time.time() < deadline and any(_alive(pid) for pid in searches):
+        time.sleep(0.1)
+    assert not [pid for pid in searches if _alive(pid)]

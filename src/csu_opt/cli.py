@@ -131,6 +131,17 @@ def _solve_options(
 )
 @click.option("--no-start", is_flag=True, help="Do not hand HiGHS the greedy starting solution.")
 @click.option(
+    "--concurrent",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    metavar="N",
+    help="Race N HiGHS searches (own seed and heuristic effort, one core each) and stop "
+    "when the best solution of any is within the gap of the best bound of any. Faster "
+    "proofs on several cores; with N > 1 two runs may return different networks that are "
+    "equally good within the gap.",
+)
+@click.option(
     "--reduction/--no-reduction",
     default=None,
     help="Root reduction before branch-and-bound: LP bound, LP-guided incumbent, "
@@ -164,6 +175,7 @@ def solve(
     no_cuts: bool,
     backend: str,
     no_start: bool,
+    concurrent: int,
     reduction: bool | None,
     incumbent: Path | None,
     max_moves: int | None,
@@ -187,6 +199,7 @@ def solve(
             options.backend = cast("Backend", backend)  # click.Choice checked it
             options.start_heuristic = not no_start
             options.root_reduction = reduction
+            options.concurrent = concurrent
             results.append(
                 _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
             )

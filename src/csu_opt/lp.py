@@ -105,6 +105,7 @@ def assignment_lp(
     if should_stop is not None:
         stop = lambda event: event.interrupt() if should_stop() else None  # noqa: E731
         h.cbSimplexInterrupt.subscribe(stop)
+        h.cbIpmInterrupt.subscribe(stop)
     h.passModel(
         len(cols),
         len(rows),

@@ -690,3 +690,22 @@ def pass_to_highs(h: object, mm: MatrixModel) -> None:
     )
     if int(status) < 0:  # HighsStatus.kError
         raise RuntimeError("HiGHS rejected the model handed over by csu_opt.matrix")
+
+
+#: HiGHS's objective and the cost of the solution it returns must agree to this (relative).
+OBJECTIVE_TOL = 1e-6
+
+
+def highs_solution_cost(h: object, col: np.ndarray) -> float:
+    """c·x + offset of the model a ``highspy.Highs`` holds (whatever objective) at ``col``.
+
+    HiGHS 1.16.0 reported objectives its own solutions did not have (pyproject.toml); every
+    solve compares the two (:func:`objectives_agree`).
+    """
+    lp = h.getLp()  # type: ignore[attr-defined]
+    return float(np.dot(np.asarray(lp.col_cost_), col) + lp.offset_)
+
+
+def objectives_agree(a: float, b: float) -> bool:
+    """True when two objective values agree to OBJECTIVE_TOL (relative, at least 1 absolute)."""
+    return abs(a - b) <= OBJECTIVE_TOL * max(1.0, abs(a), abs(b))

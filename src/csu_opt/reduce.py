@@ -4,11 +4,16 @@ Before HiGHS's branch-and-bound sees the model, three cheap steps on a copy of i
 
 1. **LP relaxation.** Solve the model with every integrality dropped: its optimum LB is a
    lower bound on every network, and its reduced costs rc[j] price each binary.
-2. **Restricted MIP** (relaxation-induced neighbourhood). Fix to 0 every binary that is 0 in
-   the LP optimum and solve what remains as a MIP, with a share of the time limit: on the
-   facility-location benchmarks the LP's support holds the optimal network (capa at 8,000:
-   the optimum in 4.5 s, where HiGHS's own sub-MIP found it after 140 s). Its best solution,
-   or the greedy start (:mod:`csu_opt.start`) when better, is the incumbent UB.
+2. **Restricted MIPs** (relaxation-induced neighbourhoods). Fix to 0 every structural
+   binary (u, a, w) that is 0 in the LP optimum and solve what remains as a MIP, with a
+   share of the time limit: on the facility-location benchmarks the LP's support holds the
+   optimal network (capa at 8,000: the optimum in 4.5 s, where HiGHS's own sub-MIP found it
+   after 140 s). Under single sourcing this is done first with each CCG also kept to the
+   leads the LP places it with and its Z_ALTERNATIVES cheapest others (a MIP a few percent
+   the size: on 200 x 2,000 x 5 it finds a network 0.6% above the LP bound in two minutes,
+   where with every assignment free HiGHS finds none), then, on models with at most
+   FREE_Z_MAX assignments, with every assignment free from that incumbent. The best
+   solution, or the greedy start (:mod:`csu_opt.start`) when better, is the incumbent UB.
 3. **Reduced-cost fixing.** A binary at 0 in the LP with LB + rc[j] > UB can only be 1 in
    networks costing more than UB (LP duality: raising it to 1 raises the LP bound by at least
    rc[j]), so it is fixed to 0; a binary at 1 with LB - rc[j] > UB is fixed to 1. Every
@@ -37,6 +42,9 @@ from csu_opt.indices import ModelIndex
 from csu_opt.lp import LPResult, assignment_lp
 from csu_opt.matrix import MatrixModel, index_codes, pass_to_highs
 
+#: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
+StageReport = Callable[[str, "float | None", "float | None"], None]
+
 #: A binary counts as 0 (or 1) in the LP optimum within this tolerance.
 ZERO_TOL = 1e-6
 #: Reduced-cost fixing keeps a safety margin of this much, relative to |UB|, for the LP's
@@ -56,12 +64,24 @@ COLGEN_MIN_Z = 5_000
 #: Shares of the time limit the LP and the restricted MIP may use (the rest is HiGHS's).
 LP_SHARE = 0.5
 SUB_SHARE = 0.2
-#: Above this many structural binaries (u, a, w) not at 0 in the LP, the restricted MIP is
-#: first solved with those at 1 fixed too (half its time), then as usual from that start.
-TIGHT_ABOVE = 500
+#: From this many nonzeros HiGHS's own run on the whole model rarely gets past its root
+#: within minutes (200 x 2,000 x 5: 862k, no incumbent of its own in 440 s), so the
+#: restricted MIPs get SUB_SHARE_LARGE of the time limit instead.
+LARGE_NNZ = 500_000
+SUB_SHARE_LARGE = 0.6
 #: Without a time limit the restricted MIP stops after this many seconds (its job is an
 #: incumbent, not a proof).
 SUB_MAX_S = 120.0
+#: Under single sourcing the first restricted MIP also restricts each CCG to the leads the
+#: LP places it with, plus its Z_ALTERNATIVES cheapest others (by reduced cost) among the
+#: leads the LP opens. Measured on a generated 200 x 2,000 x 5 (88,000 assignments): 4,009
+#: assignments left, first incumbent at 32 s, 0.56% above the LP bound at 120 s, where the
+#: same MIP with every assignment free found no solution in 120 s.
+Z_ALTERNATIVES = 2
+#: Under single sourcing the second restricted MIP (every assignment free, from the first's
+#: incumbent) runs only up to this many assignment columns; above, HiGHS spends its budget
+#: in the root. (Split demand: always, its assignments are continuous.)
+FREE_Z_MAX = 20_000
 
 
 @dataclass
@@ -227,6 +247,30 @@ def _keep_better(red: Reduction, h: highspy.Highs, mm: MatrixModel, source: str)
         red.incumbent_source = source
 
 
+def _set_start(h: highspy.Highs, mm: MatrixModel, red: Reduction) -> None:
+    """Hand HiGHS the current incumbent (after bound changes, which clear a set one)."""
+    if red.incumbent is not None:
+        h.setSolution(mm.n_cols, mm.highs_col.astype(np.int32), red.incumbent.astype(float))
+
+
+def _z_outside_neighbourhood(
+    mm: MatrixModel, value: np.ndarray, rc: np.ndarray, ccg_of_z: np.ndarray, lead_of_z: np.ndarray
+) -> np.ndarray:
+    """Assignment columns (layout) outside each CCG's neighbourhood: the leads the LP
+    places it with, and its Z_ALTERNATIVES cheapest others by reduced cost among the leads
+    the LP opens (u > 0)."""
+    lay = mm.layout
+    z = lay.Z + np.arange(lay.n_z)
+    open_lead = value[lay.U + lead_of_z] > ZERO_TOL
+    score = np.where(open_lead, rc[z], np.inf)
+    order = np.lexsort((score, ccg_of_z))
+    first = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
+    rank = np.empty(lay.n_z, np.int64)
+    rank[order] = np.arange(lay.n_z) - first
+    keep = (value[z] > ZERO_TOL) | ((rank < Z_ALTERNATIVES) & open_lead)
+    return z[~keep]
+
+
 def _solved_objective(h: highspy.Highs) -> float | None:
     info = h.getInfo()
     if info.primal_solution_status != 2:  # kSolutionStatusFeasible
@@ -284,13 +328,25 @@ def root_reduction(
     lp_solver: str = LP_SOLVER,
     imp: Implications | None = None,
     ccg_of_z: np.ndarray | None = None,
+    lead_of_z: np.ndarray | None = None,
+    single_sourcing: bool = False,
+    on_progress: StageReport | None = None,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
     of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
-    is solved by column generation (:mod:`csu_opt.lp`)."""
+    is solved by column generation (:mod:`csu_opt.lp`); with ``lead_of_z`` too and
+    ``single_sourcing``, the first restricted MIP keeps each CCG to a few leads.
+    ``on_progress(stage, incumbent, bound)`` is called while it works (HiGHS's callbacks)."""
     red = Reduction()
     t0 = time.perf_counter()
+    stage = ["LP relaxation"]
+
+    def ticking_stop() -> bool:
+        if on_progress is not None and stage[0] == "LP relaxation":  # the MIPs report below
+            on_progress(stage[0], red.incumbent_objective, red.lower_bound)
+        return should_stop is not None and should_stop()
+
     n = mm.n_cols
     hc = mm.highs_col  # HiGHS column of each layout column
     all_cols = np.arange(n, dtype=np.int32)
@@ -310,10 +366,10 @@ def root_reduction(
             time_limit=lp_limit,
             highs_options=highs_options,
             start=start,
-            should_stop=should_stop,
+            should_stop=ticking_stop,
         )
         red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
-    h = _full_highs(mm, highs_options, should_stop)
+    h = _full_highs(mm, highs_options, ticking_stop)
     if not colgen:
         lp = _direct_lp(h, mm, lp_limit, lp_solver)
     red.lp_s = time.perf_counter() - t0
@@ -330,7 +386,7 @@ def root_reduction(
     one = binaries[value[binaries] >= 1.0 - ZERO_TOL]
     red.lp_binaries_positive = int(len(binaries) - len(zero))
 
-    # 2. the restricted MIP over the LP's support
+    # 2. restricted MIPs over the LP's support
     if start is not None:
         red.incumbent, red.incumbent_objective = start, mm.cost(start)
         red.incumbent_source = "greedy start"
@@ -339,25 +395,42 @@ def root_reduction(
         h.changeColsIntegrality(n, all_cols, integrality)
         sz = structural_zero
         h.changeColsBounds(len(sz), hc[sz].astype(np.int32), mm.col_lower[sz], np.zeros(len(sz)))
-        budget = SUB_SHARE * time_limit if time_limit else SUB_MAX_S
+        share = SUB_SHARE_LARGE if mm.nnz >= LARGE_NNZ else SUB_SHARE
+        budget = share * time_limit if time_limit else SUB_MAX_S
         if time_limit:
             budget = min(budget, max(0.0, time_limit - (time.perf_counter() - t0)))
         h.setOptionValue("mip_rel_gap", float(mip_gap))
-        so = one[one < mm.layout.Z]  # structural binaries at 1 in the LP
-        free = red.lp_binaries_positive - int((one >= mm.layout.Z).sum()) - len(so)
-        if free + len(so) > TIGHT_ABOVE and len(so):
-            # a large support: first the tighter neighbourhood with the LP's ones fixed too
-            h.changeColsBounds(len(so), hc[so].astype(np.int32), np.ones(len(so)), mm.col_upper[so])
-            h.setOptionValue("time_limit", float(max(budget / 2, 0.01)))
+        stage[0] = "restricted MIP"
+        if on_progress is not None:
+            report = on_progress
+
+            def on_mip(event: Any) -> None:
+                found = event.data_out.mip_primal_bound
+                ub = red.incumbent_objective
+                best = found if ub is None or (abs(found) < 1e29 and found < ub) else ub
+                report(stage[0], best if best is not None and abs(best) < 1e29 else None, lb)
+
+            h.cbMipInterrupt.subscribe(on_mip)
+        z_out = None
+        if single_sourcing and ccg_of_z is not None and lead_of_z is not None:
+            z_out = _z_outside_neighbourhood(mm, value, rc, ccg_of_z, lead_of_z)
+        # binary assignments all free only on models small enough (continuous ones always)
+        free_z = z_out is None or len(z_out) == 0 or mm.layout.n_z <= FREE_Z_MAX
+        if z_out is not None and len(z_out):
+            # (a) each CCG kept to the LP's leads and a few cheap alternatives
+            cols = hc[z_out].astype(np.int32)
+            h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], np.zeros(len(cols)))
+            _set_start(h, mm, red)
+            h.setOptionValue("time_limit", float(max(budget / 2 if free_z else budget, 0.01)))
             h.run()
-            _keep_better(red, h, mm, "restricted MIP (LP's ones fixed)")
-            h.changeColsBounds(len(so), hc[so].astype(np.int32), mm.col_lower[so], mm.col_upper[so])
-            if red.incumbent is not None:
-                h.setSolution(n, hc.astype(np.int32), red.incumbent)
-            budget -= time.perf_counter() - t1
+            _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
+            h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
+        left = budget - (time.perf_counter() - t1)
         gap = red.gap()
-        if not red.interrupted and budget > 0 and (gap is None or gap > mip_gap):
-            h.setOptionValue("time_limit", float(max(budget, 0.01)))
+        if free_z and not red.interrupted and left > 0 and (gap is None or gap > mip_gap):
+            # (b) every assignment free, from the best network so far
+            _set_start(h, mm, red)
+            h.setOptionValue("time_limit", float(max(left, 0.01)))
             h.run()
             _keep_better(red, h, mm, "restricted MIP")
         red.sub_s = time.perf_counter() - t1

@@ -186,7 +186,10 @@ class ProgressLine:
         inc = f"{p.incumbent:,.2f}" if p.incumbent is not None else "none yet"
         bnd = f"{p.bound:,.2f}" if p.bound is not None else "-"
         gap = f"{100 * p.gap:.3f}%" if p.gap is not None else "-"
-        text = f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"
+        text = (
+            f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"
+            f"  ({p.stage})"
+        )
         if self.tty:
             self.out.write("\r" + text.ljust(100)[:120])
         else:

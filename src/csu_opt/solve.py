@@ -10,6 +10,7 @@ percent of Pyomo's build and hand-over on large instances. ``auto`` picks by mod
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -20,9 +21,19 @@ import highspy
 import numpy as np
 from pyomo.contrib.appsi.solvers import Highs
 
+from csu_opt.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance
-from csu_opt.matrix import INF, Layout, MatrixModel, build_matrix, index_codes, pass_to_highs
+from csu_opt.matrix import (
+    INF,
+    Layout,
+    MatrixModel,
+    build_matrix,
+    highs_solution_cost,
+    index_codes,
+    objectives_agree,
+    pass_to_highs,
+)
 from csu_opt.model import build_model
 from csu_opt.reduce import Reduction, implications, root_reduction
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
@@ -39,6 +50,7 @@ class Progress:
     incumbent: float | None
     bound: float | None
     gap: float | None
+    stage: str = "branch-and-bound"
 
 
 @dataclass
@@ -62,6 +74,7 @@ class SolveOptions:
     backend: Backend = "auto"
     start_heuristic: bool = True
     root_reduction: bool | None = None
+    concurrent: int = 1
 
     def reduction_on(self, backend: str) -> bool:
         """Whether the root reduction (:mod:`csu_opt.reduce`) runs; by default on the
@@ -79,6 +92,7 @@ class SolveOptions:
             "backend": self.backend,
             "start_heuristic": self.start_heuristic,
             "root_reduction": self.root_reduction,
+            "concurrent": self.concurrent,
             **self.highs_options,
         }
 
@@ -345,6 +359,7 @@ class ModelSession:
         fixed: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int32), np.zeros(0, np.int64))
         mm = self._same_matrix(h) if options.reduction_on(self.backend) else None
         if mm is not None:
+            codes = index_codes(self.ix)
             reduction = root_reduction(
                 mm,
                 time_limit=options.time_limit,
@@ -353,7 +368,10 @@ class ModelSession:
                 start=start_col,
                 should_stop=options.should_stop,
                 imp=implications(self.ix, mm),
-                ccg_of_z=index_codes(self.ix).z_c,
+                ccg_of_z=codes.z_c,
+                lead_of_z=codes.z_l,
+                single_sourcing=self.ix.single_sourcing,
+                on_progress=_stage_reporter(options.on_progress, t_start),
             )
             fixed = self._apply_reduction(h, mm, reduction, options, t_start)
         t_handover = time.perf_counter() - t_start
@@ -361,13 +379,24 @@ class ModelSession:
         t2 = time.perf_counter()
         run0 = float(h.getRunTime())
         skip = reduction is not None and _reduction_settles(reduction, options, t_start)
+        raced: RaceResult | None = None
         if not skip:
-            self.engine.run()
-        highs_s = float(h.getRunTime()) - run0
+            race_on = options.concurrent > 1 and self._same_matrix(h) is not None
+            if race_on:
+                raced = self._race(reduction, start_col, options, t_start)
+            else:
+                self.engine.run()
+        highs_s = float(h.getRunTime()) - run0 if raced is None else time.perf_counter() - t2
         t_solve = time.perf_counter() - t2
 
         t3 = time.perf_counter()
-        values, status, message, objective, bound, info = self._outcome(h, skip, reduction, options)
+        if raced is not None:
+            values, status, message, objective, bound = self._race_outcome(raced, reduction)
+            info = None
+        else:
+            values, status, message, objective, bound, info = self._outcome(
+                h, skip, reduction, options
+            )
         fixed_cols, fixed_layout = fixed
         if len(fixed_cols):  # undo the fixings (after reading HiGHS's results,
             # which a model change clears): the kept model is the whole model again
@@ -399,6 +428,9 @@ class ModelSession:
             "nodes": int(info.mip_node_count) if info and info.mip_node_count >= 0 else None,
             "highs_time_s": highs_s,
         }
+        if raced is not None:
+            solver["nodes"] = sum(r.nodes for r in raced.searches)
+            solver["concurrent"] = raced.as_record()
         if start_record is not None:
             solver["start"] = start_record
         if reduction is not None:
@@ -415,6 +447,74 @@ class ModelSession:
             timings=timings,
             solver=solver,
         )
+
+    def _race(
+        self,
+        red: Reduction | None,
+        start_col: np.ndarray | None,
+        options: SolveOptions,
+        t_start: float,
+    ) -> RaceResult:
+        """Solve by ``options.concurrent`` searches at once (:mod:`csu_opt.concurrent`), with
+        the root reduction's fixings and incumbent (or the greedy start) in every search."""
+        mm = self._matrix()
+        left = None
+        if options.time_limit is not None:
+            left = max(options.time_limit - (time.perf_counter() - t_start), 0.01)
+        start = red.incumbent if red is not None and red.incumbent is not None else start_col
+        tmp = tempfile.TemporaryDirectory(prefix="csu-opt-race-")
+        logs = Path(options.log_file) if options.log_file is not None else Path(tmp.name) / "h"
+        empty = np.zeros(0, np.int64)
+        configs = search_configs(
+            options.concurrent,
+            seed=options.seed,
+            highs_options={k: v for k, v in _highs_options(options).items() if k != "threads"},
+            time_limit=left,
+            mip_gap=options.mip_gap,
+            fix_zero=red.fixed_zero if red is not None else empty,
+            fix_one=red.fixed_one if red is not None else empty,
+            start=start,
+            lp_bound=red.lower_bound if red is not None else None,
+            threshold=red.threshold if red is not None else float("inf"),
+            log_file=str(logs),
+        )
+        report = options.on_progress
+
+        def on_progress(elapsed: float, ub: float | None, lb: float | None) -> None:
+            if report is not None:
+                gap = None if ub is None or lb is None else max(0.0, ub - lb) / max(abs(ub), 1e-10)
+                report(Progress(time.perf_counter() - t_start, ub, lb, gap, "concurrent search"))
+
+        try:
+            return race(
+                mm,
+                configs,
+                mip_gap=options.mip_gap,
+                on_progress=on_progress,
+                should_stop=options.should_stop,
+            )
+        finally:
+            append_logs(options.log_file, configs)
+            tmp.cleanup()
+
+    def _race_outcome(
+        self, raced: RaceResult, red: Reduction | None
+    ) -> tuple[dict[str, np.ndarray] | None, Status, str, float | None, float | None]:
+        """Values, status, message, objective and bound of a concurrent solve."""
+        mm = self._matrix()
+        status, message, objective, bound = (
+            raced.status,
+            raced.message,
+            raced.objective,
+            raced.bound,
+        )
+        values = None if raced.col is None else mm.layout.split(raced.col[mm.highs_col])
+        if red is not None and red.incumbent is not None and status is Status.INFEASIBLE:
+            status = Status.OPTIMAL  # every network better than the incumbent excluded
+            objective = bound = red.incumbent_objective
+            values = mm.layout.split(red.incumbent)
+            message = "proven optimal: no network beats the root reduction's incumbent"
+        return values, status, message, objective, bound
 
     def _same_matrix(self, h: highspy.Highs) -> MatrixModel | None:
         """The model as arrays when HiGHS holds exactly it (a caller may have added terms to
@@ -514,8 +614,8 @@ class ModelSession:
             self.previous = solution
             col = np.asarray(solution.col_value)
             values = self.engine.values(col)
-            cost = _solution_cost(h, col)
-            if objective is not None and not _agree(cost, objective):
+            cost = highs_solution_cost(h, col)
+            if objective is not None and not objectives_agree(cost, objective):
                 status, bound = Status.FEASIBLE, None
                 message = (
                     f"HiGHS reported the objective {objective:,.2f} but the solution it "
@@ -560,6 +660,22 @@ class ModelSession:
         return record, col
 
 
+def _stage_reporter(
+    report: Callable[[Progress], None] | None, t_start: float
+) -> Callable[[str, float | None, float | None], None] | None:
+    """The root reduction's (stage, incumbent, bound) as Progress, timed from the solve's start."""
+    if report is None:
+        return None
+
+    def on_stage(stage: str, incumbent: float | None, bound: float | None) -> None:
+        gap = None
+        if incumbent is not None and bound is not None:
+            gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
+        report(Progress(time.perf_counter() - t_start, incumbent, bound, gap, stage))
+
+    return on_stage
+
+
 def _combined(report: Callable[[Progress], None], red: Reduction) -> Callable[[Progress], None]:
     """A progress callback that reports HiGHS's bound combined with the reduction's."""
 
@@ -571,20 +687,6 @@ def _combined(report: Callable[[Progress], None], red: Reduction) -> Callable[[P
         report(Progress(p.elapsed_s, p.incumbent, bound, gap))
 
     return on_progress
-
-
-#: HiGHS's objective and the cost of the solution it returns must agree to this (relative).
-OBJECTIVE_TOL = 1e-6
-
-
-def _solution_cost(h: highspy.Highs, col: np.ndarray) -> float:
-    """c·x + offset of HiGHS's own model (whatever objective it holds) at ``col``."""
-    lp = h.getLp()
-    return float(np.dot(np.asarray(lp.col_cost_), col) + lp.offset_)
-
-
-def _agree(a: float, b: float) -> bool:
-    return abs(a - b) <= OBJECTIVE_TOL * max(1.0, abs(a), abs(b))
 
 
 def _log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
