@@ -319,6 +319,8 @@ class ModelSession:
         self.previous: Any = None  # the last HighsSolution with a feasible point
         self.solves = 0
         self.params: tuple[int | None, int | None, float] | None = None
+        self._mm: MatrixModel | None = None  # the Pyomo backend's model as arrays
+        self._mm_params: tuple[int | None, int | None, float] | None = None
         self.valid_inequalities = options.valid_inequalities
 
     @property
@@ -526,11 +528,14 @@ class ModelSession:
     def _matrix(self) -> MatrixModel:
         if isinstance(self.engine, _MatrixEngine):
             return self.engine.mm
-        # the same model as arrays (cheap at the Pyomo backend's sizes)
-        mm = build_matrix(self.ix, self.valid_inequalities, mutable=self.mutable)
-        if self.params is not None:
-            mm.set_parameters(*self.params)
-        return mm
+        # the same model as arrays (cheap at the Pyomo backend's sizes), built once per
+        # parameter setting
+        if self._mm is None:
+            self._mm = build_matrix(self.ix, self.valid_inequalities, mutable=self.mutable)
+        if self.params is not None and self._mm_params != self.params:
+            self._mm.set_parameters(*self.params)
+        self._mm_params = self.params
+        return self._mm
 
     def _apply_reduction(
         self,
