@@ -36,7 +36,7 @@ def test_search_settings() -> None:
         fix_zero=[],
         fix_one=[],
         start=None,
-        lp_bound=None,
+        reduction_bound=None,
         threshold=float("inf"),
     )
     # search 0 is the sequential solve; the others change seed and heuristic effort
@@ -55,7 +55,7 @@ def test_search_settings() -> None:
         fix_zero=[],
         fix_one=[],
         start=None,
-        lp_bound=None,
+        reduction_bound=None,
         threshold=float("inf"),
     )
     assert mine[1].highs_options["mip_heuristic_effort"] == 0.9  # the caller's choice stands

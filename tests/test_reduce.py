@@ -221,3 +221,60 @@ def test_published_optimum_with_reduction(name: str, bench: object, tmp_path: Pa
     red = sol.solver["reduction"]
     assert red["lp_bound"] <= sol.objective + 1e-6
     assert np.isfinite(red["lp_s"])
+
+
+# --------------------------------------------------------------------------- aggregate bound
+
+
+@pytest.mark.parametrize("seed", RANDOM_SEEDS)
+def test_aggregate_bound_is_below_the_lp_bound_and_the_optimum(seed: int) -> None:
+    from csu_opt.bounds import aggregate_bound
+    from csu_opt.reduce import _direct_lp, _full_highs
+
+    inst, ref = random_case(seed)
+    ix = build_index(inst)
+    bound = aggregate_bound(ix)
+    if ref is None or bound is None:
+        return  # infeasible: nothing to bound (the aggregate may itself be infeasible)
+    mm = build_matrix(ix)
+    lp = _direct_lp(_full_highs(mm, {}, None), mm, None, "ipm")
+    assert lp.objective is not None
+    assert bound <= lp.objective + 1e-7 * max(1.0, abs(lp.objective))
+    assert bound <= ref.objective + 1e-7 * max(1.0, abs(ref.objective))
+
+
+def test_aggregate_bound_of_the_demo_by_hand() -> None:
+    # demo: no subcontracting needed to bound it; the aggregate must sit below the optimum
+    # 87,849.44 and above the assignment and cheapest-lead constants alone
+    from csu_opt.bounds import aggregate_bound
+
+    inst = csu_opt.load_instance(DEMO)
+    ix = build_index(inst)
+    bound = aggregate_bound(ix)
+    assert bound is not None
+    t_min = ix.assign.groupby("c")["t"].min().sum()
+    lead_F = np.sort(ix.providers.loc[ix.leads, "F"].to_numpy())
+    floor = t_min + lead_F[: max(int(ix.lead_min or 0), 1)].sum()
+    assert floor < bound <= DEMO_OPTIMUM + 1e-6
+
+
+def test_bound_when_the_lp_does_not_finish_is_the_aggregate(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # an LP stopped by its time limit leaves the aggregate relaxation as the bound, and the
+    # solve still ends with a valid gap
+    from csu_opt import reduce as reduce_mod
+    from csu_opt.bounds import aggregate_bound
+    from csu_opt.lp import LPResult
+
+    monkeypatch.setattr(
+        reduce_mod, "_direct_lp", lambda *a, **k: LPResult(status="Time limit reached")
+    )
+    monkeypatch.setattr(reduce_mod, "COLGEN_MIN_Z", 10**9)  # the direct LP, i.e. the stub
+    inst = csu_opt.load_instance(DEMO)
+    sol = solve(inst, SolveOptions(backend="matrix", root_reduction=True, mip_gap=1e-9))
+    red = sol.solver["reduction"]
+    assert red["lp_bound"] is None
+    assert red["aggregate_bound"] == pytest.approx(aggregate_bound(build_index(inst)))
+    assert sol.status == "optimal"  # HiGHS's own search still proves it
+    assert sol.objective == pytest.approx(DEMO_OPTIMUM, abs=0.01)

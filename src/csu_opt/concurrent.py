@@ -71,7 +71,7 @@ class SearchConfig:
     fix_zero: np.ndarray  # layout columns fixed to 0 (root reduction)
     fix_one: np.ndarray  # layout columns fixed to 1
     start: np.ndarray | None  # a feasible point, layout order
-    lp_bound: float | None  # the reduction's LP bound (None: no reduction)
+    reduction_bound: float | None  # the root reduction's bound, LP or aggregate (None: none ran)
     threshold: float  # every network the fixings exclude costs at least this
     log_file: str
 
@@ -125,11 +125,11 @@ class RaceResult:
         }
 
 
-def effective_bound(highs_bound: float, lp_bound: float | None, threshold: float) -> float:
+def effective_bound(highs_bound: float, reduction_bound: float | None, threshold: float) -> float:
     """A bound on the whole model from a search's bound on the reduced one (see
     :meth:`csu_opt.reduce.Reduction.combined_bound`)."""
     inner = min(highs_bound, threshold)
-    return inner if lp_bound is None else max(lp_bound, inner)
+    return inner if reduction_bound is None else max(reduction_bound, inner)
 
 
 def search_configs(
@@ -213,7 +213,7 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
             if out.mip_primal_bound < shared.ub.value:
                 shared.ub.value = float(out.mip_primal_bound)
             if abs(out.mip_dual_bound) < 1e29:
-                bound = effective_bound(out.mip_dual_bound, cfg.lp_bound, cfg.threshold)
+                bound = effective_bound(out.mip_dual_bound, cfg.reduction_bound, cfg.threshold)
                 shared.lb.value = max(shared.lb.value, bound)
             ub, lb = shared.ub.value, shared.lb.value
             if ub < 1e29 and ub - lb <= cfg.mip_gap * max(abs(ub), 1e-10):
@@ -246,7 +246,7 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     if status == S.kOptimal and bound is None:
         bound = objective
     if bound is not None:  # on the whole model's terms
-        bound = effective_bound(bound, cfg.lp_bound, cfg.threshold)
+        bound = effective_bound(bound, cfg.reduction_bound, cfg.threshold)
     return SearchResult(
         index=cfg.index,
         model_status=h.modelStatusToString(status),
@@ -291,8 +291,8 @@ def race(
         stop=ctx.Value("i", 0, lock=False),
         lock=lock,
     )
-    if configs and configs[0].lp_bound is not None:
-        shared.lb.value = float(configs[0].lp_bound)
+    if configs and configs[0].reduction_bound is not None:
+        shared.lb.value = float(configs[0].reduction_bound)
     t0 = time.perf_counter()
     procs, conns = [], []
     for cfg in configs:

@@ -40,6 +40,10 @@ from csu_opt.matrix import MatrixModel
 #: 30 and 30 9.4 s (6 rounds), 40 9.4 s (1 round), all 100 (the direct LP) 20-25 s.
 FIRST_SHARE = 0.3
 FIRST_MIN = 8
+#: ... but the first LP holds at most about this many assignments (FIRST_MIN per CCG at
+#: least): on a generated 500 x 7,000 x 5 (110 leads) the first LP with 33 per CCG did not
+#: finish in 900 s; with 8 per CCG (56,000) HiGHS's interior point took 417 s.
+FIRST_MAX_Z = 60_000
 #: A left-out assignment enters when its reduced cost is below -PRICE_TOL x (1 + |cost|).
 PRICE_TOL = 1e-9
 MAX_ROUNDS = 200
@@ -87,7 +91,8 @@ def assignment_lp(
     order = np.lexsort((zcost, ccg_of_z))
     first_of = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
     rank = np.arange(nz) - first_of
-    k = max(FIRST_MIN, int(np.ceil(FIRST_SHARE * lay.n_u)))
+    n_ccg = int(ccg_of_z.max()) + 1 if nz else 1
+    k = max(FIRST_MIN, min(int(np.ceil(FIRST_SHARE * lay.n_u)), FIRST_MAX_Z // n_ccg))
     active = np.zeros(nz, bool)
     active[order[rank < k]] = True
     if start is not None:
@@ -130,7 +135,12 @@ def assignment_lp(
         if left is not None and left <= 0:
             res.status = "Time limit reached"
             return res
-        h.setOptionValue("time_limit", float("inf") if left is None else float(left))
+        # HiGHS's LP time limit counts the object's run time over all its runs (measured:
+        # a second round with limit L stopped at L minus the first round's time), so the
+        # limit is set as a deadline on that clock
+        h.setOptionValue(
+            "time_limit", float("inf") if left is None else float(h.getRunTime() + left)
+        )
         # the first LP from scratch by the interior point method (with crossover, for the
         # basis), the later ones by simplex from the previous basis
         h.setOptionValue("solver", first_solver if rnd == 0 else "simplex")

@@ -89,7 +89,8 @@ class Reduction:
     """What the root reduction found, in the layout order of :class:`MatrixModel`."""
 
     lp_status: str = "not run"
-    lower_bound: float | None = None  # LB, the LP relaxation's optimum
+    lower_bound: float | None = None  # LB: the LP relaxation's optimum (else the aggregate's)
+    lp_objective: float | None = None  # the LP relaxation's optimum, when it was solved
     incumbent: np.ndarray | None = None  # UB's columns (layout order)
     incumbent_objective: float | None = None
     incumbent_source: str | None = None  # "restricted MIP" or "greedy start"
@@ -102,6 +103,7 @@ class Reduction:
     sub_s: float = 0.0
     lp_binaries_positive: int = 0
     interrupted: bool = False
+    aggregate_bound: float | None = None  # csu_opt.bounds, before the LP
 
     def gap(self) -> float | None:
         """Relative gap between the incumbent and the LP bound."""
@@ -122,7 +124,8 @@ class Reduction:
         """The reduction as written to summary.json (solver.reduction)."""
         return {
             "lp_status": self.lp_status,
-            "lp_bound": self.lower_bound,
+            "lp_bound": self.lp_objective,
+            "aggregate_bound": self.aggregate_bound,
             "lp_s": round(self.lp_s, 3),
             "lp_rounds": self.lp_rounds,
             "lp_assignment_columns": self.lp_columns,
@@ -331,14 +334,20 @@ def root_reduction(
     lead_of_z: np.ndarray | None = None,
     single_sourcing: bool = False,
     on_progress: StageReport | None = None,
+    floor_bound: float | None = None,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
     of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
     is solved by column generation (:mod:`csu_opt.lp`); with ``lead_of_z`` too and
     ``single_sourcing``, the first restricted MIP keeps each CCG to a few leads.
-    ``on_progress(stage, incumbent, bound)`` is called while it works (HiGHS's callbacks)."""
-    red = Reduction()
+    ``on_progress(stage, incumbent, bound)`` is called while it works (HiGHS's callbacks).
+    ``floor_bound`` (:func:`csu_opt.bounds.aggregate_bound`) is the bound until the LP's,
+    and stays the bound should the LP not finish in its share of the time."""
+    red = Reduction(lower_bound=floor_bound, aggregate_bound=floor_bound)
+    if start is not None:
+        red.incumbent, red.incumbent_objective = start, mm.cost(start)
+        red.incumbent_source = "greedy start"
     t0 = time.perf_counter()
     stage = ["LP relaxation"]
 
@@ -379,7 +388,8 @@ def root_reduction(
         return red
     assert lp.value is not None and lp.reduced_cost is not None and lp.row_dual is not None
     lb, value, rc, row_dual = lp.objective, lp.value, lp.reduced_cost, lp.row_dual
-    red.lower_bound = lb
+    red.lp_objective = lb
+    red.lower_bound = lb if floor_bound is None else max(lb, floor_bound)
     zero = binaries[value[binaries] <= ZERO_TOL]
     # the network's structure (u, a, w) from the LP's support; assignments stay free
     structural_zero = zero[zero < mm.layout.Z]
@@ -387,9 +397,6 @@ def root_reduction(
     red.lp_binaries_positive = int(len(binaries) - len(zero))
 
     # 2. restricted MIPs over the LP's support
-    if start is not None:
-        red.incumbent, red.incumbent_objective = start, mm.cost(start)
-        red.incumbent_source = "greedy start"
     if red.gap() is None or red.gap() > mip_gap:  # type: ignore[operator]
         t1 = time.perf_counter()
         h.changeColsIntegrality(n, all_cols, integrality)

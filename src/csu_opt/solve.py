@@ -21,6 +21,7 @@ import highspy
 import numpy as np
 from pyomo.contrib.appsi.solvers import Highs
 
+from csu_opt.bounds import aggregate_bound
 from csu_opt.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance
@@ -374,6 +375,7 @@ class ModelSession:
                 lead_of_z=codes.z_l,
                 single_sourcing=self.ix.single_sourcing,
                 on_progress=_stage_reporter(options.on_progress, t_start),
+                floor_bound=aggregate_bound(self.ix, mm.demand_scale),
             )
             fixed = self._apply_reduction(h, mm, reduction, options, t_start)
         t_handover = time.perf_counter() - t_start
@@ -476,7 +478,7 @@ class ModelSession:
             fix_zero=red.fixed_zero if red is not None else empty,
             fix_one=red.fixed_one if red is not None else empty,
             start=start,
-            lp_bound=red.lower_bound if red is not None else None,
+            reduction_bound=red.lower_bound if red is not None else None,
             threshold=red.threshold if red is not None else float("inf"),
             log_file=str(logs),
         )
@@ -700,7 +702,8 @@ def _log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
     lines = [
         "",
         "csu-opt root reduction (csu_opt.reduce), before the run above:",
-        f"  LP relaxation: {red.lp_status}, bound {red.lower_bound}, {red.lp_s:.2f} s{rounds}",
+        f"  aggregate relaxation (csu_opt.bounds): bound {red.aggregate_bound}",
+        f"  LP relaxation: {red.lp_status}, bound {red.lp_objective}, {red.lp_s:.2f} s{rounds}",
         f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
         f"(restricted MIP {red.sub_s:.2f} s)",
         f"  reduced-cost fixing: {len(red.fixed_zero)} binaries to 0, {len(red.fixed_one)} to 1",
