@@ -22,17 +22,17 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from common import cli_solve  # noqa: E402
+
 OUT = ROOT / "benchmarks" / "out" / "planner_size.csv"
-CSU = Path(sys.executable).with_name("csu-opt")
 VARIANTS: dict[str, list[str]] = {
     "default": [],
     "reduction": ["--reduction"],
@@ -44,21 +44,10 @@ COLUMNS = ["instance", "variant", "wall_s", "status", "objective", "bound", "gap
 
 def run(path: Path, extra: list[str], time_limit: float) -> dict[str, Any]:
     """One ``csu-opt solve`` as a process; its wall time and summary.json."""
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "result"
-        cmd = [str(CSU), "solve", str(path), "--threads", "1", "--quiet", "--out", str(out)]
-        cmd += ["--time-limit", str(time_limit), *extra]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        summary_path = out / "summary.json"
-        if not summary_path.is_file():
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            return {"wall_s": wall, "status": f"error (exit {proc.returncode}): {tail}"}
-        s = json.loads(summary_path.read_text(encoding="utf-8"))
+    wall, s = cli_solve(path, time_limit, extra)
     return {
         "wall_s": wall,
-        "status": s.get("status"),
+        "status": s["status"],
         "objective": s.get("objective"),
         "bound": s.get("best_bound"),
         "gap": s.get("mip_gap"),

@@ -23,22 +23,19 @@ from __future__ import annotations
 
 import argparse
 import csv
-import json
 import shlex
-import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
+from common import cli_solve  # noqa: E402
 from perf import measure  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "vs_highs.csv"
-CSU = Path(sys.executable).with_name("csu-opt")
 COLUMNS = [
     "instance",
     "published",
@@ -59,23 +56,12 @@ COLUMNS = [
 
 
 def run_csu(path: Path, time_limit: float, extra: list[str]) -> dict[str, Any]:
-    with tempfile.TemporaryDirectory() as d:
-        out = Path(d) / "result"
-        cmd = [str(CSU), "solve", str(path), "--threads", "1", "--quiet", "--out", str(out)]
-        cmd += ["--time-limit", str(time_limit), *extra]
-        t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
-        wall = time.perf_counter() - t0
-        summary_path = out / "summary.json"
-        if not summary_path.is_file():
-            tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
-            return {"csu_s": wall, "csu_status": f"error (exit {proc.returncode}): {tail}"}
-        summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    wall, summary = cli_solve(path, time_limit, extra)
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
     return {
         "csu_s": wall,
-        "csu_status": summary.get("status"),
+        "csu_status": summary["status"],
         "csu_objective": summary.get("objective"),
         "csu_bound": summary.get("best_bound"),
         "lp_s": red.get("lp_s"),

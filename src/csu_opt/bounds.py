@@ -31,6 +31,7 @@ import highspy
 import numpy as np
 
 from csu_opt.indices import ModelIndex
+from csu_opt.lp import quiet_highs
 from csu_opt.matrix import index_codes
 
 
@@ -86,8 +87,7 @@ def aggregate_bound(ix: ModelIndex, demand_scale: float = 1.0) -> float | None:
     order = np.lexsort((col, r))
     start = np.zeros(n_rows + 1, dtype=np.int32)
     np.cumsum(np.bincount(r, minlength=n_rows), out=start[1:])
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs({})
     h.passModel(
         nE + nP,
         n_rows,

@@ -26,13 +26,33 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from csu_opt.matrix import MatrixModel
+
+if TYPE_CHECKING:  # scipy is imported when first used: with Pyomo loaded, importing it
+    # costs 0.6 s (Pyomo's deferred scipy hooks import scipy.stats), every CLI start paid it
+    import scipy.sparse as sp
+
+
+def quiet_highs(
+    highs_options: dict[str, Any], should_stop: Callable[[], bool] | None = None
+) -> highspy.Highs:
+    """A silent ``highspy.Highs`` with these options that stops (LP or MIP) once ``should_stop``."""
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    for key, value in highs_options.items():
+        h.setOptionValue(key, value)
+    if should_stop is not None:
+        stop = lambda event: event.interrupt() if should_stop() else None  # noqa: E731
+        h.cbSimplexInterrupt.subscribe(stop)
+        h.cbIpmInterrupt.subscribe(stop)
+        h.cbMipInterrupt.subscribe(stop)
+    return h
+
 
 #: The first LP holds, for every CCG, its cheapest FIRST_SHARE of the leads (at least
 #: FIRST_MIN); each round adds up to as many more per CCG. Measured on capa at 8,000 (100
@@ -64,6 +84,8 @@ class LPResult:
 
 
 def _csr(mm: MatrixModel) -> sp.csr_matrix:
+    import scipy.sparse as sp
+
     return sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
 
 
@@ -103,14 +125,7 @@ def assignment_lp(
     cols = np.r_[base, lay.Z + np.flatnonzero(active)]
     rows = np.r_[keep_rows, link0 + np.flatnonzero(active)]
     sub = A[rows][:, cols].tocsr()
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    for key, value in highs_options.items():
-        h.setOptionValue(key, value)
-    if should_stop is not None:
-        stop = lambda event: event.interrupt() if should_stop() else None  # noqa: E731
-        h.cbSimplexInterrupt.subscribe(stop)
-        h.cbIpmInterrupt.subscribe(stop)
+    h = quiet_highs(highs_options, should_stop)
     h.passModel(
         len(cols),
         len(rows),

@@ -39,7 +39,7 @@ import highspy
 import numpy as np
 
 from csu_opt.indices import ModelIndex
-from csu_opt.lp import LPResult, assignment_lp
+from csu_opt.lp import LPResult, assignment_lp, quiet_highs
 from csu_opt.matrix import MatrixModel, index_codes, pass_to_highs
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
@@ -284,16 +284,8 @@ def _solved_objective(h: highspy.Highs) -> float | None:
 def _full_highs(
     mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
 ) -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+    h = quiet_highs(highs_options, should_stop)
     pass_to_highs(h, mm)
-    for key, value in highs_options.items():
-        h.setOptionValue(key, value)
-    if should_stop is not None:
-        stop = lambda event: event.interrupt() if should_stop() else None  # noqa: E731
-        h.cbSimplexInterrupt.subscribe(stop)
-        h.cbIpmInterrupt.subscribe(stop)
-        h.cbMipInterrupt.subscribe(stop)
     return h
 
 
