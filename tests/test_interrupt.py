@@ -52,6 +52,20 @@ def test_progress_line_reports_incumbent_bound_and_gap(capfd):
     assert "incumbent 1,234.50" in err and "bound 1,200.00" in err and "gap 2.800%" in err
 
 
+def test_progress_line_repeats_the_last_report_while_highs_is_silent(capfd):
+    line = ProgressLine(delay=0.0, every=0.2)
+    line(Progress(elapsed_s=3.0, incumbent=1234.5, bound=1200.0, gap=0.028, stage="LP relaxation"))
+    time.sleep(0.75)
+    line.close()
+    lines = capfd.readouterr().err.strip().splitlines()
+    assert len(lines) >= 3  # the report, then the heartbeat's repeats every 0.2 s
+    assert all("incumbent 1,234.50" in x and "(LP relaxation" in x for x in lines)
+    assert "no news" not in lines[0]
+    assert "no news from HiGHS for" in lines[-1]
+    elapsed = [float(x.split()[1].rstrip("s")) for x in lines]
+    assert elapsed == sorted(elapsed) and elapsed[-1] > elapsed[0]
+
+
 def _children(pid: int) -> list[int]:
     """The concurrent searches started by ``pid``: its spawned children (Linux /proc)."""
     kids = []

@@ -13,6 +13,7 @@ import datetime as dt
 import os
 import shutil
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -162,10 +163,13 @@ def run_solve(
 
 
 class ProgressLine:
-    """A live status line (elapsed, incumbent, bound, gap) on the terminal.
+    """A live status line (elapsed, incumbent, bound, gap, stage) on the terminal.
 
     Appears once a solve has run ``delay`` seconds; on a terminal it rewrites one line,
-    elsewhere (CI logs) it prints a line every ``every`` seconds.
+    elsewhere (CI logs) it prints a line every ``every`` seconds. HiGHS reports nothing
+    while it presolves or solves a large root LP (on 500 x 7,000 for many minutes), so a
+    heartbeat thread repeats the last report with the time running on and how long ago
+    that report came, and a long run never looks hung.
     """
 
     def __init__(self, delay: float = 2.0, every: float = 10.0):
@@ -177,8 +181,25 @@ class ProgressLine:
         # appsi redirects fds 1 and 2 while HiGHS runs; write to a copy of the real stderr
         self.out: Any = os.fdopen(os.dup(2), "w", buffering=1, encoding="utf-8")
         self.tty = self.out.isatty()
+        self.latest: Progress | None = None
+        self.latest_at = 0.0
+        self.lock = threading.Lock()
+        self.stopped = threading.Event()
+        if every > 0:  # every = 0: a line per report, no heartbeat
+            threading.Thread(target=self._heartbeat, name="progress", daemon=True).start()
 
     def __call__(self, p: Progress) -> None:
+        with self.lock:
+            self.latest, self.latest_at = p, time.monotonic()
+            self._show(p, silent_s=0.0)
+
+    def _heartbeat(self) -> None:
+        while not self.stopped.wait(min(1.0, self.every / 2) if self.tty else self.every / 2):
+            with self.lock:
+                if self.latest is not None and not self.stopped.is_set():
+                    self._show(self.latest, silent_s=time.monotonic() - self.latest_at)
+
+    def _show(self, p: Progress, silent_s: float) -> None:
         now = time.monotonic()
         if now - self.start < self.delay or now - self.last < (0.5 if self.tty else self.every):
             return
@@ -186,19 +207,22 @@ class ProgressLine:
         inc = f"{p.incumbent:,.2f}" if p.incumbent is not None else "none yet"
         bnd = f"{p.bound:,.2f}" if p.bound is not None else "-"
         gap = f"{100 * p.gap:.3f}%" if p.gap is not None else "-"
+        quiet = f"; no news from HiGHS for {silent_s:.0f}s" if silent_s >= self.every else ""
         text = (
             f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"
-            f"  ({p.stage})"
+            f"  ({p.stage}{quiet})"
         )
         if self.tty:
-            self.out.write("\r" + text.ljust(100)[:120])
+            self.out.write("\r" + text.ljust(100)[:140])
         else:
             self.out.write(text + "\n")
         self.out.flush()
         self.shown = True
 
     def close(self) -> None:
-        if self.shown and self.tty:
-            self.out.write("\r" + " " * 100 + "\r")
-        self.out.flush()
-        self.out.close()
+        self.stopped.set()
+        with self.lock:
+            if self.shown and self.tty:
+                self.out.write("\r" + " " * 140 + "\r")
+            self.out.flush()
+            self.out.close()
