@@ -358,6 +358,9 @@ class ModelSession:
             h.setSolution(self.previous)
         elif options.start_heuristic:
             start_record, start_col = self._hand_start(h)
+        t_handover = time.perf_counter() - t_start
+        # solve_s: the root reduction and HiGHS (the reduction's own steps are in solver.reduction)
+        t2 = time.perf_counter()
         reduction: Reduction | None = None
         fixed: tuple[np.ndarray, np.ndarray] = (np.zeros(0, np.int32), np.zeros(0, np.int64))
         mm = self._same_matrix(h) if options.reduction_on(self.backend) else None
@@ -378,9 +381,8 @@ class ModelSession:
                 floor_bound=aggregate_bound(self.ix, mm.demand_scale),
             )
             fixed = self._apply_reduction(h, mm, reduction, options, t_start)
-        t_handover = time.perf_counter() - t_start
 
-        t2 = time.perf_counter()
+        t_highs = time.perf_counter()
         run0 = float(h.getRunTime())
         skip = reduction is not None and _reduction_settles(reduction, options, t_start)
         raced: RaceResult | None = None
@@ -390,7 +392,7 @@ class ModelSession:
                 raced = self._race(reduction, start_col, options, t_start)
             else:
                 self.engine.run()
-        highs_s = float(h.getRunTime()) - run0 if raced is None else time.perf_counter() - t2
+        highs_s = float(h.getRunTime()) - run0 if raced is None else time.perf_counter() - t_highs
         t_solve = time.perf_counter() - t2
 
         t3 = time.perf_counter()
