@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import subprocess
 import sys
@@ -32,3 +33,11 @@ def cli_solve(path: Path, time_limit: float, extra: list[str]) -> tuple[float, d
             tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
             return wall, {"status": f"error (exit {proc.returncode}): {tail}"}
         return wall, json.loads(summary_path.read_text(encoding="utf-8"))
+
+
+def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> None:
+    """(Re)write every row so far: an interrupted benchmark keeps what it measured."""
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
+        w.writeheader()
+        w.writerows(rows)

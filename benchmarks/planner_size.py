@@ -21,7 +21,6 @@ ratio of the sum to the default's; writes the rows as CSV.
 from __future__ import annotations
 
 import argparse
-import csv
 import sys
 import tempfile
 from pathlib import Path
@@ -30,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import cli_solve  # noqa: E402
+from common import cli_solve, write_csv  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "planner_size.csv"
 VARIANTS: dict[str, list[str]] = {
@@ -101,10 +100,7 @@ def main() -> None:
                 row.update(run(path, VARIANTS[variant], args.time_limit))
                 rows.append(row)
                 print(" | ".join(_fmt(row.get(k)) for k in COLUMNS), flush=True)
-                with args.out.open("w", newline="", encoding="utf-8") as fh:
-                    w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-                    w.writeheader()
-                    w.writerows(rows)
+                write_csv(args.out, COLUMNS, rows)
     print("\nvariant | proven optimal | slowest s | sum s | sum / default's")
     print("--- | --- | --- | --- | ---")
     base = sum(r["wall_s"] for r in rows if r["variant"] == variants[0])

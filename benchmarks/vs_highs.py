@@ -22,7 +22,6 @@ published optimum; writes the rows as CSV.
 from __future__ import annotations
 
 import argparse
-import csv
 import shlex
 import sys
 import tempfile
@@ -32,7 +31,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import cli_solve  # noqa: E402
+from common import cli_solve, write_csv  # noqa: E402
 from perf import measure  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "vs_highs.csv"
@@ -117,10 +116,7 @@ def main() -> None:
             )
             rows.append(row)
             print(" | ".join(_fmt(row.get(k)) for k in shown), flush=True)
-            with args.out.open("w", newline="", encoding="utf-8") as fh:
-                w = csv.DictWriter(fh, fieldnames=COLUMNS, extrasaction="ignore")
-                w.writeheader()
-                w.writerows(rows)
+            write_csv(args.out, COLUMNS, rows)
     plain_sum = sum(r.get("plain_s") or 0.0 for r in rows)
     csu_sum = sum(r.get("csu_s") or 0.0 for r in rows)
     print(f"\nsum over {len(rows)} instances: plain HiGHS {plain_sum:.1f} s,", end=" ")
