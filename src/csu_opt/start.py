@@ -119,7 +119,7 @@ def _place(
     for c in np.argsort(-dem.sum(axis=1), kind="stable"):
         need, d = 1.0, dem[c]
         while need > 1e-12:
-            with np.errstate(divide="ignore", invalid="ignore"):
+            with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 share = np.where(d > 0, room / d, np.inf).min(axis=1)  # share that fits
             share = np.minimum(share, need) if split else np.where(share >= need - 1e-9, need, 0)
             ok = (share > 1e-12) & np.isfinite(price[c])
@@ -236,7 +236,7 @@ def attach_subcontractors(
         fl = flow_of[p, leads[cand], :]  # (cand, S)
         room = np.where(fl >= 0, np.minimum(left[p], own[cand]), 0.0)
         worse = qual[p] < qual[lp[cand]]
-        with np.errstate(divide="ignore", invalid="ignore"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
             q_room = np.where(worse, slack[cand] / (qual[lp[cand]] - qual[p]), np.inf)
         room = np.maximum(np.minimum(room, q_room), 0.0)
         budget = np.minimum(own[cand].sum(axis=1) - rho * network[cand], own[cand].sum(axis=1))
