@@ -12,6 +12,7 @@ import multiprocessing as mp
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -25,12 +26,12 @@ DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6
 
 
-def test_search_settings() -> None:
-    configs = search_configs(
-        3,
-        seed=7,
-        highs_options={"presolve": "on"},
-        log_file="/x/highs.log",
+def _configs(n: int, seed: int, highs_options: dict[str, Any], log_file: str) -> Any:
+    return search_configs(
+        n,
+        seed=seed,
+        highs_options=highs_options,
+        log_file=log_file,
         time_limit=None,
         mip_gap=1e-4,
         fix_zero=[],
@@ -39,25 +40,17 @@ def test_search_settings() -> None:
         reduction_bound=None,
         threshold=float("inf"),
     )
+
+
+def test_search_settings() -> None:
+    configs = _configs(3, 7, {"presolve": "on"}, "/x/highs.log")
     # search 0 is the sequential solve; the others change seed and heuristic effort
     assert configs[0].highs_options == {"presolve": "on", "random_seed": 7, "threads": 1}
     assert configs[1].highs_options["random_seed"] == 8
     assert configs[1].highs_options["mip_heuristic_effort"] == EFFORTS[0]
     assert configs[2].highs_options["mip_heuristic_effort"] == EFFORTS[1]
     assert [c.log_file for c in configs] == [f"/x/highs.log.search{k}" for k in range(3)]
-    mine = search_configs(
-        2,
-        seed=0,
-        highs_options={"mip_heuristic_effort": 0.9},
-        log_file="l",
-        time_limit=None,
-        mip_gap=1e-4,
-        fix_zero=[],
-        fix_one=[],
-        start=None,
-        reduction_bound=None,
-        threshold=float("inf"),
-    )
+    mine = _configs(2, 0, {"mip_heuristic_effort": 0.9}, "l")
     assert mine[1].highs_options["mip_heuristic_effort"] == 0.9  # the caller's choice stands
 
 
