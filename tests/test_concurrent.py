@@ -152,3 +152,31 @@ def test_cli_concurrent_writes_both_logs(tmp_path: Path) -> None:
         "roles.csv",
         "summary.json",
     ]
+
+
+def test_search_whose_objective_disagrees_with_its_solution_reports_no_bound(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # one search run in this process, with HiGHS's objective made to disagree with the cost
+    # of its solution (highspy 1.16.0's fault): the true cost stands and no bound is claimed
+    import os
+    import threading
+    from types import SimpleNamespace
+
+    import csu_opt.concurrent as conc
+    from csu_opt.indices import build_index
+    from csu_opt.matrix import build_matrix
+
+    mm = build_matrix(build_index(benchmark("cap41")))
+    true_cost = conc.highs_solution_cost
+    monkeypatch.setattr(conc, "highs_solution_cost", lambda h, c: true_cost(h, c) + 50.0)
+    shared = SimpleNamespace(
+        ub=SimpleNamespace(value=float("inf")),
+        lb=SimpleNamespace(value=-float("inf")),
+        stop=SimpleNamespace(value=0),
+        lock=threading.Lock(),
+    )
+    (cfg,) = _configs(1, 0, {}, str(tmp_path / "highs.log"))
+    result = conc._run_search(mm, cfg, shared, os.getppid())
+    assert result.bound is None
+    assert result.objective == pytest.approx(1040444.375 + 50.0, abs=1e-3)

@@ -236,15 +236,16 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     has = info.primal_solution_status == 2
     col = np.asarray(h.getSolution().col_value, dtype=float) if has else None
     objective = float(info.objective_function_value) if has else None
+    fault = False  # HiGHS's objective disagrees with its solution's cost (highspy 1.16.0)
     if col is not None and objective is not None:
         cost = highs_solution_cost(h, col)
-        if not objectives_agree(
-            cost, objective
-        ):  # a solver fault: trust the solution, not the number
-            objective = cost
+        fault = not objectives_agree(cost, objective)
+        objective = cost if fault else objective  # trust the solution, not the number
     bound = float(info.mip_dual_bound) if abs(info.mip_dual_bound) < 1e29 else None
     if status == S.kOptimal and bound is None:
         bound = objective
+    if fault:  # as the sequential solve does (ModelSession._outcome): no bound from a fault
+        bound = None
     if bound is not None:  # on the whole model's terms
         bound = effective_bound(bound, cfg.reduction_bound, cfg.threshold)
     return SearchResult(
