@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -41,3 +43,13 @@ def write_csv(path: Path, columns: list[str], rows: list[dict[str, Any]]) -> Non
         w = csv.DictWriter(fh, fieldnames=columns, extrasaction="ignore")
         w.writeheader()
         w.writerows(rows)
+
+
+def chosen_variants(ap: argparse.ArgumentParser, text: str, known: Iterable[str]) -> list[str]:
+    """The comma-separated variants of ``text``; a usage error names any unknown one."""
+    known = list(known)
+    variants = [v for v in text.split(",") if v]
+    unknown = set(variants) - set(known)
+    if unknown:
+        ap.error(f"unknown variants {sorted(unknown)}; known: {', '.join(known)}")
+    return variants

@@ -37,6 +37,8 @@ from typing import Any
 
 import numpy as np
 
+from common import chosen_variants
+
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "benchmarks" / "out" / "perf.csv"
 
@@ -326,10 +328,7 @@ def main() -> None:
     if args.one:
         child(args)
         return
-    variants = [v for v in args.variants.split(",") if v]
-    unknown = set(variants) - set(VARIANTS)
-    if unknown:
-        ap.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+    variants = chosen_variants(ap, args.variants, VARIANTS)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     print(" | ".join(h for _, h in SHOWN))

@@ -29,7 +29,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from common import cli_solve, write_csv  # noqa: E402
+from common import chosen_variants, cli_solve, write_csv  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "planner_size.csv"
 VARIANTS: dict[str, list[str]] = {
@@ -85,10 +85,7 @@ def main() -> None:
     args = ap.parse_args()
     if args.england is None:
         args.england = ["england-2014"]
-    variants = [v for v in args.variants.split(",") if v]
-    unknown = set(variants) - set(VARIANTS)
-    if unknown:
-        ap.error(f"unknown variants {sorted(unknown)}; known: {', '.join(VARIANTS)}")
+    variants = chosen_variants(ap, args.variants, VARIANTS)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     rows: list[dict[str, Any]] = []
     print(" | ".join(COLUMNS))
