@@ -159,3 +159,48 @@ def cover_counts(ix: ModelIndex) -> pd.DataFrame:
         k = int(np.searchsorted(reach, float(demand) * (1 - 1e-9))) + 1
         rows.append((s, min(k, len(caps)) if len(caps) else 0))
     return pd.DataFrame(rows, columns=["s", "k"])
+
+
+def quality_covers(ix: ModelIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """V2 rows: (l, s) where lead l needs a partner meeting the network quality target Q[s].
+
+    A row for lead l and line s when l itself falls short of Q[s] (or is not eligible in
+    s), v[l] > 0 and every CCG has demand in s. Such a lead delivers at least v[l] > 0 itself
+    (C11; a lead holds no links), so its network serves some CCG and has demand in s, and
+    its volume-weighted quality in s reaches Q[s] (C9) only if some member with q >= Q[s]
+    delivers: a partner, as the lead falls short. Rows that would repeat C8 (l not eligible
+    in s and every eligible partner meets Q[s]) are left out.
+
+    Returns ``keys`` (columns l, s; in lead order, then line order) and ``members``
+    (columns row, link: each partner's position in ``ix.links``, sorted by row, then link).
+    """
+    el = ix.eligible[["p", "s", "q"]]
+    target = el["s"].map(ix.lines["Q"]).to_numpy(dtype=float)
+    meets = el.loc[el["q"].to_numpy(dtype=float) >= target, ["p", "s"]]
+    n_ccg = ix.demand.groupby("s")["c"].nunique()
+    lines = [s for s in ix.lines.index if len(ix.ccgs) and n_ccg.get(s, 0) == len(ix.ccgs)]
+    v = ix.providers["v"]
+    leads = [l for l in ix.leads if v[l] > 0]
+    cand = pd.DataFrame({"l": pd.Series(leads, dtype=object)}).merge(
+        pd.DataFrame({"s": pd.Series(lines, dtype=object)}), how="cross"
+    )
+    flag = meets.rename(columns={"p": "l"}).assign(lead_meets=True)
+    cand = cand.merge(flag, on=["l", "s"], how="left")
+    cand = cand[cand["lead_meets"].isna()][["l", "s"]]
+    links = ix.links[["p", "l"]].assign(link=np.arange(len(ix.links)))
+    good = links.merge(meets, on="p")
+    n_good = good.groupby(["l", "s"]).size().rename("n_good")
+    n_elig = links.merge(el[["p", "s"]], on="p").groupby(["l", "s"]).size().rename("n_elig")
+    lead_elig = el[["p", "s"]].rename(columns={"p": "l"}).assign(lead_elig=True)
+    cand = (
+        cand.merge(lead_elig, on=["l", "s"], how="left")
+        .join(n_good, on=["l", "s"])
+        .join(n_elig, on=["l", "s"])
+    )
+    repeats_c8 = cand["lead_elig"].isna() & (
+        cand["n_good"].fillna(0).to_numpy() == cand["n_elig"].fillna(0).to_numpy()
+    )
+    keys = cand.loc[~repeats_c8, ["l", "s"]].reset_index(drop=True)
+    members = keys.assign(row=np.arange(len(keys))).merge(good, on=["l", "s"])
+    members = members.sort_values(["row", "link"], kind="stable")[["row", "link"]]
+    return keys, members.reset_index(drop=True)

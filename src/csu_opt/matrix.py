@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from csu_opt.indices import ModelIndex, cover_counts
+from csu_opt.indices import ModelIndex, cover_counts, quality_covers
 
 INF = np.inf
 _I = np.int64
@@ -550,6 +550,72 @@ def rows_capacity_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[Row
     return [_block("capacity_cover", len(counts), parts, lower, INF)]
 
 
+def rows_quality_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
+    """(V2, valid) Σ_{p: q[p,s] >= Q[s]} w[p,l] >= u[l] for the (l, s) of ``quality_covers``."""
+    keys, members = quality_covers(ix)
+    lead = pd.Index(ix.leads).get_indexer(keys["l"])
+    parts = [
+        (members["row"].to_numpy(), lay.W + members["link"].to_numpy(), 1.0),
+        (np.arange(len(keys)), lay.U + lead, -1.0),
+    ]
+    return [_block("quality_cover", len(keys), parts, 0.0, INF)]
+
+
+def rows_role_split(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
+    """(V3, V4, valid) C11 and C6 split by role, for providers that may lead and subcontract.
+
+    Σ_s x[p,p,s] >= v[p] u[p];  Σ_{l≠p,s} x[p,l,s] >= v[p] (a[p] - u[p])  (v[p] > 0);
+    Σ_{l≠p} x[p,l,s] <= cap[p,s] (a[p] - u[p]) for every s with such flows.
+    Providers in provider order; capacity rows by provider, then line.
+    """
+    nP, nS = cd.nP, max(cd.nS, 1)
+    lead_of = np.full(nP, -1, _I)
+    lead_of[cd.lead_prov] = np.arange(cd.nL)
+    sub = ~cd.flow_self
+    split = np.zeros(nP, dtype=bool)
+    split[cd.flow_p[sub]] = True
+    split &= lead_of >= 0
+    v = ix.providers["v"].to_numpy(dtype=float)
+    vp = np.flatnonzero(split & (v > 0))
+    row_of = np.full(nP, -1, _I)
+    row_of[vp] = np.arange(len(vp))
+    n = np.arange(len(vp))
+    own = np.flatnonzero(cd.flow_self & (row_of[cd.flow_p] >= 0))
+    other = np.flatnonzero(sub & (row_of[cd.flow_p] >= 0))
+    viability_lead = _block(
+        "viability_lead",
+        len(vp),
+        [(row_of[cd.flow_p[own]], lay.X + own, 1.0), (n, lay.U + lead_of[vp], -v[vp])],
+        0.0,
+        INF,
+    )
+    viability_sub = _block(
+        "viability_sub",
+        len(vp),
+        [
+            (row_of[cd.flow_p[other]], lay.X + other, 1.0),
+            (n, lay.A + vp, -v[vp]),
+            (n, lay.U + lead_of[vp], v[vp]),
+        ],
+        0.0,
+        INF,
+    )
+    ks = np.flatnonzero(sub & split[cd.flow_p])
+    key = cd.flow_p[ks].astype(np.int64) * nS + cd.flow_s[ks]
+    uniq, first, row = np.unique(key, return_index=True, return_inverse=True)
+    pu = (uniq // nS).astype(_I)
+    cap = cd.flow_cap[ks[first]]
+    m = np.arange(len(uniq))
+    capacity_sub = _block(
+        "capacity_sub",
+        len(uniq),
+        [(row, lay.X + ks, 1.0), (m, lay.A + pu, -cap), (m, lay.U + lead_of[pu], cap)],
+        -INF,
+        0.0,
+    )
+    return [viability_lead, viability_sub, capacity_sub]
+
+
 def objective(ix: ModelIndex, lay: Layout) -> tuple[np.ndarray, float]:
     """min Σ F u + Σ (G + k) w + Σ c x + Σ t z + Σ X (1 - a)
     + Σ_M (merger_cost[M] - Σ_{p ∈ M} X[p]) a[M]: column costs and the constant Σ X.
@@ -596,6 +662,8 @@ def build_matrix(
     ]
     if valid_inequalities and not mutable:
         blocks += rows_capacity_cover(ix, lay, cd)
+    if valid_inequalities:
+        blocks += [*rows_quality_cover(ix, lay, cd), *rows_role_split(ix, lay, cd)]
 
     # columns
     cost, offset = objective(ix, lay)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from csu_opt.indices import ModelIndex, cover_counts
+from csu_opt.indices import ModelIndex, cover_counts, quality_covers
 
 
 def _lin(
@@ -66,6 +66,8 @@ def build_model(
     add_mergers(m, ix)
     if valid_inequalities:
         add_capacity_cover(m, ix)
+        add_quality_cover(m, ix)
+        add_role_split(m, ix)
     add_objective(m, ix)
     return m
 
@@ -332,6 +334,77 @@ def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
             >= float(k[s])
         ),
     )
+
+
+def add_quality_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(V2, valid) quality cover: Σ_{p: q[p,s] >= Q[s]} w[p,l] >= u[l] for every lead l
+    with v[l] > 0 that falls short of Q[s] in a line s in which every CCG has demand.
+
+    Such a lead delivers v[l] > 0 itself (C11), so its network has demand in s, and
+    reaches Q[s] there (C9) only through a partner that meets it. The LP relaxation meets
+    the target with small fractions of many high-quality partners; this row makes it pay
+    for one whole link. Rows are listed by ``indices.quality_covers``.
+    """
+    keys, members = quality_covers(ix)
+    of_row = _groups(members, "row")
+    link = members["link"].to_numpy()
+    lead = pd.Index(ix.leads).get_indexer(keys["l"])
+
+    def quality_cover(_m: pyo.ConcreteModel, r: int) -> object:
+        ws = [m.w[int(link[j])] for j in of_row.get(r, [])]
+        return _lin([1.0] * len(ws) + [-1.0], [*ws, m.u[int(lead[r])]]) >= 0.0
+
+    m.quality_cover = pyo.Constraint(range(len(keys)), rule=quality_cover)
+
+
+def add_role_split(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(V3, V4, valid) viability and capacity split by role, for every provider p that may
+    both lead and subcontract:
+
+    Σ_s x[p,p,s] >= v[p] u[p];   Σ_{l≠p,s} x[p,l,s] >= v[p] (a[p] - u[p])   (v[p] > 0);
+    Σ_{l≠p} x[p,l,s] <= cap[p,s] (a[p] - u[p])   for every line s of p.
+
+    A lead holds no links (C2), so all its volume is its own: C11 and C6 hold for each role
+    apart. Their sums are C11 and C6; apart they stop the LP relaxation from making p half
+    a lead whose volume comes from its other half's subcontracts.
+    """
+    f = ix.flows
+    own = f["self"].to_numpy()
+    lead_pos = m._lead_pos
+    pp = m._prov_pos
+    sub_flows = f.loc[~own]
+    split = [p for p in ix.providers.index if p in lead_pos and p in set(sub_flows["p"])]
+    v = ix.providers["v"]
+    vp = [p for p in split if v[p] > 0]
+    own_of = _groups(f.loc[own], "p")
+    sub_of = _groups(sub_flows, "p")
+    own_idx = f.index[own].to_numpy()
+    sub_idx = sub_flows.index.to_numpy()
+
+    def viability_lead(_m: pyo.ConcreteModel, p: str) -> object:
+        xs = [m.x[int(own_idx[j])] for j in own_of.get(p, [])]
+        return _lin([1.0] * len(xs) + [-float(v[p])], [*xs, m.u[lead_pos[p]]]) >= 0.0
+
+    def viability_sub(_m: pyo.ConcreteModel, p: str) -> object:
+        xs = [m.x[int(sub_idx[j])] for j in sub_of[p]]
+        vv = float(v[p])
+        return _lin([1.0] * len(xs) + [-vv, vv], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) >= 0.0
+
+    m.viability_lead = pyo.Constraint(vp, rule=viability_lead)
+    m.viability_sub = pyo.Constraint(vp, rule=viability_sub)
+
+    line_pos = {s: i for i, s in enumerate(ix.lines.index)}
+    by_ps = _groups(sub_flows, ["p", "s"])
+    keys = sorted((k for k in by_ps if k[0] in lead_pos), key=lambda k: (pp[k[0]], line_pos[k[1]]))
+    cap = sub_flows["cap"].to_numpy(dtype=float)
+
+    def capacity_sub(_m: pyo.ConcreteModel, p: str, s: str) -> object:
+        js = by_ps[(p, s)]
+        c = float(cap[js[0]])
+        xs = [m.x[int(sub_idx[j])] for j in js]
+        return _lin([1.0] * len(xs) + [-c, c], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) <= 0.0
+
+    m.capacity_sub = pyo.Constraint(keys, rule=capacity_sub)
 
 
 def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:

@@ -1,0 +1,193 @@
+"""The valid inequalities V2-V4 (model/formulation.md): they cut LP points, never an optimum.
+
+- V2, quality cover: a lead that falls short of a line's network quality target needs a
+  whole link to a partner that meets it. Worked by hand on a two-provider instance.
+- V3/V4, role split: viability and capacity hold for the lead role and the subcontractor
+  role apart.
+
+Validity is checked against the brute-force oracle (tests/oracle.py) on random tiny
+instances built so that every family has rows (full demand, targets, minimum volumes,
+providers that may both lead and subcontract), and on the shipped instances by the LP
+bounds they reach (measured once, see model/formulation.md).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import highspy
+import numpy as np
+import pytest
+
+import csu_opt
+from csu_opt.indices import build_index, quality_covers
+from csu_opt.instance import Instance
+from csu_opt.matrix import build_matrix, pass_to_highs
+from oracle import solve as oracle_solve
+from test_rules import build
+
+ROOT = Path(__file__).resolve().parents[1]
+REL = 1e-6
+
+
+def lp_bound(inst: Instance, cuts: bool) -> float:
+    """The LP relaxation's optimum (no presolve, no HiGHS cuts) with or without V1-V4."""
+    mm = build_matrix(build_index(inst), valid_inequalities=cuts)
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    pass_to_highs(h, mm)
+    h.setOptionValue("solve_relaxation", True)
+    h.setOptionValue("presolve", "off")
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal
+    return float(h.getInfo().objective_function_value)
+
+
+def cover_instance(**lead: Any) -> Instance:
+    """Lead L (quality 50 < Q = 60, v = 10) and partner H (quality 100, G = 10); one CCG
+    of demand 20; every unit cost 0.
+
+    By hand: L must lead (H cannot) and deliver >= 10 itself; quality needs
+    -10 x_L + 40 x_H >= 0 with x_L + x_H = 20, so H delivers at least 4 (x_L = 16) and
+    joins L's network: optimum F + G = 10. The LP relaxation without V2 needs only
+    x_H = 4 <= 100 w: bound 10 * 0.04 = 0.4. V2 (w >= u = 1) closes the gap: bound 10.
+    """
+    rec = {"id": "L", "can_lead": True, "can_subcontract": False, "lead_fixed_cost": 0}
+    rec.update({"min_volume": 10, **lead})
+    return build(
+        lines={"A": {"network_quality_target": 60}},
+        providers=[
+            rec,
+            {"id": "H", "can_lead": False, "subcontractor_fixed_cost": 10},
+        ],
+        caps=[("L", "A", 100, 50, 0.0), ("H", "A", 100, 100, 0.0)],
+        demand=[("C1", "A", 20)],
+        settings={"lead_providers": {"min": 1}},
+        name="quality-cover",
+    )
+
+
+def test_quality_cover_by_hand() -> None:
+    inst = cover_instance()
+    keys, members = quality_covers(build_index(inst))
+    assert list(map(tuple, keys.itertuples(index=False))) == [("L", "A")]
+    assert members["row"].tolist() == [0]  # the one link H -> L
+    assert lp_bound(inst, cuts=False) == pytest.approx(0.4, abs=1e-9)
+    assert lp_bound(inst, cuts=True) == pytest.approx(10.0, abs=1e-9)
+    for cuts in (False, True):
+        sol = csu_opt.solve(inst, mip_gap=1e-9, valid_inequalities=cuts)
+        assert sol.status == "optimal"
+        assert sol.objective == pytest.approx(10.0, abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("why", "lead", "demand_b"),
+    [
+        ("the lead meets the target", {}, None),
+        ("the lead has no minimum volume", {"min_volume": 0}, None),
+        ("a CCG has no demand in the line", {}, 0),
+    ],
+)
+def test_quality_cover_left_out(why: str, lead: dict[str, Any], demand_b: float | None) -> None:
+    inst = cover_instance(**lead)
+    if why == "the lead meets the target":
+        inst = inst.with_changes(["service_lines.A.network_quality_target=50"])
+    if demand_b is not None:
+        inst = build(
+            lines={"A": {"network_quality_target": 60}},
+            providers=[
+                {"id": "L", "can_subcontract": False, "lead_fixed_cost": 0, "min_volume": 10},
+                {"id": "H", "can_lead": False, "subcontractor_fixed_cost": 10},
+            ],
+            caps=[("L", "A", 100, 50, 0.0), ("H", "A", 100, 100, 0.0)],
+            demand=[("C1", "A", 20), ("C2", "A", demand_b)],
+            settings={"lead_providers": {"min": 1}},
+        )
+    keys, _ = quality_covers(build_index(inst))
+    assert keys.empty, why
+
+
+def test_quality_cover_does_not_repeat_full_coverage() -> None:
+    # L is not eligible at all and the only eligible partner meets the target: C8 says it all
+    inst = cover_instance().with_changes(["service_lines.A.quality_threshold=60"])
+    keys, _ = quality_covers(build_index(inst))
+    assert keys.empty
+
+
+def cut_instance(seed: int) -> Instance:
+    """A random tiny instance on which V2-V4 have rows: every CCG has demand in every line,
+    targets above some providers' quality, minimum volumes, providers with both roles."""
+    rng = np.random.default_rng(1000 + seed)
+    n_prov = int(rng.integers(3, 5))
+    lines = [f"S{i}" for i in range(int(rng.integers(1, 3)))]
+    ccgs = [f"C{i}" for i in range(int(rng.integers(2, 4)))]
+    ps = [f"P{i}" for i in range(n_prov)]
+    providers = [
+        {
+            "id": p,
+            "can_lead": bool(i < 2 or rng.random() < 0.5),
+            "can_subcontract": bool(i >= 1 or rng.random() < 0.5),
+            "lead_fixed_cost": int(rng.integers(20, 80)),
+            "subcontractor_fixed_cost": int(rng.integers(10, 40)),
+            "exit_cost": int(rng.integers(0, 30)),
+            "min_volume": int(rng.integers(5, 25)) if rng.random() < 0.8 else 0,
+        }
+        for i, p in enumerate(ps)
+    ]
+    quality = [45, 55, 85, 100]
+    caps = [
+        (p, s, int(rng.integers(2, 9)) * 10, int(rng.choice(quality)), rng.integers(0, 9) / 4)
+        for p in ps
+        for s in lines
+        if rng.random() < 0.9
+    ]
+    demand = [(c, s, int(rng.integers(5, 21))) for c in ccgs for s in lines]
+    return build(
+        lines={s: {"network_quality_target": int(rng.choice([55, 65, 75]))} for s in lines},
+        providers=providers,
+        caps=caps,
+        demand=demand,
+        ccgs=ccgs,
+        t={(p, c): int(rng.integers(0, 15)) for p in ps for c in ccgs if rng.random() < 0.5},
+        settings={
+            "single_sourcing": bool(rng.random() < 0.5),
+            "max_leads_per_subcontractor": int(rng.integers(1, 3)),
+            "lead_self_delivery_min_share": float(rng.choice([0.0, 0.25])),
+        },
+        name=f"cuts-{seed}",
+    )
+
+
+CUT_SEEDS = range(48)
+
+
+@pytest.mark.parametrize("seed", CUT_SEEDS)
+def test_cuts_keep_the_oracle_optimum(seed: int) -> None:
+    inst = cut_instance(seed)
+    ref = oracle_solve(inst)
+    for cuts in (True, False):
+        sol = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60, valid_inequalities=cuts)
+        if ref is None:
+            assert sol.status == "infeasible"
+        else:
+            assert sol.status == "optimal"
+            assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+
+
+def test_cut_instances_exercise_every_family() -> None:
+    """The random set above is only a check of V2-V4 if they have rows there (and bind)."""
+    seen = {"quality_cover": 0, "viability_lead": 0, "viability_sub": 0, "capacity_sub": 0}
+    feasible = tighter = 0
+    for seed in CUT_SEEDS:
+        inst = cut_instance(seed)
+        comps = build_matrix(build_index(inst)).components
+        for name in seen:
+            lo, hi = comps.get(name, (0, 0))
+            seen[name] += hi > lo
+        if oracle_solve(inst) is not None:
+            feasible += 1
+            tighter += lp_bound(inst, True) > lp_bound(inst, False) + 1e-6
+    assert min(seen.values()) >= 5, seen
+    assert feasible >= 30, feasible
+    assert tighter >= 6, tighter
