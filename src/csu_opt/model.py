@@ -373,7 +373,8 @@ def add_role_split(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     lead_pos = m._lead_pos
     pp = m._prov_pos
     sub_flows = f.loc[~own]
-    split = [p for p in ix.providers.index if p in lead_pos and p in set(sub_flows["p"])]
+    has_sub = set(sub_flows["p"])
+    split = [p for p in ix.providers.index if p in lead_pos and p in has_sub]
     v = ix.providers["v"]
     vp = [p for p in split if v[p] > 0]
     own_of = _groups(f.loc[own], "p")
