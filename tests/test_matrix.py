@@ -29,6 +29,7 @@ from csu_opt.matrix import build_matrix, pass_to_highs
 from csu_opt.model import build_model
 from csu_opt.solve import ModelSession, SolveOptions, choose_backend, solve
 from csu_opt.start import greedy_start
+from test_cuts import lp_bound
 from test_mergers import random_instance as merger_instance
 from test_rules import RULE_CASES, big_instance, random_instance
 
@@ -225,19 +226,9 @@ def test_cardinality_cover_counts_and_tightens_cap44(tmp_path: Path) -> None:
     ix = build_index(inst)
     assert cover_counts(ix)["k"].tolist() == [12]
 
-    def lp(cuts: bool) -> float:
-        mm = build_matrix(ix, valid_inequalities=cuts)
-        h = highspy.Highs()
-        h.setOptionValue("output_flag", False)
-        pass_to_highs(h, mm)
-        h.setOptionValue("solve_relaxation", True)
-        h.setOptionValue("presolve", "off")
-        h.run()
-        return float(h.getInfo().objective_function_value)
-
     # LP bounds measured once (benchmarks/lp_bound.py); the optimum is 1,235,500.45
-    assert lp(False) == pytest.approx(1_232_073.66, abs=0.01)
-    assert lp(True) == pytest.approx(1_235_437.23, abs=0.01)
+    assert lp_bound(inst, cuts=False) == pytest.approx(1_232_073.66, abs=0.01)
+    assert lp_bound(inst, cuts=True) == pytest.approx(1_235_437.23, abs=0.01)
 
 
 # --------------------------------------------------------------------------- same optima
