@@ -13,6 +13,7 @@ bounds they reach (measured once, see model/formulation.md).
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +25,7 @@ import csu_opt
 from csu_opt.indices import build_index, quality_covers
 from csu_opt.instance import Instance
 from csu_opt.matrix import build_matrix, pass_to_highs
+from oracle import OracleResult
 from oracle import solve as oracle_solve
 from test_rules import build
 
@@ -44,7 +46,7 @@ def lp_bound(inst: Instance, cuts: bool) -> float:
     return float(h.getInfo().objective_function_value)
 
 
-def cover_instance(**lead: Any) -> Instance:
+def cover_instance(demand: list[tuple[str, str, float]] | None = None, **lead: Any) -> Instance:
     """Lead L (quality 50 < Q = 60, v = 10) and partner H (quality 100, G = 10); one CCG
     of demand 20; every unit cost 0.
 
@@ -62,7 +64,7 @@ def cover_instance(**lead: Any) -> Instance:
             {"id": "H", "can_lead": False, "subcontractor_fixed_cost": 10},
         ],
         caps=[("L", "A", 100, 50, 0.0), ("H", "A", 100, 100, 0.0)],
-        demand=[("C1", "A", 20)],
+        demand=demand or [("C1", "A", 20)],
         settings={"lead_providers": {"min": 1}},
         name="quality-cover",
     )
@@ -82,28 +84,20 @@ def test_quality_cover_by_hand() -> None:
 
 
 @pytest.mark.parametrize(
-    ("why", "lead", "demand_b"),
+    ("why", "inst"),
     [
-        ("the lead meets the target", {}, None),
-        ("the lead has no minimum volume", {"min_volume": 0}, None),
-        ("a CCG has no demand in the line", {}, 0),
+        (
+            "the lead meets the target",
+            cover_instance().with_changes(["service_lines.A.network_quality_target=50"]),
+        ),
+        ("the lead has no minimum volume", cover_instance(min_volume=0)),
+        (
+            "a CCG has no demand in the line",
+            cover_instance(demand=[("C1", "A", 20), ("C2", "A", 0)]),
+        ),
     ],
 )
-def test_quality_cover_left_out(why: str, lead: dict[str, Any], demand_b: float | None) -> None:
-    inst = cover_instance(**lead)
-    if why == "the lead meets the target":
-        inst = inst.with_changes(["service_lines.A.network_quality_target=50"])
-    if demand_b is not None:
-        inst = build(
-            lines={"A": {"network_quality_target": 60}},
-            providers=[
-                {"id": "L", "can_subcontract": False, "lead_fixed_cost": 0, "min_volume": 10},
-                {"id": "H", "can_lead": False, "subcontractor_fixed_cost": 10},
-            ],
-            caps=[("L", "A", 100, 50, 0.0), ("H", "A", 100, 100, 0.0)],
-            demand=[("C1", "A", 20), ("C2", "A", demand_b)],
-            settings={"lead_providers": {"min": 1}},
-        )
+def test_quality_cover_left_out(why: str, inst: Instance) -> None:
     keys, _ = quality_covers(build_index(inst))
     assert keys.empty, why
 
@@ -162,10 +156,15 @@ def cut_instance(seed: int) -> Instance:
 CUT_SEEDS = range(48)
 
 
+@functools.cache
+def cut_case(seed: int) -> tuple[Instance, OracleResult | None]:
+    inst = cut_instance(seed)
+    return inst, oracle_solve(inst)
+
+
 @pytest.mark.parametrize("seed", CUT_SEEDS)
 def test_cuts_keep_the_oracle_optimum(seed: int) -> None:
-    inst = cut_instance(seed)
-    ref = oracle_solve(inst)
+    inst, ref = cut_case(seed)
     for cuts in (True, False):
         sol = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60, valid_inequalities=cuts)
         if ref is None:
@@ -180,12 +179,12 @@ def test_cut_instances_exercise_every_family() -> None:
     seen = {"quality_cover": 0, "viability_lead": 0, "viability_sub": 0, "capacity_sub": 0}
     feasible = tighter = 0
     for seed in CUT_SEEDS:
-        inst = cut_instance(seed)
+        inst, ref = cut_case(seed)
         comps = build_matrix(build_index(inst)).components
         for name in seen:
             lo, hi = comps.get(name, (0, 0))
             seen[name] += hi > lo
-        if oracle_solve(inst) is not None:
+        if ref is not None:
             feasible += 1
             tighter += lp_bound(inst, True) > lp_bound(inst, False) + 1e-6
     assert min(seen.values()) >= 5, seen
