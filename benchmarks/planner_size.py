@@ -8,7 +8,12 @@ the same invocation, so that ratios compare like with like:
 - ``default``: the ordinary solve;
 - ``reduction``: with the root reduction (``--reduction``; default only on large models);
 - ``concurrent2``: two searches racing (``--concurrent 2``, one core each);
-- ``reduction+concurrent2``: both.
+- ``reduction+concurrent2``: both;
+- ``polish33``: the last third of the time limit polishes the best network's lead set
+  (``--polish 0.33``) when the search has not proven optimality by then.
+
+``--highs-seeds 0,1,2`` repeats every instance and variant with each HiGHS seed (``--seed``):
+on instances that are not proven within the limit, the network found varies with the seed.
 
 Prints one row per instance and variant (wall time, status, objective, bound, gap, nodes)
 and, per variant, the number proven optimal within the limit, the slowest, the sum and the
@@ -16,11 +21,14 @@ ratio of the sum to the default's; writes the rows as CSV.
 
     python benchmarks/planner_size.py                                  # ~30-60 min
     python benchmarks/planner_size.py --sizes 30x211 --seeds 0,1,2 --variants default,concurrent2
+    python benchmarks/planner_size.py --england england-2013 --sizes "" --highs-seeds 0,1,2 \
+        --variants default,polish33                                    # 30 min
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import sys
 import tempfile
 from pathlib import Path
@@ -37,6 +45,7 @@ VARIANTS: dict[str, list[str]] = {
     "reduction": ["--reduction"],
     "concurrent2": ["--concurrent", "2"],
     "reduction+concurrent2": ["--reduction", "--concurrent", "2"],
+    "polish33": ["--polish", "0.33"],
 }
 COLUMNS = ["instance", "variant", "wall_s", "status", "objective", "bound", "gap", "nodes"]
 
@@ -80,6 +89,7 @@ def main() -> None:
     ap.add_argument("--sizes", default="20x211,25x211,30x211")
     ap.add_argument("--seeds", default="0,1,2")
     ap.add_argument("--variants", default="default,reduction,concurrent2,reduction+concurrent2")
+    ap.add_argument("--highs-seeds", default="0", help="HiGHS seeds (--seed), e.g. 0,1,2")
     ap.add_argument("--time-limit", type=float, default=300.0)
     ap.add_argument("--out", type=Path, default=OUT)
     args = ap.parse_args()
@@ -91,10 +101,13 @@ def main() -> None:
     print(" | ".join(COLUMNS))
     print(" | ".join("---" for _ in COLUMNS))
     with tempfile.TemporaryDirectory() as d:
-        for name, path in instances(args, Path(d)):
+        seeds = [int(v) for v in args.highs_seeds.split(",")]
+        for (name, path), seed in itertools.product(instances(args, Path(d)), seeds):
+            label = name if seeds == [0] else f"{name} seed {seed}"
             for variant in variants:
-                row: dict[str, Any] = {"instance": name, "variant": variant}
-                row.update(run(path, VARIANTS[variant], args.time_limit))
+                row: dict[str, Any] = {"instance": label, "variant": variant}
+                extra = VARIANTS[variant] + (["--seed", str(seed)] if seed else [])
+                row.update(run(path, extra, args.time_limit))
                 rows.append(row)
                 print(" | ".join(_fmt(row.get(k)) for k in COLUMNS), flush=True)
                 write_csv(args.out, COLUMNS, rows)

@@ -116,13 +116,14 @@ def test_report_of_a_limit_says_not_optimal(board, tmp_path):
     shutil.copytree(board, run)
     s = json.loads((run / "summary.json").read_text())
     s.update(status="feasible", best_bound=300.0, mip_gap=70 / 370)
-    s["solver"]["options"]["time_limit"] = 5
+    s["solver"]["options"].update(time_limit=5, polish=0.25, concurrent=2)
     (run / "summary.json").write_text(json.dumps(s))
     code, out = invoke(report, run)
     assert code == 0, out
     words = " ".join(Page((run / "report.html").read_text()).text)
     assert "Not proven optimal" in words and "gap 18.92%" in words
-    assert "--time-limit 5" in words  # the command to solve again keeps the limit
+    # the command to solve again keeps the limit, the polish share and the searches
+    assert "--time-limit 5" in words and "--polish 0.25" in words and "--concurrent 2" in words
 
 
 def test_report_errors(tmp_path, board):

@@ -142,6 +142,16 @@ def _solve_options(
     "equally good within the gap.",
 )
 @click.option(
+    "--polish",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.0,
+    show_default=True,
+    metavar="F",
+    help="Keep the last share F of --time-limit for polishing: if the search has not "
+    "proven optimality by then, search the best network's lead set only (partners, CCGs, "
+    "exits chosen again). For hard instances, e.g. --time-limit 300 --polish 0.33.",
+)
+@click.option(
     "--reduction/--no-reduction",
     default=None,
     help="Root reduction before branch-and-bound: LP bound, LP-guided incumbent, "
@@ -176,6 +186,7 @@ def solve(
     backend: str,
     no_start: bool,
     concurrent: int,
+    polish: float,
     reduction: bool | None,
     incumbent: Path | None,
     max_moves: int | None,
@@ -186,6 +197,8 @@ def solve(
     with handled_errors():
         if (max_moves is not None or churn_cost is not None) and incumbent is None:
             raise UsageError("--max-moves and --churn-cost need --incumbent")
+        if polish and time_limit is None:
+            raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
         solver = None
         if incumbent is not None:
             from csu_opt.disruption import incumbent_solver, read_incumbent
@@ -200,6 +213,7 @@ def solve(
             options.start_heuristic = not no_start
             options.root_reduction = reduction
             options.concurrent = concurrent
+            options.polish = polish
             results.append(
                 _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
             )

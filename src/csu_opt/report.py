@@ -214,6 +214,10 @@ def run_report(run: Run) -> str:
     ):
         if options.get(key) is not None:
             cmd += [flag, str(options[key])]
+    if (options.get("concurrent") or 1) > 1:  # only when on (older results lack the keys)
+        cmd += ["--concurrent", str(options["concurrent"])]
+    if options.get("polish"):
+        cmd += ["--polish", str(options["polish"])]
     parts.append(
         table_html(
             ["", "value"],

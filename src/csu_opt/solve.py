@@ -36,6 +36,7 @@ from csu_opt.matrix import (
     pass_to_highs,
 )
 from csu_opt.model import build_model
+from csu_opt.polish import MIN_POLISH_S, PolishResult, polish_lead_set
 from csu_opt.reduce import Reduction, implications, root_reduction
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.start import greedy_start
@@ -60,7 +61,9 @@ class SolveOptions:
 
     ``backend`` chooses how the model is built and handed to HiGHS (``auto``: Pyomo for small
     models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
-    (:mod:`csu_opt.start`) as its first incumbent.
+    (:mod:`csu_opt.start`) as its first incumbent. ``polish`` (0 <= F < 1, needs a time
+    limit) keeps the last share F of the time limit for a search of the incumbent's lead set
+    (:mod:`csu_opt.polish`) when the main search has not proven optimality by then.
     """
 
     time_limit: float | None = None
@@ -76,6 +79,20 @@ class SolveOptions:
     start_heuristic: bool = True
     root_reduction: bool | None = None
     concurrent: int = 1
+    polish: float = 0.0
+
+    def main_time_limit(self) -> float | None:
+        """The main search's share of the time limit (all of it unless polishing)."""
+        if self.time_limit is None:
+            return None
+        return self.time_limit * (1.0 - self.polish)
+
+    def check(self) -> None:
+        """Refuse option values that cannot work together (ValueError, in plain words)."""
+        if not 0.0 <= self.polish < 1.0:
+            raise ValueError(f"polish must be a fraction in [0, 1), not {self.polish}")
+        if self.polish > 0 and self.time_limit is None:
+            raise ValueError("polish keeps a share of the time limit: it needs a time limit")
 
     def reduction_on(self, backend: str) -> bool:
         """Whether the root reduction (:mod:`csu_opt.reduce`) runs; by default on the
@@ -94,6 +111,7 @@ class SolveOptions:
             "start_heuristic": self.start_heuristic,
             "root_reduction": self.root_reduction,
             "concurrent": self.concurrent,
+            "polish": self.polish,
             **self.highs_options,
         }
 
@@ -349,7 +367,11 @@ class ModelSession:
         self.params = (lead_min, lead_max, float(demand_scale))
 
     def solve(self, instance: Instance, options: SolveOptions) -> Solution:
+        options.check()
         t_start = time.perf_counter()
+        full = options  # the whole time limit; the main search gets its share of it
+        if options.polish:
+            options = replace(options, time_limit=options.main_time_limit())
         h = self.engine.prepare(options)
         _attach_callbacks(h, options)
         start_record: dict[str, Any] | None = None
@@ -410,6 +432,22 @@ class ModelSession:
             h.changeColsBounds(
                 len(fixed_cols), fixed_cols, mm.col_lower[fixed_layout], mm.col_upper[fixed_layout]
             )
+        polished: PolishResult | None = None
+        if full.polish and status is Status.FEASIBLE:
+            polished = self._polish(h, full, t_start, values, objective, bound)
+            t_solve += polished.time_s
+            if polished.col is not None:
+                values = self.engine.values(polished.col)
+                objective = polished.objective_after
+                self.previous = _highs_solution(polished.col)
+                if bound is not None and objective is not None:
+                    if objective - bound <= full.mip_gap * max(abs(objective), 1e-10):
+                        status = Status.OPTIMAL
+                        message = "proven optimal within the requested gap (after polishing)"
+                    else:
+                        message = f"{message}; the network polished within its lead set"
+        elif full.polish:
+            polished = PolishResult(ran=False, reason=f"the main search ended {status.value}")
         if reduction is not None and options.log_file is not None:
             _log_reduction(Path(options.log_file), reduction, skip)
         gap = None
@@ -441,6 +479,8 @@ class ModelSession:
             solver["start"] = start_record
         if reduction is not None:
             solver["reduction"] = reduction.as_record()
+        if polished is not None:
+            solver["polish"] = polished.as_record()
         return solution_from_values(
             instance,
             self.ix,
@@ -452,6 +492,59 @@ class ModelSession:
             message=message,
             timings=timings,
             solver=solver,
+        )
+
+    def _polish(
+        self,
+        h: highspy.Highs,
+        options: SolveOptions,
+        t_start: float,
+        values: dict[str, np.ndarray] | None,
+        objective: float | None,
+        bound: float | None,
+    ) -> PolishResult:
+        """Search the incumbent's lead set for the rest of the time limit (csu_opt.polish)."""
+        assert options.time_limit is not None  # options.check()
+        left = options.time_limit - (time.perf_counter() - t_start)
+        if values is None or objective is None:
+            return PolishResult(ran=False, reason="no network to polish")
+        if options.should_stop is not None and options.should_stop():
+            return PolishResult(ran=False, reason="interrupted")
+        if left < MIN_POLISH_S:
+            return PolishResult(ran=False, reason=f"{max(left, 0.0):.1f} s left")
+        mm = self._same_matrix(h)
+        if mm is None:  # a caller added terms to the Pyomo model (csu_opt.whatif)
+            return PolishResult(ran=False, reason="the model has terms csu-opt did not build")
+        cols = self.engine.solver_columns()
+        layout = np.concatenate([values[k] for k in ("u", "a", "w", "z", "x")])
+        keep = cols >= 0
+        start = np.zeros(h.getNumCol())
+        start[cols[keep]] = layout[keep]
+        u = np.arange(mm.layout.U, mm.layout.A)
+        u = u[cols[u] >= 0]
+        # the solve's HiGHS options (after a race, appsi has not applied them to this object)
+        for key, value in _highs_options(options).items():
+            h.setOptionValue(key, value)
+        h.setOptionValue("mip_rel_gap", float(options.mip_gap))
+        report = options.on_progress
+
+        def on_progress(incumbent: float | None, _lead_set_bound: float | None) -> None:
+            if report is None:
+                return
+            best = objective if incumbent is None else min(incumbent, objective)
+            gap = None if bound is None else max(0.0, best - bound) / max(abs(best), 1e-10)
+            report(Progress(time.perf_counter() - t_start, best, bound, gap, "polishing"))
+
+        return polish_lead_set(
+            h,
+            cols[u],
+            mm.col_lower[u],
+            mm.col_upper[u],
+            start,
+            objective,
+            left,
+            on_progress=on_progress,
+            should_stop=options.should_stop,
         )
 
     def _race(
@@ -667,6 +760,14 @@ class ModelSession:
             record["objective"] = mm.cost(col)
         record["time_s"] = time.perf_counter() - t0
         return record, col
+
+
+def _highs_solution(col: np.ndarray) -> highspy.HighsSolution:
+    """A HiGHS solution holding column values only (a starting point for the next solve)."""
+    sol = highspy.HighsSolution()
+    sol.col_value = col.tolist()
+    sol.value_valid = True
+    return sol
 
 
 def _stage_reporter(
