@@ -229,3 +229,25 @@ def test_cli_polish(tmp_path: Path) -> None:
     summary = json.loads((out / "summary.json").read_text())
     assert summary["solver"]["options"]["polish"] == 0.3
     assert summary["solver"]["polish"]["ran"] is False
+
+
+def test_summary_says_what_the_polish_did() -> None:
+    from rich.console import Console
+
+    from csu_opt.render import solution_summary
+
+    sol = csu_opt.solve(
+        cut_instance(26),
+        time_limit=60,
+        polish=0.5,
+        mip_gap=1e-9,
+        backend="pyomo",
+        start_heuristic=False,
+        highs_options={"mip_max_improving_sols": 1},
+    )
+    console = Console(record=True, width=200)
+    solution_summary(console, sol)
+    text = console.export_text()
+    rec = sol.solver["polish"]
+    assert "polished within the lead set (1 lead kept)" in text
+    assert f"{rec['objective_before']:,.2f} -> {sol.objective:,.2f}" in text

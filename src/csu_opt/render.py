@@ -176,6 +176,16 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             c.add_row(name.replace("_", " "), fmt(value))
         c.add_row("total", fmt(cb.total), style="bold")
         console.print(c)
+    polish = sol.solver.get("polish") or {}
+    if polish.get("ran"):
+        n = polish["leads_fixed"]
+        console.print(
+            f"  polished within the lead set ({n} lead{'s' if n != 1 else ''} kept) for "
+            f"{polish['time_s']:.1f}s: {fmt(polish['objective_before'])} -> "
+            f"{fmt(polish['objective_after'])} (best within that lead set >= "
+            f"{fmt(polish['lead_set_bound'])})",
+            highlight=False,
+        )
     gap = f"{100 * sol.mip_gap:.4f}%" if sol.mip_gap is not None else "-"
     tm = sol.timings
     console.print(
