@@ -251,3 +251,44 @@ def test_summary_says_what_the_polish_did() -> None:
     rec = sol.solver["polish"]
     assert "polished within the lead set (1 lead kept)" in text
     assert f"{rec['objective_before']:,.2f} -> {sol.objective:,.2f}" in text
+
+
+def test_the_main_share_ends_only_with_a_network() -> None:
+    """The main search stops at its share of the time limit only once it has a network;
+    without one it searches on (and the polish gets what is left)."""
+    import time
+
+    from csu_opt.solve import _MainShare
+
+    later = _MainShare(deadline=time.perf_counter() + 3600)
+    assert not later.due(100.0)
+    past = _MainShare(deadline=time.perf_counter() - 1)
+    assert not past.due(None) and not past.ended
+    assert past.due(100.0) and past.ended
+    assert past.due(None)  # once ended, it stays ended
+
+
+@pytest.mark.slow
+def test_a_long_search_stops_at_its_share_and_polishes(tmp_path: Path) -> None:
+    """gen 30x211 seed 0 takes minutes to prove (benchmarks/README.md): with a 20 s limit
+    and --polish 0.5 the search stops at its 10 s share and the polish gets the rest."""
+    from csu_opt.generate import generate_to_folder
+    from csu_opt.solve import ModelSession, SolveOptions
+    from csu_opt.verify import verify_solution
+
+    inst = csu_opt.load_instance(generate_to_folder(tmp_path / "g", 30, 211, lines=5, seed=0))
+    session = ModelSession(inst, SolveOptions())
+    sol = session.solve(inst, SolveOptions(time_limit=20, polish=0.5, threads=1))
+    assert sol.status is csu_opt.Status.FEASIBLE
+    assert sol.message.startswith("stopped at the end of the search's share of the time limit")
+    rec = sol.solver["polish"]
+    assert rec["ran"] and rec["time_s"] > 1.0
+    assert rec["leads_fixed"] == len(sol.leads)
+    assert sol.objective <= rec["objective_before"] * (1 + 1e-9)
+    assert sol.best_bound is not None and sol.best_bound <= sol.objective
+    assert verify_solution(inst, sol).ok
+    # HiGHS keeps an interrupt request across runs of one object: the next solve of the kept
+    # model must search, not stop at once
+    again = session.solve(inst, SolveOptions(time_limit=5, threads=1))
+    assert again.message == "stopped at the time limit with a feasible solution"
+    assert again.solver["highs_time_s"] > 1

@@ -98,8 +98,8 @@ def polish_lead_set(
         if on_progress is not None:
             ub, lb = float(out.mip_primal_bound), float(out.mip_dual_bound)
             on_progress(ub if abs(ub) < 1e29 else None, lb if abs(lb) < 1e29 else None)
-        if should_stop is not None and should_stop():
-            event.interrupt()
+        # set, or reset: HiGHS keeps the main search's interrupt request across runs
+        event.data_in.user_interrupt = bool(should_stop is not None and should_stop())
 
     h.cbMipInterrupt.clear()
     h.cbMipInterrupt.subscribe(report)

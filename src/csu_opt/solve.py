@@ -370,10 +370,13 @@ class ModelSession:
         options.check()
         t_start = time.perf_counter()
         full = options  # the whole time limit; the main search gets its share of it
-        if options.polish:
+        share: _MainShare | None = None
+        if options.polish and options.concurrent > 1:  # a race gets its share as its limit
             options = replace(options, time_limit=options.main_time_limit())
+        elif options.polish:
+            share = _MainShare(t_start + (options.main_time_limit() or 0.0))
         h = self.engine.prepare(options)
-        _attach_callbacks(h, options)
+        _attach_callbacks(h, options, share)
         start_record: dict[str, Any] | None = None
         start_col: np.ndarray | None = None
         if self.previous is not None:
@@ -402,7 +405,7 @@ class ModelSession:
                 on_progress=_stage_reporter(options.on_progress, t_start),
                 floor_bound=aggregate_bound(self.ix, mm.demand_scale),
             )
-            fixed = self._apply_reduction(h, mm, reduction, options, t_start)
+            fixed = self._apply_reduction(h, mm, reduction, options, t_start, share)
 
         t_highs = time.perf_counter()
         run0 = float(h.getRunTime())
@@ -432,6 +435,8 @@ class ModelSession:
             h.changeColsBounds(
                 len(fixed_cols), fixed_cols, mm.col_lower[fixed_layout], mm.col_upper[fixed_layout]
             )
+        if share is not None and share.ended and status is Status.FEASIBLE:
+            message = "stopped at the end of the search's share of the time limit"
         polished: PolishResult | None = None
         if full.polish and status is Status.FEASIBLE:
             polished = self._polish(h, full, t_start, values, objective, bound)
@@ -641,6 +646,7 @@ class ModelSession:
         red: Reduction,
         options: SolveOptions,
         t_start: float,
+        share: _MainShare | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hand HiGHS the reduction's incumbent, fix what it fixed, and give HiGHS the time
         that is left; returns the columns whose bounds were changed (HiGHS's, layout's)."""
@@ -666,7 +672,9 @@ class ModelSession:
             left = options.time_limit - (time.perf_counter() - t_start)
             self.engine.set_time_limit(max(left, 0.01))
         if options.on_progress is not None:  # HiGHS's progress, on the whole model's terms
-            _attach_callbacks(h, replace(options, on_progress=_combined(options.on_progress, red)))
+            _attach_callbacks(
+                h, replace(options, on_progress=_combined(options.on_progress, red)), share
+            )
         if options.on_progress is not None and red.lower_bound is not None:
             options.on_progress(
                 Progress(
@@ -830,8 +838,24 @@ def _reduction_settles(red: Reduction, options: SolveOptions, t_start: float) ->
     )
 
 
-def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:
-    if options.on_progress is None and options.should_stop is None:
+@dataclass
+class _MainShare:
+    """Ends the main search at its share of the time limit (``--polish``) once it has a
+    network; without one it searches on, and the polish gets whatever time is left."""
+
+    deadline: float
+    ended: bool = False
+
+    def due(self, incumbent: float | None) -> bool:
+        if not self.ended and incumbent is not None and time.perf_counter() >= self.deadline:
+            self.ended = True
+        return self.ended
+
+
+def _attach_callbacks(
+    h: highspy.Highs, options: SolveOptions, share: _MainShare | None = None
+) -> None:
+    if options.on_progress is None and options.should_stop is None and share is None:
         h.cbMipInterrupt.clear()
         return
 
@@ -846,8 +870,11 @@ def _attach_callbacks(h: highspy.Highs, options: SolveOptions) -> None:
                     gap=_finite(out.mip_gap) if _finite(out.mip_primal_bound) else None,
                 )
             )
-        if options.should_stop is not None and options.should_stop():
-            event.interrupt()
+        stop = options.should_stop is not None and options.should_stop()
+        ended = share is not None and share.due(_finite(out.mip_primal_bound))
+        # set, or reset: HiGHS keeps an interrupt request across runs of one object (highspy
+        # 1.15.1, measured), and the polish or the next solve runs on this one
+        event.data_in.user_interrupt = bool(stop or ended)
 
     h.cbMipInterrupt.clear()
     h.cbSimplexInterrupt.clear()
