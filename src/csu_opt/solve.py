@@ -63,7 +63,9 @@ class SolveOptions:
     models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
     (:mod:`csu_opt.start`) as its first incumbent. ``polish`` (0 <= F < 1, needs a time
     limit) keeps the last share F of the time limit for a search of the incumbent's lead set
-    (:mod:`csu_opt.polish`) when the main search has not proven optimality by then.
+    (:mod:`csu_opt.polish`) when the main search has not proven optimality by then (the main
+    search stops at its share once it has a network; with ``concurrent`` > 1 the race gets
+    its share as its time limit).
     """
 
     time_limit: float | None = None
