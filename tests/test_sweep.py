@@ -251,3 +251,34 @@ def test_threshold_cli_writes_thresholds_json(tmp_path):
     data = json.loads((tmp_path / "th" / "thresholds.json").read_text())
     (tip,) = data["tipping_points"]
     assert tip["below"] <= 105 <= tip["above"]
+
+
+def test_sweep_polish_option(tmp_path):
+    """--polish (or 'polish:' in a sweep file) reaches every case's solve; it needs a limit."""
+    code, out = run_cli(
+        "sweep",
+        TINY,
+        "--vary",
+        "settings.lead_providers.max=1,2",
+        "--out",
+        tmp_path / "no",
+        "--polish",
+        "0.3",
+    )
+    assert code == 2 and "--polish keeps a share of the time limit" in out
+    assert not (tmp_path / "no" / "sweep.db").exists()
+    sweep_file = tmp_path / "sweep.yaml"
+    sweep_file.write_text(
+        f"instance: {TINY}\nvary:\n  settings.lead_providers.max: [1, 2]\n"
+        "time_limit: 30\npolish: 0.25\n",
+        encoding="utf-8",
+    )
+    code, out = run_cli("sweep", "--file", sweep_file, "--out", tmp_path / "sw", "--workers", "1")
+    assert code == 0, out
+    assert json.loads((tmp_path / "sw" / "sweep.json").read_text())["polish"] == 0.25
+    cases = [p for p in (tmp_path / "sw" / "cases").iterdir() if not p.name.startswith(".")]
+    assert len(cases) == 2
+    for case in cases:
+        solver = json.loads((case / "summary.json").read_text())["solver"]
+        assert solver["options"]["polish"] == 0.25 and solver["options"]["time_limit"] == 30
+        assert solver["polish"]["ran"] is False  # tiny: proven before its share ends

@@ -135,7 +135,16 @@ def load_sweep_file(path: Path) -> dict[str, Any]:
         doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
     except (OSError, yaml.YAMLError) as exc:
         raise UsageError(f"sweep file {path}: {exc}") from None
-    allowed = {"instance", "vary", "scale", "set", "one_at_a_time", "time_limit", "mip_gap"}
+    allowed = {
+        "instance",
+        "vary",
+        "scale",
+        "set",
+        "one_at_a_time",
+        "time_limit",
+        "mip_gap",
+        "polish",
+    }
     unknown = set(doc) - allowed
     if unknown:
         raise UsageError(
@@ -160,6 +169,7 @@ def load_sweep_file(path: Path) -> dict[str, Any]:
         "one_at_a_time": bool(doc.get("one_at_a_time", False)),
         "time_limit": doc.get("time_limit"),
         "mip_gap": doc.get("mip_gap"),
+        "polish": doc.get("polish"),
     }
 
 

@@ -44,7 +44,7 @@ def _spec(
         axes.extend(doc["axes"])
         base = (*doc["set"], *base)
         one_at_a_time = one_at_a_time or doc["one_at_a_time"]
-        extra = {k: doc[k] for k in ("time_limit", "mip_gap") if doc[k] is not None}
+        extra = {k: doc[k] for k in ("time_limit", "mip_gap", "polish") if doc[k] is not None}
     if instance is None:
         raise UsageError("give an INSTANCE (or a sweep file with 'instance:')")
     axes.extend(parse_axis(v) for v in vary)
@@ -74,6 +74,7 @@ def run(
     export: Path | None,
     time_limit: float | None,
     mip_gap: float,
+    polish: float,
     threads: int,
     persist: bool,
     threshold_key: str | None,
@@ -83,6 +84,11 @@ def run(
     spec, extra = _spec(instance, vary, scales, sweep_file, overrides, one_at_a_time)
     time_limit = time_limit if time_limit is not None else extra.get("time_limit")
     mip_gap = extra.get("mip_gap", mip_gap)
+    polish = polish or float(extra.get("polish", 0.0))
+    if not 0 <= polish < 1:
+        raise UsageError(f"polish must be a fraction in [0, 1), not {polish}")
+    if polish and time_limit is None:
+        raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
     if threshold_key is not None:
         if threshold_range is None or threshold_range.count(":") != 1:
             raise UsageError("--find-threshold needs --range A:B")
@@ -108,6 +114,7 @@ def run(
             "one_at_a_time": spec.one_at_a_time,
             "time_limit": time_limit,
             "mip_gap": mip_gap,
+            "polish": polish,
             "threshold": {"key": threshold_key, "range": threshold_range, "tol": tol}
             if threshold_key
             else None,
@@ -155,6 +162,7 @@ def run(
         mip_gap=mip_gap,
         threads=threads,
         persist=persist,
+        polish=polish,
         on_row=on_row,
     )
     interrupted = False
@@ -285,6 +293,15 @@ def run(
     help="Time limit per case (seconds).",
 )
 @click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
+@click.option(
+    "--polish",
+    type=click.FloatRange(min=0, max=1, max_open=True),
+    default=0.0,
+    show_default=True,
+    metavar="F",
+    help="Per case, keep the last share F of --time-limit for polishing the best network's "
+    "lead set (as csu-opt solve --polish).",
+)
 @click.option(
     "--threads",
     type=click.IntRange(min=1),

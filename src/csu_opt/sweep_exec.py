@@ -44,6 +44,7 @@ class CaseTask:
     threads: int = 1
     seed: int = 0
     persist: bool = True
+    polish: float = 0.0
 
 
 # one kept model per worker process: (instance, base overrides, structural overrides)
@@ -102,6 +103,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
                 mip_gap=task.mip_gap,
                 threads=task.threads,
                 seed=task.seed,
+                polish=task.polish,
                 log_file=tmp / "highs.log",
             )
             sol, case_inst = _solve_case(task, options)
@@ -203,6 +205,7 @@ class SweepRun:
     mip_gap: float = 1e-4
     threads: int = 1
     persist: bool = True
+    polish: float = 0.0
     on_row: Callable[[dict[str, Any]], None] | None = None
 
     def __post_init__(self) -> None:
@@ -239,6 +242,7 @@ class SweepRun:
             mip_gap=self.mip_gap,
             threads=self.threads,
             persist=self.persist,
+            polish=self.polish,
         )
 
     def leads_of(self, keys: list[str]) -> dict[str, tuple[str, ...] | None]:
