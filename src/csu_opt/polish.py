@@ -8,7 +8,7 @@ search in the sense of Shaw 1998; Gurobi's ``ImproveStartTime`` plays the same r
 polish starts from the incumbent, so it never returns a worse network; its own bound holds
 for that lead set only and is reported as such, never as the bound of the whole model.
 
-Measured on england-2013 (benchmarks/README.md, "Polishing"): see there.
+Measured on england-2013 in benchmarks/README.md, "Polishing".
 """
 
 from __future__ import annotations
@@ -40,7 +40,7 @@ class PolishResult:
     leads_fixed: int = 0
     objective_before: float | None = None
     objective_after: float | None = None
-    sub_bound: float | None = None
+    lead_set_bound: float | None = None  # HiGHS's bound for the lead set, not the model
     time_s: float = 0.0
     col: np.ndarray | None = None  # the better solution (HiGHS's column order), if improved
 
@@ -56,7 +56,7 @@ class PolishResult:
             "leads_fixed": self.leads_fixed,
             "objective_before": self.objective_before,
             "objective_after": self.objective_after,
-            "lead_set_bound": self.sub_bound,
+            "lead_set_bound": self.lead_set_bound,
             "improved": self.improved,
             "time_s": round(self.time_s, 3),
         }
@@ -70,7 +70,7 @@ def polish_lead_set(
     start: np.ndarray,
     start_objective: float,
     time_limit: float,
-    on_progress: Callable[[float | None, float | None], None] | None = None,
+    on_progress: Callable[[float | None], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> PolishResult:
     """Search the networks with the lead set of ``start``, from ``start``, for ``time_limit`` s.
@@ -78,7 +78,7 @@ def polish_lead_set(
     ``h`` holds the whole model; ``u_cols`` are the u[l] columns in HiGHS's order and
     ``lower``/``upper`` their bounds, restored afterwards (the kept model is the whole model
     again). ``start`` is a feasible solution in HiGHS's column order. ``on_progress`` receives
-    the polish's incumbent and its lead-set bound; ``should_stop`` returning True interrupts
+    the polish's incumbent (None before it has one); ``should_stop`` returning True interrupts
     it. Returns the better solution, if any (one whose cost HiGHS's objective confirms).
     """
     t0 = time.perf_counter()
@@ -96,8 +96,8 @@ def polish_lead_set(
     def report(event: Any) -> None:
         out = event.data_out
         if on_progress is not None:
-            ub, lb = float(out.mip_primal_bound), float(out.mip_dual_bound)
-            on_progress(ub if abs(ub) < 1e29 else None, lb if abs(lb) < 1e29 else None)
+            ub = float(out.mip_primal_bound)
+            on_progress(ub if abs(ub) < 1e29 else None)
         # set, or reset: HiGHS keeps the main search's interrupt request across runs
         event.data_in.user_interrupt = bool(should_stop is not None and should_stop())
 
@@ -127,7 +127,7 @@ def polish_lead_set(
         leads_fixed=int(u.sum()),
         objective_before=start_objective,
         objective_after=after if improved else start_objective,
-        sub_bound=bound,
+        lead_set_bound=bound,
         time_s=time.perf_counter() - t0,
         col=col if improved else None,
     )

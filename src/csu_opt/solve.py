@@ -535,7 +535,7 @@ class ModelSession:
         h.setOptionValue("mip_rel_gap", float(options.mip_gap))
         report = options.on_progress
 
-        def on_progress(incumbent: float | None, _lead_set_bound: float | None) -> None:
+        def on_progress(incumbent: float | None) -> None:
             if report is None:
                 return
             best = objective if incumbent is None else min(incumbent, objective)
