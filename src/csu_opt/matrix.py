@@ -129,6 +129,10 @@ class Layout:
             "x": col[self.X : self.n_cols],
         }
 
+    def join(self, values: dict[str, np.ndarray]) -> np.ndarray:
+        """The inverse of :meth:`split`: one column vector in layout order."""
+        return np.concatenate([values[k] for k in ("u", "a", "w", "z", "x")])
+
 
 @dataclass
 class MatrixModel:

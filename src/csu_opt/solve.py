@@ -523,7 +523,7 @@ class ModelSession:
         if mm is None:  # a caller added terms to the Pyomo model (csu_opt.whatif)
             return PolishResult(ran=False, reason="the model has terms csu-opt did not build")
         cols = self.engine.solver_columns()
-        layout = np.concatenate([values[k] for k in ("u", "a", "w", "z", "x")])
+        layout = mm.layout.join(values)
         keep = cols >= 0
         start = np.zeros(h.getNumCol())
         start[cols[keep]] = layout[keep]
