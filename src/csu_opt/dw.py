@@ -14,9 +14,9 @@ is computed by column generation:
 
 - master: min Σ_k c_k λ_k + Σ_p c_a[p] a[p] subject to the master rows over the columns
   found so far (λ_k a network of lead l(k), Σ_{k of l} λ_k <= 1), plus a box-step
-  stabilisation (Marsten, Hogan and Blankenship 1975): artificial columns ±e_r priced at π°_r ± δ_r bound
-  the master's row duals π to a box around a centre π°, which starts at the LP relaxation's
-  duals and moves to each π that raises the bound;
+  stabilisation (Marsten, Hogan and Blankenship 1975): artificial columns ±e_r priced at
+  π°_r ± δ_r bound the master's row duals π to a box around a centre π°, which starts at the
+  LP relaxation's duals and moves to each π that raises the bound;
 - pricing: for the master's duals π, each block's MIP min (c - A_mᵀπ)·x over its networks,
   solved by HiGHS; a network with negative reduced cost becomes a column;
 - bound: for any π with the signs of the rows' bounds (π_r >= 0 on a row with only a lower
