@@ -68,6 +68,9 @@ class DWResult:
     master: float
     converged: bool  # no network priced out and no artificial active
     history: list[Iteration] = field(default_factory=list)
+    # the best whole network combination among the columns found (price-and-branch), if asked
+    network: np.ndarray | None = None  # layout order
+    network_cost: float | None = None
 
 
 def network_blocks(ix: ModelIndex, mm: MatrixModel) -> tuple[np.ndarray, np.ndarray]:
@@ -103,12 +106,16 @@ def dw_bound(
     pricing_time: float = 20.0,
     start: np.ndarray | None = None,
     on_iteration: Callable[[Iteration], None] | None = None,
+    master_mip_time: float = 0.0,
 ) -> DWResult:
     """The Dantzig-Wolfe bound by network, or the best Lagrangian bound within ``time_limit``.
 
     ``box`` sets the stabilisation's half-width δ_r = box · (|π°_r| + 10); it doubles when the
     master needs artificials and no network prices out. ``start``, a feasible solution in
-    layout order, seeds the master with its networks.
+    layout order, seeds the master with its networks. With ``master_mip_time`` > 0, the
+    master is then solved with whole λ and a[p] over the networks found (price-and-branch, a
+    heuristic): at most one network per lead, every master row kept, so its solution is a
+    feasible network of the whole model (``DWResult.network``).
     """
     t0 = time.perf_counter()
     mm = build_matrix(ix)
@@ -219,6 +226,7 @@ def dw_bound(
         M.changeColsBounds(n_m, minus, zero, np.where(off_minus, 0.0, np.inf))
 
     columns = 0
+    found: list[np.ndarray] = []  # every column's network, layout order
 
     def add_network(b: int, x: np.ndarray) -> None:
         nonlocal columns
@@ -236,6 +244,7 @@ def dw_bound(
             np.concatenate([coef[nz], [1.0]]),
         )
         columns += 1
+        found.append(full)
 
     if start is not None:
         for b in range(n_blocks):
@@ -283,7 +292,40 @@ def dw_bound(
                 break
             width *= 2.0
             set_box(centre, width)
+    if master_mip_time > 0 and found:
+        _master_mip(M, mm, direct, found, first_art, 2 * n_m, master_mip_time, result)
     return result
+
+
+def _master_mip(
+    M: highspy.Highs,
+    mm: MatrixModel,
+    direct: np.ndarray,
+    found: list[np.ndarray],
+    first_art: int,
+    n_art: int,
+    time_limit: float,
+    result: DWResult,
+) -> None:
+    """Whole λ and a[p], no artificials: the best combination of the networks found."""
+    n = M.getNumCol()
+    arts = np.arange(first_art, first_art + n_art, dtype=np.int32)
+    M.changeColsBounds(n_art, arts, np.zeros(n_art), np.zeros(n_art))
+    integer = np.arange(n, dtype=np.int32)
+    integer = integer[(integer < first_art) | (integer >= first_art + n_art)]
+    M.changeColsIntegrality(len(integer), integer, np.ones(len(integer), dtype=np.uint8))
+    M.setOptionValue("time_limit", float(time_limit))
+    M.run()
+    if M.getInfo().primal_solution_status != 2:
+        return
+    value = np.asarray(M.getSolution().col_value)
+    network = np.zeros(mm.n_cols)
+    network[direct] = np.round(value[: len(direct)])
+    lam = np.round(value[first_art + n_art :])
+    for k in np.flatnonzero(lam > 0.5):
+        network += found[k]
+    result.network = network
+    result.network_cost = float(mm.col_cost @ network) + mm.offset
 
 
 def _signed(pi: np.ndarray, lo: np.ndarray, up: np.ndarray) -> np.ndarray:
