@@ -55,8 +55,9 @@ def main() -> None:
     info = h.getInfo()
     has = info.primal_solution_status == 2
     start = np.asarray(h.getSolution().col_value)[mm.highs_col] if has else None
-    best = info.objective_function_value if has else float("nan")
-    print(f"HiGHS, {args.start_time:.0f} s: network {best:,.1f}, bound {info.mip_dual_bound:,.1f}")
+    best = info.objective_function_value
+    network = f"network {best:,.1f}" if has else "no network"
+    print(f"HiGHS, {args.start_time:.0f} s: {network}, bound {info.mip_dual_bound:,.1f}")
     head = ["round", "time s", "L(pi)", "bound", "master", "artif.", "networks"]
     widths = [6, 8, 14, 14, 14, 8, 9]
     print(" ".join(f"{h:>{w}}" for h, w in zip(head, widths, strict=True)))
@@ -78,18 +79,21 @@ def main() -> None:
         on_iteration=show,
         master_mip_time=args.master_mip,
     )
-    gap = (best - res.bound) / best if has else float("nan")
+    versus = f"; gap to HiGHS's network {100 * (best - res.bound) / best:.3f}%" if has else ""
     print(
         f"LP bound {res.lp_bound:,.1f}; Dantzig-Wolfe bound {res.bound:,.1f} "
         f"({'converged' if res.converged else 'not converged'}, {len(res.history)} rounds, "
-        f"{time.perf_counter() - t0:.0f} s); master {res.master:,.1f}; "
-        f"gap to HiGHS's network {100 * gap:.3f}%"
+        f"{time.perf_counter() - t0:.0f} s); master {res.master:,.1f}{versus}"
     )
-    if res.network_cost is not None:
-        print(
-            f"price-and-branch over the {res.history[-1].columns if res.history else 0} networks "
-            f"found: {res.network_cost:,.1f} (violation {mm.violation(res.network):.1e})"
-        )
+    if args.master_mip > 0:
+        found = res.history[-1].columns if res.history else 0
+        if res.network is None:
+            print(f"price-and-branch over the {found} networks: none in {args.master_mip:.0f} s")
+        else:
+            print(
+                f"price-and-branch over the {found} networks: {res.network_cost:,.1f} "
+                f"(largest violation {mm.violation(res.network):.1e})"
+            )
 
 
 if __name__ == "__main__":
