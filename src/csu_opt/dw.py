@@ -41,10 +41,9 @@ from dataclasses import dataclass, field
 
 import highspy
 import numpy as np
-import scipy.sparse as sp
 
 from csu_opt.indices import ModelIndex
-from csu_opt.matrix import MatrixModel, build_matrix, pass_to_highs
+from csu_opt.matrix import MatrixModel, build_matrix, csr, pass_submodel, pass_to_highs
 
 
 @dataclass
@@ -121,7 +120,7 @@ def dw_bound(
     mm = build_matrix(ix)
     col_block, row_block = network_blocks(ix, mm)
     n_blocks = mm.layout.n_u
-    A = sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
+    A = csr(mm)
     master_rows = np.flatnonzero(row_block == -1)
     Am = A[master_rows].tocsc()
     lo, up = mm.row_lower[master_rows], mm.row_upper[master_rows]
@@ -143,28 +142,11 @@ def dw_bound(
     pricers = []
     for b in range(n_blocks):
         cols, rows = block_cols[b], np.flatnonzero(row_block == b)
-        sub = A[rows][:, cols].tocsr()
         h = _highs()
         h.setOptionValue("mip_rel_gap", 1e-9)
         h.setOptionValue("mip_abs_gap", 1e-6)
         h.setOptionValue("time_limit", float(pricing_time))
-        h.passModel(
-            len(cols),
-            len(rows),
-            sub.nnz,
-            2,
-            1,
-            0.0,
-            cost[cols],
-            mm.col_lower[cols],
-            mm.col_upper[cols],
-            mm.row_lower[rows],
-            mm.row_upper[rows],
-            sub.indptr.astype(np.int32),
-            sub.indices.astype(np.int32),
-            sub.data,
-            mm.integrality[cols],
-        )
+        pass_submodel(h, mm, A, rows, cols, offset=0.0, integral=True)
         pricers.append(h)
 
     def lagrangian(pi: np.ndarray) -> tuple[float, list[np.ndarray]]:

@@ -26,16 +26,12 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import highspy
 import numpy as np
 
-from csu_opt.matrix import MatrixModel
-
-if TYPE_CHECKING:  # scipy is imported when first used: with Pyomo loaded, importing it
-    # costs 0.6 s (Pyomo's deferred scipy hooks import scipy.stats), every CLI start paid it
-    import scipy.sparse as sp
+from csu_opt.matrix import MatrixModel, csr, pass_submodel
 
 
 def quiet_highs(
@@ -83,12 +79,6 @@ class LPResult:
     interrupted: bool = False
 
 
-def _csr(mm: MatrixModel) -> sp.csr_matrix:
-    import scipy.sparse as sp
-
-    return sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
-
-
 def assignment_lp(
     mm: MatrixModel,
     ccg_of_z: np.ndarray,
@@ -105,7 +95,7 @@ def assignment_lp(
     lay = mm.layout
     n, nz = mm.n_cols, lay.n_z
     link0, link1 = mm.components["assign_to_lead"]
-    A = _csr(mm)
+    A = csr(mm)
     cost = mm.col_cost
     zcost = cost[lay.Z : lay.X]
 
@@ -124,25 +114,8 @@ def assignment_lp(
     keep_rows = np.r_[np.arange(link0), np.arange(link1, mm.n_rows)]
     cols = np.r_[base, lay.Z + np.flatnonzero(active)]
     rows = np.r_[keep_rows, link0 + np.flatnonzero(active)]
-    sub = A[rows][:, cols].tocsr()
     h = quiet_highs(highs_options, should_stop)
-    h.passModel(
-        len(cols),
-        len(rows),
-        sub.nnz,
-        2,
-        1,
-        mm.offset,
-        cost[cols],
-        mm.col_lower[cols],
-        mm.col_upper[cols],
-        mm.row_lower[rows],
-        mm.row_upper[rows],
-        sub.indptr.astype(np.int32),
-        sub.indices.astype(np.int32),
-        sub.data,
-        np.zeros(len(cols), np.int32),  # the relaxation: no integrality
-    )
+    pass_submodel(h, mm, A, rows, cols, offset=mm.offset, integral=False)  # the relaxation
     AT = A.T.tocsr()  # column-wise access for pricing and for adding columns
     res = LPResult(status="not run")
     for rnd in range(MAX_ROUNDS):

@@ -21,11 +21,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from csu_opt.indices import ModelIndex, cover_counts, quality_covers
+
+if TYPE_CHECKING:
+    import scipy.sparse as sp
 
 INF = np.inf
 _I = np.int64
@@ -762,6 +766,51 @@ def pass_to_highs(h: object, mm: MatrixModel) -> None:
     )
     if int(status) < 0:  # HighsStatus.kError
         raise RuntimeError("HiGHS rejected the model handed over by csu_opt.matrix")
+
+
+def csr(mm: MatrixModel) -> sp.csr_matrix:
+    """The constraint matrix as a scipy CSR matrix. scipy is imported on first use: with
+    Pyomo loaded, importing it costs 0.6 s (Pyomo's deferred scipy hooks import scipy.stats),
+    which every CLI start paid when it was imported at the top."""
+    import scipy.sparse as sp
+
+    return sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
+
+
+def pass_submodel(
+    h: object,
+    mm: MatrixModel,
+    A: sp.csr_matrix,
+    rows: np.ndarray,
+    cols: np.ndarray,
+    offset: float,
+    integral: bool,
+) -> None:
+    """Hand HiGHS the model restricted to ``rows`` and ``cols`` (layout order, kept as given).
+
+    ``A`` is ``csr(mm)``; ``integral`` keeps the columns' integrality (else
+    the relaxation). Used by the LP's column generation (lp.py) and the Dantzig-Wolfe
+    pricing problems (dw.py).
+    """
+    sub = A[rows][:, cols].tocsr()
+    integrality = mm.integrality[cols] if integral else np.zeros(len(cols), np.int32)
+    h.passModel(  # type: ignore[attr-defined]
+        len(cols),
+        len(rows),
+        sub.nnz,
+        2,  # MatrixFormat.kRowwise
+        1,  # ObjSense.kMinimize
+        offset,
+        mm.col_cost[cols],
+        mm.col_lower[cols],
+        mm.col_upper[cols],
+        mm.row_lower[rows],
+        mm.row_upper[rows],
+        sub.indptr.astype(np.int32),
+        sub.indices.astype(np.int32),
+        sub.data,
+        integrality,
+    )
 
 
 #: HiGHS's objective and the cost of the solution it returns must agree to this (relative).
