@@ -43,7 +43,10 @@ import highspy
 import numpy as np
 
 from csu_opt.indices import ModelIndex
+from csu_opt.lp import quiet_highs
 from csu_opt.matrix import MatrixModel, build_matrix, csr, pass_submodel, pass_to_highs
+
+ONE_THREAD = {"threads": 1}
 
 
 @dataclass
@@ -91,13 +94,6 @@ def network_blocks(ix: ModelIndex, mm: MatrixModel) -> tuple[np.ndarray, np.ndar
     return col, row
 
 
-def _highs() -> highspy.Highs:
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    return h
-
-
 def dw_bound(
     ix: ModelIndex,
     time_limit: float = 600.0,
@@ -132,7 +128,7 @@ def dw_bound(
     integer = mm.integrality.astype(bool)
 
     # the LP relaxation: its bound and duals (the first centre)
-    lp = _highs()
+    lp = quiet_highs(ONE_THREAD)
     pass_to_highs(lp, mm)
     lp.setOptionValue("solve_relaxation", True)
     lp.run()
@@ -142,7 +138,7 @@ def dw_bound(
     pricers = []
     for b in range(n_blocks):
         cols, rows = block_cols[b], np.flatnonzero(row_block == b)
-        h = _highs()
+        h = quiet_highs(ONE_THREAD)
         h.setOptionValue("mip_rel_gap", 1e-9)
         h.setOptionValue("mip_abs_gap", 1e-6)
         h.setOptionValue("time_limit", float(pricing_time))
@@ -171,7 +167,7 @@ def dw_bound(
         return value, best
 
     # the master: rows, convexity rows, a[p], artificials
-    M = _highs()
+    M = quiet_highs(ONE_THREAD)
     empty = np.zeros(0, np.int32)
     M.addRows(n_m, lo, up, 0, np.zeros(n_m, np.int32), empty, np.zeros(0))
     M.addRows(
