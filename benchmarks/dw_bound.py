@@ -23,12 +23,12 @@ import argparse
 import time
 from pathlib import Path
 
-import highspy
 import numpy as np
 
 from csu_opt.dw import Iteration, dw_bound
 from csu_opt.indices import build_index
 from csu_opt.instance import load_instance
+from csu_opt.lp import quiet_highs
 from csu_opt.matrix import build_matrix, pass_to_highs
 
 
@@ -46,10 +46,7 @@ def main() -> None:
 
     ix = build_index(load_instance(args.instance))
     mm = build_matrix(ix)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("threads", 1)
-    h.setOptionValue("time_limit", args.start_time)
+    h = quiet_highs({"threads": 1, "time_limit": args.start_time})
     pass_to_highs(h, mm)
     h.run()
     info = h.getInfo()

@@ -145,8 +145,8 @@ def dw_bound(
         pass_submodel(h, mm, A, rows, cols, offset=0.0, integral=True)
         pricers.append(h)
 
-    def lagrangian(pi: np.ndarray) -> tuple[float, list[np.ndarray]]:
-        """L(π) and each block's best network at π."""
+    def lagrangian(pi: np.ndarray) -> tuple[float, list[np.ndarray], np.ndarray]:
+        """L(π), each block's best network at π and the reduced costs c - A_mᵀπ."""
         side = np.where(pi > 0, lo_finite, up_finite)  # the bound π_r's sign selects
         red = cost - Am.T @ pi
         value = mm.offset + float(pi @ side)
@@ -164,7 +164,7 @@ def dw_bound(
                 best.append(np.where(integer[cols], np.round(x), x))
             else:
                 best.append(np.zeros(len(cols)))
-        return value, best
+        return value, best, red
 
     # the master: rows, convexity rows, a[p], artificials
     M = quiet_highs(ONE_THREAD)
@@ -232,7 +232,7 @@ def dw_bound(
 
     width = box
     set_box(centre, width)
-    best, _ = lagrangian(centre)
+    best, _, _ = lagrangian(centre)
     result = DWResult(lp_bound=lp_bound, bound=best, master=np.inf, converged=False)
     for it in range(1, 1_000_000):
         if time.perf_counter() - t0 > time_limit:
@@ -244,13 +244,10 @@ def dw_bound(
         activity = np.asarray(sol.col_value)
         artificial = float(activity[plus].sum() + activity[minus].sum())
         pi, sigma = _signed(y[:n_m], lo, up), np.minimum(y[n_m:], 0.0)
-        value, networks = lagrangian(pi)
+        value, networks, red = lagrangian(pi)
         added = 0
         for b, x in enumerate(networks):
-            full = np.zeros(mm.n_cols)
-            full[block_cols[b]] = x
-            reduced = float(cost @ full - pi @ (Am @ full) - sigma[b])
-            if reduced < -1e-6 and np.abs(x).sum() > 0:
+            if float(red[block_cols[b]] @ x) - sigma[b] < -1e-6 and np.abs(x).sum() > 0:
                 add_network(b, x)
                 added += 1
         if value > best + 1e-9:
