@@ -1,0 +1,530 @@
+"""Maps of which network serves each CCG: a run's networks, the CCGs that change network
+between two runs, and the CCGs that move when the most critical provider fails (N-1).
+
+When the run's instance names boundaries (:mod:`csu_opt.geo`) the CCGs are their shapes:
+one PolyCollection per CCG holding one compound path (its polygons and holes), with the gid
+``ccg:<id>``, so an SVG has exactly one ``<g id="ccg:...">`` shape per CCG. Each is filled
+with its network's colour (the lead serving the largest share). The borders are drawn from
+the file's shared arcs, in three classes: between networks (heavy), between CCGs of one
+network (thin, white) and the edge of the map. Without boundaries the CCGs are cells in
+regional tiles, the schematic of :func:`tile_map`.
+
+Everything here reads runs and result files; nothing touches Pyomo.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import textwrap
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, cast
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
+from matplotlib.layout_engine import ConstrainedLayoutEngine
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, PathPatch, Rectangle
+from matplotlib.path import Path as MplPath
+
+from csu_opt.errors import CsuOptError
+from csu_opt.geo import Boundaries, lat_aspect
+from csu_opt.plots import mtext, series_style, status_note
+
+if TYPE_CHECKING:
+    from csu_opt.compare import Comparison, Run
+
+NO_NETWORK = "#dddddd"
+#: How much of white is mixed into the colour of a CCG that is not highlighted.
+FADE = 0.65
+BORDER_STYLE = {  # class -> (colour, width, zorder)
+    "ccg": ("white", 0.35, 3),
+    "edge": ("#555555", 0.6, 4),
+    "network": ("black", 1.4, 5),
+}
+HIGHLIGHT = ("black", 2.2, 6)
+#: Lines of the lists beside a map before "... and N more".
+MAX_LIST = 30
+
+
+@dataclass(frozen=True)
+class MapData:
+    """What a map shows, as plain data.
+
+    ``ccgs``: one row per CCG (ccg, name, region, lead, split: as ``Run.ccg_networks``);
+    ``leads``: the networks in colour order; ``highlight``: CCGs drawn in full colour and
+    outlined, the others faded (None: no highlighting)."""
+
+    ccgs: pd.DataFrame
+    leads: list[str]
+    names: dict[str, str]
+    boundaries: Boundaries | None = None
+    highlight: frozenset[str] | None = None
+    highlight_label: str = ""
+    faded_label: str = ""
+
+
+def styles(leads: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Colour and hatch of each lead's network (the i-th lead: the i-th series)."""
+    return {lead: series_style(i) for i, lead in enumerate(leads)}
+
+
+def _faded(colour: str) -> tuple[float, float, float]:
+    r, g, b = to_rgb(colour)
+    return (r + (1 - r) * FADE, g + (1 - g) * FADE, b + (1 - b) * FADE)
+
+
+def _lead_label(lead: str, names: dict[str, str], n: int) -> str:
+    name = names.get(lead, lead)
+    who = f"{name} ({lead})" if name and name != lead else lead
+    return mtext(f"{who}: {n} CCG{'' if n == 1 else 's'}")
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def _codes(lengths: np.ndarray, closed: bool) -> np.ndarray:
+    """Path codes of parts of these lengths drawn as one path: each part starts with a
+    move; a closed part (a ring) ends by closing the polygon."""
+    starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
+    codes = np.full(int(lengths.sum()), MplPath.LINETO, dtype=MplPath.code_type)
+    if closed:
+        codes[starts + lengths - 1] = MplPath.CLOSEPOLY
+    codes[starts] = MplPath.MOVETO
+    return codes
+
+
+def _compound(parts: Sequence[np.ndarray], closed: bool) -> MplPath:
+    """One path of several rings (closed) or polylines (open)."""
+    if not parts:
+        return MplPath(np.zeros((0, 2)))
+    lengths = np.array([len(p) for p in parts], dtype=np.int64)
+    return MplPath(np.concatenate(parts), _codes(lengths, closed))
+
+
+def border_classes(data: MapData) -> dict[str, list[np.ndarray]]:
+    """The border pieces of the map by class: ``network`` (the CCGs on its two sides are
+    served by different networks), ``ccg`` (two CCGs of one network) and ``edge`` (a CCG
+    on one side only)."""
+    assert data.boundaries is not None
+    shapes = data.boundaries.shapes()
+    lead_of = dict(zip(data.ccgs["ccg"], data.ccgs["lead"], strict=True))
+    ccg_of = {shapes.index[k]: c for c, k in data.boundaries.feature_of.items() if c in lead_of}
+    # owner[i]: the CCG drawn as shape i ('' for none); the extra last '' is side -1
+    owner = np.array([ccg_of.get(i, "") for i in range(len(shapes.keys))] + [""], dtype=object)
+    a = pd.Series(owner[shapes.sides[:, 0]], dtype=object)
+    b = pd.Series(owner[shapes.sides[:, 1]], dtype=object)
+    in_a, in_b = a.ne("").to_numpy(), b.ne("").to_numpy()
+    both = in_a & in_b
+    kind = np.select(
+        [both & (a == b).to_numpy(), both & (a.map(lead_of) != b.map(lead_of)).to_numpy(), both],
+        ["", "network", "ccg"],
+        np.where(in_a | in_b, "edge", ""),
+    )
+    return {k: [shapes.lines[j] for j in np.flatnonzero(kind == k)] for k in BORDER_STYLE}
+
+
+def _draw_shapes(ax: Axes, data: MapData) -> None:
+    assert data.boundaries is not None
+    shapes = data.boundaries.shapes()
+    style = styles(data.leads)
+    hi = data.highlight
+    drawn: list[str] = []
+    dots = []
+    for row in data.ccgs.itertuples():
+        key = data.boundaries.feature_of.get(row.ccg)
+        if key is None or key not in shapes.index:
+            continue
+        rings = shapes.rings[shapes.index[key]]
+        colour, hatch = style.get(row.lead, (NO_NETWORK, ""))
+        face = colour if hi is None or row.ccg in hi else _faded(colour)
+        pc = PolyCollection([], facecolors=[face], edgecolors=["white"], linewidths=[0.0])
+        lengths = np.array([len(r) for r in rings], dtype=np.int64)
+        # one compound path per CCG (matplotlib's stub types codes as ints; they are arrays)
+        pc.set_verts_and_codes([np.concatenate(rings)], cast(Any, [_codes(lengths, True)]))
+        if hatch:
+            pc.set_hatch(hatch)
+        pc.set_gid(f"ccg:{row.ccg}")
+        pc.set_zorder(2)
+        ax.add_collection(pc, autolim=False)
+        drawn.append(row.ccg)
+        if row.split:
+            biggest = max(rings, key=len)
+            dots.append(biggest.mean(axis=0))
+    for kind, lines in border_classes(data).items():
+        colour, width, z = BORDER_STYLE[kind]
+        patch = PathPatch(
+            _compound(lines, False), fill=False, edgecolor=colour, linewidth=width, zorder=z
+        )
+        patch.set_gid(f"borders:{kind}")
+        patch.set_capstyle("round")
+        ax.add_artist(patch)  # not add_patch: its data-limit walk costs ~0.3 s a path
+    if hi:
+        rings_hi = [
+            r
+            for c in drawn
+            if c in hi
+            for r in shapes.rings[shapes.index[data.boundaries.feature_of[c]]]
+        ]
+        colour, width, z = HIGHLIGHT
+        patch = PathPatch(
+            _compound(rings_hi, True), fill=False, edgecolor=colour, linewidth=width, zorder=z
+        )
+        patch.set_gid("highlight")
+        ax.add_artist(patch)  # not add_patch: its data-limit walk costs ~0.3 s a path
+    if dots:
+        pts = np.array(dots)
+        ax.plot(pts[:, 0], pts[:, 1], "o", color="black", markersize=3, zorder=7)
+    lo, hi_corner = shapes.bbox([data.boundaries.feature_of[c] for c in drawn])
+    pad = 0.03 * (hi_corner - lo)
+    ax.set_xlim(lo[0] - pad[0], hi_corner[0] + pad[0])
+    ax.set_ylim(lo[1] - pad[1], hi_corner[1] + pad[1])
+    ax.set_aspect(lat_aspect(shapes, [data.boundaries.feature_of[c] for c in drawn]))
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xlabel(
+        f"CCG boundaries: {Path(data.boundaries.path).name}; heavy lines: borders between networks"
+    )
+
+
+# --------------------------------------------------------------------------- tiles
+
+
+def tile_map(ax: Axes, data: MapData) -> None:
+    """CCGs as cells in regional tiles, coloured by network (a schematic, no geography)."""
+    by_ccg = data.ccgs
+    order = {lead: i for i, lead in enumerate(data.leads)}
+    style = styles(data.leads)
+    counts = by_ccg.groupby("region").size().sort_values(ascending=False)
+    n_reg = max(len(counts), 1)
+    ncols = math.ceil(math.sqrt(n_reg * 1.6))
+    nrows = math.ceil(n_reg / ncols)
+    k = math.ceil(math.sqrt(max(int(counts.max()) if len(counts) else 1, 1)))
+    cell = 0.9 / k
+    hi = data.highlight
+    for r, (region, _) in enumerate(counts.items()):
+        ox, oy = (r % ncols) * 1.1, -(r // ncols) * 1.25
+        group = by_ccg[by_ccg["region"] == region]
+        group = group.assign(o=group["lead"].map(order).fillna(len(order))).sort_values(
+            ["o", "ccg"]
+        )
+        for j, row in enumerate(group.itertuples()):
+            cx, cy = ox + (j % k) * cell, oy - (j // k) * cell
+            colour, hatch = style.get(row.lead, (NO_NETWORK, ""))
+            lit = hi is not None and row.ccg in hi
+            rect = Rectangle(
+                (cx, cy - cell),
+                cell,
+                cell,
+                facecolor=colour if hi is None or lit else _faded(colour),
+                hatch=hatch,
+                edgecolor=HIGHLIGHT[0] if lit else "white",
+                linewidth=1.6 if lit else 0.8,
+                zorder=3 if lit else 2,
+            )
+            rect.set_gid(f"ccg:{row.ccg}")
+            ax.add_patch(rect)
+            if row.split:
+                ax.plot(cx + cell / 2, cy - cell / 2, "o", color="black", markersize=3)
+        ax.text(ox, oy + 0.04, mtext(f"{region} ({len(group)})"), fontsize=9, va="bottom")
+    ax.set_xlim(-0.05, ncols * 1.1)
+    ax.set_ylim(-(nrows - 1) * 1.25 - 1.0, 0.3)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+    for side in ax.spines.values():
+        side.set_visible(False)
+    ax.set_xlabel("regions (one tile each, CCG count in brackets); one cell per CCG; no geography")
+    ax.set_ylabel("regions, largest first")
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def _legend_handles(data: MapData) -> list[Patch | Line2D]:
+    style = styles(data.leads)
+    counts = data.ccgs.groupby("lead").size()
+    handles: list[Patch | Line2D] = []
+    for lead in data.leads:
+        colour, hatch = style[lead]
+        n = int(counts.get(lead, 0))
+        if n:
+            label = _lead_label(lead, data.names, n)
+            handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="white", label=label))
+    if data.highlight is not None:
+        colour, width, _ = HIGHLIGHT
+        handles.append(
+            Patch(
+                facecolor="#888888", edgecolor=colour, linewidth=width, label=data.highlight_label
+            )
+        )
+        handles.append(Patch(facecolor=_faded("#888888"), label=data.faded_label))
+    if data.ccgs["split"].any():
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="",
+                color="black",
+                markersize=3,
+                label="split between networks",
+            )
+        )
+    return handles
+
+
+def _lists_text(blocks: Sequence[tuple[str, Sequence[str]]]) -> str:
+    """Headed lists as text: at most MAX_LIST items each, long items wrapped."""
+    lines: list[str] = []
+    for head, items in blocks:
+        lines.append(head)
+        for item in list(items)[:MAX_LIST]:
+            lines.append(textwrap.fill(item, 60, initial_indent="  ", subsequent_indent="    "))
+        if len(items) > MAX_LIST:
+            lines.append(f"  ... and {len(items) - MAX_LIST} more")
+        lines.append("")
+    return "\n".join(lines).rstrip()
+
+
+def map_figure(
+    data: MapData,
+    title: str,
+    blocks: Sequence[tuple[str, Sequence[str]]],
+    footer: str = "",
+) -> Figure:
+    """A map of ``data`` with its legend and, under it, ``blocks`` of lists (subcontractors,
+    exits, CCGs that move); ``footer`` (the boundaries' attribution) at the bottom."""
+    geographic = data.boundaries is not None
+    rect = (0.0, 0.05, 1.0, 0.95) if footer else (0.0, 0.0, 1.0, 1.0)
+    fig = Figure(
+        figsize=(13, 9.5) if geographic else (12, 8),
+        layout=ConstrainedLayoutEngine(rect=rect),
+    )
+    if footer:
+        fig.text(
+            0.01,
+            0.008,
+            mtext(textwrap.fill(footer, 190)),
+            fontsize=7,
+            va="bottom",
+            gid="attribution",
+        )
+    ax, side = fig.subplots(1, 2, width_ratios=[2.2, 1])
+    (_draw_shapes if geographic else tile_map)(ax, data)
+    side.set_axis_off()
+    legend = side.legend(
+        handles=_legend_handles(data),
+        title="network (lead): CCGs",
+        loc="upper left",
+        fontsize=8,
+        title_fontsize=9,
+        frameon=False,
+    )
+    side.annotate(  # the lists start just under the legend, whatever its height
+        mtext(_lists_text(blocks)),
+        xy=(0, 0),
+        xycoords=legend,
+        xytext=(6, -8),
+        textcoords="offset points",
+        va="top",
+        ha="left",
+        fontsize=8,
+        gid="lists",
+    )
+    fig.suptitle(mtext(title))
+    return fig
+
+
+def _footer(data: MapData) -> str:
+    if data.boundaries is None:
+        return ""
+    if data.boundaries.attribution:
+        return data.boundaries.attribution
+    return f"Boundaries: {Path(data.boundaries.path).name} (the instance gives no attribution)"
+
+
+def run_map_data(run: Run, **changes: object) -> MapData:
+    inst = run.instance
+    data = MapData(
+        ccgs=run.ccg_networks(),
+        leads=list(run.networks()["lead"]),
+        names=run.provider_names(),
+        boundaries=inst.boundaries if inst is not None else None,
+    )
+    return dataclasses.replace(data, **changes)  # type: ignore[arg-type]
+
+
+def _named(ident: str, names: dict[str, str]) -> str:
+    """``"S1 (Comms Charity)"``, or the id alone when it has no other name."""
+    name = names.get(ident, ident)
+    return f"{ident} ({name})" if name and name != ident else ident
+
+
+def network_lists(run: Run) -> list[tuple[str, list[str]]]:
+    """Subcontractors by network and exits (with their staff), for the side of a map."""
+    roles = run.solution.roles
+    names = run.provider_names()
+    subs = [
+        f"{row.lead}: {', '.join(_named(p, names) for p in row.members[1:])}"
+        for row in run.networks().itertuples()
+        if len(row.members) > 1
+    ]
+    exits = roles[roles["role"] == "exit"]
+    staff = exits["staff"].astype(float) if "staff" in exits else pd.Series(0.0, exits.index)
+    gone = [
+        f"{_named(p, names)}: {k}, {s:,.0f} staff"
+        for p, k, s in zip(exits["provider"], exits["kind"], staff, strict=True)
+    ]
+    n_sub = int((roles["role"] == "subcontractor").sum())
+    return [
+        (f"Subcontractors ({n_sub}), by network:", subs or ["none"]),
+        (f"Exits ({len(gone)}; {float(staff.sum()):,.0f} staff):", gone or ["none"]),
+    ]
+
+
+def network_map_figure(run: Run) -> Figure:
+    """Which network serves each CCG: the CCGs' shapes when the instance has boundaries,
+    else regional tiles (the schematic of earlier versions)."""
+    data = run_map_data(run)
+    what = "which network serves each CCG"
+    if data.boundaries is None:
+        what += ", by region"
+    return map_figure(
+        data, f"{run.label}: {what} ({status_note(run)})", network_lists(run), _footer(data)
+    )
+
+
+# --------------------------------------------------------------------------- compare
+
+
+def moved_between(a: pd.DataFrame, b: pd.DataFrame) -> pd.DataFrame:
+    """CCGs in both frames (``Run.ccg_networks``) whose network differs: ccg, name, from, to."""
+    m = a[["ccg", "lead"]].merge(b[["ccg", "name", "lead"]], on="ccg", suffixes=("_a", "_b"))
+    m = m[m["lead_a"] != m["lead_b"]]
+    return m.rename(columns={"lead_a": "from", "lead_b": "to"})[["ccg", "name", "from", "to"]]
+
+
+def compare_map_figure(cmp: Comparison, other: int = 1) -> Figure:
+    """The CCGs that change network between the reference run and run ``other``: filled by
+    their network in run ``other``, the moved ones in full colour and outlined."""
+    a, b = cmp.runs[0], cmp.runs[other]
+    ccg_a = a.ccg_networks()
+    data = run_map_data(b)
+    if data.boundaries is None and a.instance is not None and a.instance.boundaries:
+        data = dataclasses.replace(data, boundaries=a.instance.boundaries)
+    moved = moved_between(ccg_a, data.ccgs)
+    leads = data.leads + [x for x in a.networks()["lead"] if x not in data.leads]
+    only_b = sorted(set(data.ccgs["ccg"]) - set(ccg_a["ccg"]))
+    n = len(moved)
+    data = dataclasses.replace(
+        data,
+        leads=leads,
+        names={**a.provider_names(), **data.names},
+        highlight=frozenset(moved["ccg"]),
+        highlight_label=f"changes network ({n})",
+        faded_label=f"same network in both runs ({len(data.ccgs) - n - len(only_b)})",
+    )
+    ccg_names = dict(zip(moved["ccg"], moved["name"], strict=True))
+    rows = [
+        f"{_named(c, ccg_names)}: {frm} → {to}"
+        for c, frm, to in zip(moved["ccg"], moved["from"], moved["to"], strict=True)
+    ]
+    blocks: list[tuple[str, Sequence[str]]] = [
+        (f"CCGs that change network ({n}):", rows or ["none"])
+    ]
+    if only_b:
+        blocks.append((f"CCGs only in {b.label} ({len(only_b)}):", [", ".join(only_b)]))
+    title = (
+        f"CCGs that change network: {a.label} → {b.label} ({n} of {len(data.ccgs)})\n"
+        f"filled by the network in {b.label}"
+    )
+    return map_figure(data, title, blocks, _footer(data))
+
+
+# --------------------------------------------------------------------------- resilience
+
+
+def read_resilience(folder: Path) -> pd.DataFrame:
+    path = folder / "resilience.csv"
+    if not path.is_file():
+        raise CsuOptError(f"{folder}: no resilience.csv; run `csu-opt resilience {folder}` first")
+    table = pd.read_csv(path, dtype=str, keep_default_na=False)
+    table["rank"] = pd.to_numeric(table["rank"], errors="coerce")
+    return table.sort_values("rank").reset_index(drop=True)
+
+
+def _ids(cell: object) -> list[str]:
+    return [i for i in str(cell).split(";") if i]
+
+
+def resilience_map_figure(run: Run, provider: str | None = None) -> Figure:
+    """The CCGs that must move when the most critical provider (rank 1 in resilience.csv,
+    or ``provider``) fails, on the network of the analysis. With no repair, the CCGs of
+    the networks the provider belongs to are highlighted instead."""
+    import json
+
+    from csu_opt.solution import read_results
+
+    table = read_resilience(run.folder)
+    if table.empty:
+        raise CsuOptError(f"{run.folder}: resilience.csv has no rows")
+    if provider is not None and provider not in set(table["provider"]):
+        raise CsuOptError(f"{run.folder}: {provider} is not in resilience.csv")
+    row = table[table["provider"] == provider].iloc[0] if provider else table.iloc[0]
+
+    def cell(column: str) -> str:  # a column another version may not write reads as empty
+        return str(row.get(column, "") or "")
+
+    summary_file = run.folder / "resilience.json"
+    robust = summary_file.is_file() and json.loads(summary_file.read_text()).get("robust")
+    base = run
+    if robust and (run.folder / "robust").is_dir():
+        base = dataclasses.replace(run, solution=read_results(run.folder / "robust"))
+    p, role = cell("provider"), cell("role")
+    who = f"{p} ({role}{' of ' + cell('serves') if cell('serves') else ''})"
+    rank = "the most critical provider" if int(row["rank"]) == 1 else f"rank {int(row['rank'])}"
+    data = run_map_data(base)
+    if cell("repairable").lower() in ("true", "1"):
+        hit = _ids(cell("moved"))
+        extra = f"+{float(cell('extra_cost') or 'nan'):,.0f} ({run.cost_unit})"
+        if cell("extra_pct"):
+            extra += f", +{float(cell('extra_pct')):.1f}%"
+        what = f"{len(hit)} CCG{'s' if len(hit) != 1 else ''} move; cost {extra}"
+        label = f"moves to another network ({len(hit)})"
+        head = f"CCGs that move to another network ({len(hit)}):"
+    else:
+        nets = {p} if role == "lead" else set(_ids(cell("serves")))
+        hit = list(data.ccgs.loc[data.ccgs["lead"].isin(nets), "ccg"])
+        what = f"no repair exists ({cell('status')})"
+        label = f"in its network: no repair ({len(hit)})"
+        head = f"CCGs of its network, left without a repair ({len(hit)}):"
+    data = dataclasses.replace(
+        data,
+        highlight=frozenset(hit),
+        highlight_label=label,
+        faded_label=f"unaffected ({len(data.ccgs) - len(hit)})",
+    )
+    names = dict(zip(data.ccgs["ccg"], data.ccgs["name"], strict=True))
+    lead_of = dict(zip(data.ccgs["ccg"], data.ccgs["lead"], strict=True))
+    rows = [f"{_named(c, names)}, network of {lead_of.get(c, '?')}" for c in hit]
+    blocks: list[tuple[str, Sequence[str]]] = [(head, rows or ["none"])]
+    for column, head in (
+        ("role_changes", "Other role changes:"),
+        ("new_leads", "Leads after the repair:"),
+    ):
+        if cell(column):
+            blocks.append((head, [", ".join(_ids(cell(column)))]))
+    if cell("why"):
+        blocks.append(("Why:", cell("why").split(" | ")))
+    net = "robust network" if robust else "network"
+    title = f"{run.label}: N-1 resilience of the {net}\nif {who}, {rank}, fails: {what}"
+    return map_figure(data, title, blocks, _footer(data))
