@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from csu_opt.geo import Boundaries, _read_cached, read_shapes
+from csu_opt.geo import Boundaries, clear_cache, read_shapes
 from csu_opt.plots_map import MapData, map_figure
 
 DATA = Path(__file__).resolve().parents[1] / "instances/data/nhs-england-2013"
@@ -36,7 +36,9 @@ def england(networks: int) -> MapData:
         rows = list(csv.DictReader(fh))
     path = DATA / "ccg2013_boundaries.topojson"
     shapes = read_shapes(path)
-    centre = np.array([np.concatenate(shapes.rings[shapes.index[r["CCG13CD"]]]).mean(0) for r in rows])
+    centre = np.array(
+        [np.concatenate(shapes.rings[shapes.index[r["CCG13CD"]]]).mean(0) for r in rows]
+    )
     # k-means (Lloyd), started from CCGs spread along the list, 30 rounds
     means = centre[np.linspace(0, len(centre) - 1, networks).astype(int)]
     for _ in range(30):
@@ -72,7 +74,7 @@ def main() -> None:
     times: dict[str, list[float]] = {"read": [], "figure": [], "png": [], "svg": []}
     svg = ""
     for _ in range(args.repeat):
-        _read_cached.cache_clear()
+        clear_cache()
         t0 = time.perf_counter()
         data.boundaries.shapes()  # type: ignore[union-attr]
         t1 = time.perf_counter()
@@ -94,9 +96,9 @@ def main() -> None:
     print(f"  total   min {min(total):.3f}  median {statistics.median(total):.3f}")
     print(f"SVG: {len(svg) / 1e6:.2f} MB, {shapes} CCG shapes")
     if args.out:
-        map_figure(
-            data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION
-        ).savefig(args.out, dpi=args.dpi)
+        map_figure(data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION).savefig(
+            args.out, dpi=args.dpi
+        )
         print(f"wrote {args.out}")
 
 

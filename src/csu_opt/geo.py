@@ -113,6 +113,11 @@ def read_shapes(path: str | Path, key: str | None = None, object: str | None = N
     return _read_cached(str(p.resolve()), st.st_mtime_ns, st.st_size, key, object)
 
 
+def clear_cache() -> None:
+    """Forget the files read (for measurements: the next read is from the disk)."""
+    _read_cached.cache_clear()
+
+
 @functools.lru_cache(maxsize=8)
 def _read_cached(path: str, mtime_ns: int, size: int, key: str | None, obj: str | None) -> Shapes:
     try:
@@ -368,7 +373,11 @@ def boundaries_from_document(
         return None
     given = Path(spec["file"])
     path = given if given.is_absolute() else yaml_path.parent / given
-    if not path.is_file():
+    try:
+        found = path.is_file()
+    except (OSError, ValueError):  # a name too long, or unrepresentable, for the system
+        found = False
+    if not found:
         problems.append(
             Problem(
                 file,

@@ -144,7 +144,7 @@ def _draw_shapes(ax: Axes, data: MapData) -> None:
         rings = shapes.rings[shapes.index[key]]
         colour, hatch = style.get(row.lead, (NO_NETWORK, ""))
         face = colour if hi is None or row.ccg in hi else _faded(colour)
-        pc = PolyCollection([], facecolors=[face], edgecolors=["white"], linewidths=[0.0])
+        pc = PolyCollection([], facecolors=[face], edgecolors="none", linewidths=0.0)
         lengths = np.array([len(r) for r in rings], dtype=np.int64)
         # one compound path per CCG (matplotlib's stub types codes as ints; they are arrays)
         pc.set_verts_and_codes([np.concatenate(rings)], cast(Any, [_codes(lengths, True)]))
@@ -251,6 +251,8 @@ def tile_map(ax: Axes, data: MapData) -> None:
 
 def _legend_handles(data: MapData) -> list[Patch | Line2D]:
     style = styles(data.leads)
+    # hatches as drawn: black on shapes (no edge), white on tiles (white cell edges)
+    edge = {"edgecolor": "black", "linewidth": 0} if data.boundaries else {"edgecolor": "white"}
     counts = data.ccgs.groupby("lead").size()
     handles: list[Patch | Line2D] = []
     for lead in data.leads:
@@ -258,7 +260,7 @@ def _legend_handles(data: MapData) -> list[Patch | Line2D]:
         n = int(counts.get(lead, 0))
         if n:
             label = _lead_label(lead, data.names, n)
-            handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="white", label=label))
+            handles.append(Patch(facecolor=colour, hatch=hatch, label=label, **edge))
     if data.highlight is not None:
         colour, width, _ = HIGHLIGHT
         handles.append(
