@@ -24,7 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from csu_opt.geo import Boundaries, clear_cache, read_shapes
+from csu_opt.boundaries import Boundaries
+from csu_opt.geo import clear_cache, read_shapes
 from csu_opt.plots_map import MapData, map_figure
 
 DATA = Path(__file__).resolve().parents[1] / "instances/data/nhs-england-2013"

@@ -166,7 +166,7 @@ def plot(
             if not run.solution.status.has_solution:
                 raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
             if kind == "resilience-map":
-                from csu_opt.plots_map import resilience_map_figure
+                from csu_opt.plots_moves import resilience_map_figure
 
                 fig = resilience_map_figure(run)
             else:
@@ -235,7 +235,7 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
             _save(comparison_figure(cmp), out, 110)
             click.echo(f"figure: {out}")
         if map_out is not None:
-            from csu_opt.plots_map import compare_map_figure
+            from csu_opt.plots_moves import compare_map_figure
 
             for i in range(1, len(cmp.runs)):
                 path = map_out
@@ -290,7 +290,7 @@ def readme_figures(out: Path, time_limit: float) -> None:
     from csu_opt.compare import compare_runs, comparison_figure, load_run
     from csu_opt.instance import load_instance
     from csu_opt.plots import map_figure, network_figure
-    from csu_opt.plots_map import compare_map_figure
+    from csu_opt.plots_moves import compare_map_figure
     from csu_opt.runner import run_solve
     from csu_opt.solve import SolveOptions
 

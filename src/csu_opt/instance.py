@@ -18,8 +18,8 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from csu_opt.boundaries import Boundaries, boundaries_from_document
 from csu_opt.errors import InstanceError, Problem
-from csu_opt.geo import Boundaries, boundaries_from_document
 from csu_opt.mergers import (
     check_body_capabilities,
     check_mergers,

@@ -251,7 +251,7 @@ def _resilience_map(run: Run) -> dict[str, str]:
     if not run.solution.status.has_solution or not (run.folder / "resilience.csv").is_file():
         return {}
     from csu_opt.errors import CsuOptError
-    from csu_opt.plots_map import resilience_map_figure
+    from csu_opt.plots_moves import resilience_map_figure
 
     try:
         fig = resilience_map_figure(run)
