@@ -26,7 +26,7 @@ import pandas as pd
 
 from csu_opt.boundaries import Boundaries
 from csu_opt.geo import clear_cache, read_shapes
-from csu_opt.plots_map import MapData, map_figure
+from csu_opt.plots_map import MapData, ccg_map_figure
 
 DATA = Path(__file__).resolve().parents[1] / "instances/data/nhs-england-2013"
 ATTRIBUTION = (DATA / "README.md").read_text(encoding="utf-8").split("\n\n")[1]
@@ -79,7 +79,7 @@ def main() -> None:
         t0 = time.perf_counter()
         data.boundaries.shapes()  # type: ignore[union-attr]
         t1 = time.perf_counter()
-        fig = map_figure(data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION)
+        fig = ccg_map_figure(data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION)
         t2 = time.perf_counter()
         fig.savefig(io.BytesIO(), format="png", dpi=args.dpi)
         t3 = time.perf_counter()
@@ -97,9 +97,9 @@ def main() -> None:
     print(f"  total   min {min(total):.3f}  median {statistics.median(total):.3f}")
     print(f"SVG: {len(svg) / 1e6:.2f} MB, {shapes} CCG shapes")
     if args.out:
-        map_figure(data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION).savefig(
-            args.out, dpi=args.dpi
-        )
+        ccg_map_figure(
+            data, "England's 211 CCGs in networks (k-means)", blocks, ATTRIBUTION
+        ).savefig(args.out, dpi=args.dpi)
         print(f"wrote {args.out}")
 
 

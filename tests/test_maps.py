@@ -37,8 +37,7 @@ from csu_opt.errors import InstanceError
 from csu_opt.export import write_workbook
 from csu_opt.geo import BoundaryFileError, read_shapes
 from csu_opt.plots import map_figure, series_style
-from csu_opt.plots_map import MapData, border_classes
-from csu_opt.plots_map import map_figure as draw_map
+from csu_opt.plots_map import MapData, border_classes, ccg_map_figure
 from csu_opt.plots_moves import compare_map_figure, resilience_map_figure
 from csu_opt.runner import run_solve
 
@@ -199,7 +198,7 @@ def test_borders_between_networks_are_exactly_the_grid_edges(squares):
     assert lines["ccg"] == WITHIN
     assert len(lines["edge"]) == 10  # the grid's perimeter: 3 + 3 + 2 + 2 unit edges
     # drawn: one heavy path of exactly those edges, heavier than the borders inside a network
-    fig = draw_map(data, "squares", [])
+    fig = ccg_map_figure(data, "squares", [])
     borders = gid_artists(fig, "borders:")
     assert segments(borders["borders:network"].get_path()) == BETWEEN
     assert segments(borders["borders:ccg"].get_path()) == WITHIN
@@ -339,7 +338,7 @@ def test_holes_stay_open(wy_run):
     inst = csu_opt.load_instance(WY)
     ccgs = load_run(wy_run).ccg_networks()
     data = MapData(ccgs[ccgs["ccg"] == "02R"], ["L1"], {}, inst.boundaries)
-    fig = draw_map(data, "02R alone", [])
+    fig = ccg_map_figure(data, "02R alone", [])
     ax = fig.axes[0]
     shapes = read_shapes(DATA / "west-yorkshire.topojson")
     city = shapes.rings[shapes.index["E38000018"]][0]

@@ -13,7 +13,6 @@ Everything here reads runs and result files; nothing touches Pyomo.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import textwrap
 from collections.abc import Sequence
@@ -296,7 +295,7 @@ def _lists_text(blocks: Sequence[tuple[str, Sequence[str]]]) -> str:
     return "\n".join(lines).rstrip()
 
 
-def map_figure(
+def ccg_map_figure(
     data: MapData,
     title: str,
     blocks: Sequence[tuple[str, Sequence[str]]],
@@ -353,15 +352,15 @@ def footer(data: MapData) -> str:
     return f"Boundaries: {Path(data.boundaries.path).name} (the instance gives no attribution)"
 
 
-def run_map_data(run: Run, **changes: object) -> MapData:
+def run_map_data(run: Run) -> MapData:
+    """A run's CCGs by network, its leads largest first, and its instance's boundaries."""
     inst = run.instance
-    data = MapData(
+    return MapData(
         ccgs=run.ccg_networks(),
         leads=list(run.networks()["lead"]),
         names=run.provider_names(),
         boundaries=inst.boundaries if inst is not None else None,
     )
-    return dataclasses.replace(data, **changes)  # type: ignore[arg-type]
 
 
 def named(ident: str, names: dict[str, str]) -> str:
@@ -399,6 +398,6 @@ def network_map_figure(run: Run) -> Figure:
     what = "which network serves each CCG"
     if data.boundaries is None:
         what += ", by region"
-    return map_figure(
+    return ccg_map_figure(
         data, f"{run.label}: {what} ({status_note(run)})", network_lists(run), footer(data)
     )

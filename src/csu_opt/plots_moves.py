@@ -17,7 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from csu_opt.errors import CsuOptError
-from csu_opt.plots_map import footer, map_figure, named, run_map_data
+from csu_opt.plots_map import ccg_map_figure, footer, named, run_map_data
 from csu_opt.solution import read_results
 
 if TYPE_CHECKING:
@@ -68,7 +68,7 @@ def compare_map_figure(cmp: Comparison, other: int = 1) -> Figure:
         f"CCGs that change network: {a.label} → {b.label} ({n} of {len(data.ccgs)})\n"
         f"filled by the network in {b.label}"
     )
-    return map_figure(data, title, blocks, footer(data))
+    return ccg_map_figure(data, title, blocks, footer(data))
 
 
 # --------------------------------------------------------------------------- resilience
@@ -144,4 +144,4 @@ def resilience_map_figure(run: Run, provider: str | None = None) -> Figure:
         blocks.append(("Why:", cell("why").split(" | ")))
     net = "robust network" if robust else "network"
     title = f"{run.label}: N-1 resilience of the {net}\nif {who}, {rank}, fails: {what}"
-    return map_figure(data, title, blocks, footer(data))
+    return ccg_map_figure(data, title, blocks, footer(data))
