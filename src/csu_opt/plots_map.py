@@ -196,15 +196,19 @@ def _draw_shapes(ax: Axes, data: MapData) -> None:
 # --------------------------------------------------------------------------- tiles
 
 
+def _tile_grid(regions: int) -> tuple[int, int]:
+    """Columns and rows of regional tiles."""
+    ncols = math.ceil(math.sqrt(max(regions, 1) * 1.6))
+    return ncols, math.ceil(max(regions, 1) / ncols)
+
+
 def tile_map(ax: Axes, data: MapData) -> None:
     """CCGs as cells in regional tiles, coloured by network (a schematic, no geography)."""
     by_ccg = data.ccgs
     order = {lead: i for i, lead in enumerate(data.leads)}
     style = styles(data.leads)
     counts = by_ccg.groupby("region").size().sort_values(ascending=False)
-    n_reg = max(len(counts), 1)
-    ncols = math.ceil(math.sqrt(n_reg * 1.6))
-    nrows = math.ceil(n_reg / ncols)
+    ncols, nrows = _tile_grid(len(counts))
     k = math.ceil(math.sqrt(max(int(counts.max()) if len(counts) else 1, 1)))
     cell = 0.9 / k
     hi = data.highlight
@@ -295,6 +299,11 @@ def _lists_text(blocks: Sequence[tuple[str, Sequence[str]]]) -> str:
     return "\n".join(lines).rstrip()
 
 
+def _tile_size(data: MapData) -> tuple[float, float]:
+    ncols, nrows = _tile_grid(data.ccgs["region"].nunique())
+    return 1.9 * ncols + 4.8, max(1.9 * nrows + 1.4, 4.8)
+
+
 def ccg_map_figure(
     data: MapData,
     title: str,
@@ -306,7 +315,7 @@ def ccg_map_figure(
     geographic = data.boundaries is not None
     rect = (0.0, 0.05, 1.0, 0.95) if footer else (0.0, 0.0, 1.0, 1.0)
     fig = Figure(
-        figsize=(13, 9.5) if geographic else (12, 8),
+        figsize=(13, 9.5) if geographic else _tile_size(data),
         layout=ConstrainedLayoutEngine(rect=rect),
     )
     if footer:
