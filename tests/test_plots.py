@@ -222,14 +222,22 @@ def test_costs_figure_parts_and_gap_band(board):
 
 
 def test_map_figure_cells_by_network(board):
-    ax = map_figure(load_run(board)).axes[0]
+    fig = map_figure(load_run(board))
+    ax = fig.axes[0]
     cells = {p.get_gid(): p.get_facecolor() for p in ax.patches if isinstance(p, Rectangle)}
     assert sorted(cells) == sorted(f"ccg:{c}" for c in ("N1", "N2", "N3", "S1c", "S2c", "S3c"))
     assert cells["ccg:N1"] == cells["ccg:N2"] == cells["ccg:N3"]
     assert cells["ccg:S1c"] == cells["ccg:S3c"] != cells["ccg:N1"]
     assert {"North (3)", "South (3)"} <= {t.get_text() for t in ax.texts}
-    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["L1", "L2"]
-    assert ax.get_title() and ax.get_xlabel()
+    side = fig.axes[1]  # the legend (lead name and CCG count) and the lists beside the map
+    assert [t.get_text() for t in side.get_legend().get_texts()] == [
+        f"{EVIL} (L1): 3 CCGs",
+        "South Ltd (L2): 3 CCGs",
+    ]
+    lists = next(t for t in side.texts if t.get_gid() == "lists").get_text()
+    assert "L1: S2 (County Council)" in lists and "L2: S1 (Comms Charity)" in lists
+    assert r"X1 (Weak \$firm\$): other, 25 staff" in lists
+    assert fig.get_suptitle() and ax.get_xlabel()
 
 
 def test_figures_without_the_instance(board, tmp_path):

@@ -41,9 +41,10 @@ def test_report_shows_each_whatif_result_present(tmp_path):
     hs = headings(text)
     for title in ("Resilience (N-1)", "The price of each rule", "Near-optimal alternatives"):
         assert title in hs
-    # three more figures than the plain report, one per analysis
-    assert text.count("<img") == plain.count("<img") + 3
+    # four more figures than the plain report: one per analysis, and the N-1 map
+    assert text.count("<img") == plain.count("<img") + 4
     # the provider whose exit leaves line D uncovered is listed first (see the instance)
     section = text.split("<h2>Resilience (N-1)</h2>")[1].split("<h2>")[0]
+    assert 'id="fig-resilience"' in section and 'id="fig-resilience-map"' in section
     first_row = re.findall(r"<tr><td[^>]*>1</td><td>([^<]*)</td>", section)
     assert first_row == ["V"]

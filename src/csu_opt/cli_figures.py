@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 
     from csu_opt.compare import Run
 
-RUN_KINDS = ("network", "lines", "costs", "map")
+RUN_KINDS = ("network", "lines", "costs", "map", "resilience-map")
 SWEEP_KINDS = ("lines", "heatmap", "leads")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
@@ -79,7 +79,9 @@ def _save(fig: Figure, out: Path, dpi: int) -> None:
 @click.option(
     "--kind",
     type=click.Choice(sorted(set(RUN_KINDS + SWEEP_KINDS))),
-    help="Result folder: network (default), lines, costs, map. "
+    help="Result folder: network (default), lines, costs, map (the CCGs' boundaries when the "
+    "instance names them, else regional tiles), resilience-map (the CCGs that move when the "
+    "most critical provider fails; needs resilience.csv). "
     "Sweep folder: lines (default), heatmap, leads.",
 )
 @click.option(
@@ -163,7 +165,12 @@ def plot(
             run = _load_run(target, instance)
             if not run.solution.status.has_solution:
                 raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
-            fig = RUN_FIGURES[kind](run)
+            if kind == "resilience-map":
+                from csu_opt.plots_moves import resilience_map_figure
+
+                fig = resilience_map_figure(run)
+            else:
+                fig = RUN_FIGURES[kind](run)
         out = out or target / f"{kind}.png"
         _check_suffix(out)
         _save(fig, out, dpi)
@@ -195,13 +202,20 @@ def _load_run(target: Path, instance: Path | None) -> Run:
     help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).",
 )
 @click.option(
+    "--map",
+    "map_out",
+    type=click.Path(path_type=Path),
+    help="Also draw a map of the CCGs that change network (PNG, SVG or PDF by suffix); "
+    "with more than two runs, one map per run against the first (FILE-2, FILE-3, ...).",
+)
+@click.option(
     "--max-rows",
     type=click.IntRange(min=1),
     default=40,
     show_default=True,
     help="Rows shown per table of changes.",
 )
-def compare(runs: tuple[Path, ...], out: Path | None, max_rows: int) -> None:
+def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_rows: int) -> None:
     """Compare result folders against the first: costs, leads, roles, CCG moves, quality.
 
     Works across instances (e.g. 2013 against 2014): a provider or CCG present in one only
@@ -211,14 +225,24 @@ def compare(runs: tuple[Path, ...], out: Path | None, max_rows: int) -> None:
     from csu_opt.compare import compare_runs, comparison_figure, render_comparison
 
     with _handled():
-        if out is not None:
-            _check_suffix(out)
+        for path in (out, map_out):
+            if path is not None:
+                _check_suffix(path)
         loaded = [_load_run(r, None) for r in runs]
         cmp = compare_runs(loaded)
         render_comparison(Console(), cmp, max_rows)
         if out is not None:
             _save(comparison_figure(cmp), out, 110)
             click.echo(f"figure: {out}")
+        if map_out is not None:
+            from csu_opt.plots_moves import compare_map_figure
+
+            for i in range(1, len(cmp.runs)):
+                path = map_out
+                if len(cmp.runs) > 2:
+                    path = map_out.with_name(f"{map_out.stem}-{i + 1}{map_out.suffix}")
+                _save(compare_map_figure(cmp, i), path, 110)
+                click.echo(f"map: {path}")
 
 
 @click.command()
@@ -266,6 +290,7 @@ def readme_figures(out: Path, time_limit: float) -> None:
     from csu_opt.compare import compare_runs, comparison_figure, load_run
     from csu_opt.instance import load_instance
     from csu_opt.plots import map_figure, network_figure
+    from csu_opt.plots_moves import compare_map_figure
     from csu_opt.runner import run_solve
     from csu_opt.solve import SolveOptions
 
@@ -278,10 +303,12 @@ def readme_figures(out: Path, time_limit: float) -> None:
             run_solve(inst, folder, SolveOptions(time_limit=time_limit))
             runs.append(load_run(folder))
         latest = runs[-1]
-        written = {
+        cmp = compare_runs(runs)
+        written = {  # map.png: the CCGs' boundaries once the instance names them
             "network.png": network_figure(latest),
             "map.png": map_figure(latest),
-            "compare-2013-2014.png": comparison_figure(compare_runs(runs)),
+            "compare-2013-2014.png": comparison_figure(cmp),
+            "compare-map-2013-2014.png": compare_map_figure(cmp),
         }
         for name, fig in written.items():
             fig.savefig(out / name, dpi=75)

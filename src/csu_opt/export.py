@@ -3,7 +3,8 @@
 ``write_workbook`` loads an instance (so what lands in the workbook is exactly what the loader
 validated), writes each table as a sheet of ``out_xlsx`` and, if asked, a YAML file whose
 tables point at those sheets as ``{xlsx: book.xlsx, sheet: NAME}``. The YAML file keeps the
-instance's name, description, units and settings, so loading it gives the same instance.
+instance's name, description, units, settings and boundaries (for maps), so loading it gives
+the same instance.
 """
 
 from __future__ import annotations
@@ -61,6 +62,12 @@ def write_workbook(instance_path: Path, out_xlsx: Path, yaml_out: Path | None = 
         }
         for table in present:
             out[table] = {"xlsx": rel, "sheet": table}
+        if "boundaries" in doc:  # the map's file, relative to the new instance file
+            shapes = dict(doc["boundaries"])
+            shapes["file"] = Path(
+                os.path.relpath(shapes["file"], yaml_out.resolve().parent)
+            ).as_posix()
+            out["boundaries"] = shapes
         header = (
             f"# {doc['name']} as an Excel workbook: every table is a sheet of {rel}.\n"
             f"# Written by csu_opt.export.write_workbook from {instance_path.name}; the notes on\n"

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from csu_opt.boundaries import Boundaries, boundaries_from_document
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.mergers import (
     check_body_capabilities,
@@ -62,6 +63,9 @@ class Instance:
     every merged body is also a row of ``providers`` (``merger_of`` names its members, '' for
     an ordinary provider), with derived rows in ``capabilities``, ``assignment_costs`` and
     ``partnership_costs``; ``derived`` keys those rows, which ``to_document`` leaves out.
+
+    ``boundaries`` (None when the instance names none): the file of the CCGs' shapes and
+    each CCG's feature in it, for maps only; the model never reads it.
     """
 
     name: str
@@ -81,6 +85,7 @@ class Instance:
     warnings: tuple[str, ...] = field(default=())
     mergers: pd.DataFrame = field(default_factory=empty_mergers)
     derived: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
+    boundaries: Boundaries | None = None
 
     # ----------------------------------------------------------------- derived views
     @property
@@ -145,6 +150,7 @@ class Instance:
             "mergers": self.mergers.assign(
                 members=self.mergers["members"].map(lambda m: ";".join(m))
             ),
+            **({"boundaries": self.boundaries.to_document()} if self.boundaries else {}),
         }
 
     def _given(self, table: str, a: str, b: str) -> pd.DataFrame:
@@ -311,6 +317,11 @@ def instance_from_document(
     for tname in ("service_lines", "providers", "ccgs", "demand"):
         if tname in typed and typed[tname].empty:
             problems.append(Problem(raw[tname].file, "the table has no records", tname))
+    boundaries = None
+    if doc.get("boundaries") is not None:
+        boundaries = boundaries_from_document(
+            doc["boundaries"], path, raw.get("ccgs"), typed.get("ccgs"), problems
+        )
     if problems or settings_model is None:
         raise InstanceError(problems)
 
@@ -324,6 +335,8 @@ def instance_from_document(
         sha256=sha256 or content_hash(yaml_bytes or b"", list(raw.values())),
         overrides=(*previous, *(o.text for o in overrides)),
     )
+    if boundaries is not None:
+        instance = replace(instance, boundaries=boundaries)
     return apply_scales(instance, [o for o in overrides if o.scale])
 
 

@@ -15,10 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
@@ -365,75 +363,11 @@ def _part(run: Run, part: str) -> float:
 
 
 def map_figure(run: Run) -> Figure:
-    """CCG footprints as cells in regional tiles, coloured by the network serving them
-    (a schematic: the instance holds no geography)."""
-    by_ccg = run.ccg_networks()  # ccg, region, lead, split
-    nets = list(run.networks()["lead"])
-    order = {lead: i for i, lead in enumerate(nets)}
-    counts = by_ccg.groupby("region").size().sort_values(ascending=False)
-    n_reg = max(len(counts), 1)
-    ncols = math.ceil(math.sqrt(n_reg * 1.6))
-    nrows = math.ceil(n_reg / ncols)
-    k = math.ceil(math.sqrt(max(int(counts.max()) if len(counts) else 1, 1)))
-    cell = 0.9 / k
-    fig = Figure(figsize=(1.9 * ncols + 2.6, 1.9 * nrows + 1.0), layout="constrained")
-    ax = fig.subplots()
-    for r, (region, _) in enumerate(counts.items()):
-        ox, oy = (r % ncols) * 1.1, -(r // ncols) * 1.25
-        group = by_ccg[by_ccg["region"] == region]
-        group = group.assign(o=group["lead"].map(order).fillna(len(nets))).sort_values(["o", "ccg"])
-        for j, row in enumerate(group.itertuples()):
-            cx, cy = ox + (j % k) * cell, oy - (j // k) * cell
-            i = order.get(row.lead, -1)
-            colour, hatch = series_style(i) if i >= 0 else ("#dddddd", "")
-            rect = Rectangle(
-                (cx, cy - cell),
-                cell,
-                cell,
-                facecolor=colour,
-                hatch=hatch,
-                edgecolor="white",
-                linewidth=0.8,
-            )
-            rect.set_gid(f"ccg:{row.ccg}")
-            ax.add_patch(rect)
-            if row.split:
-                ax.plot(cx + cell / 2, cy - cell / 2, "o", color="black", markersize=3)
-        ax.text(ox, oy + 0.04, mtext(f"{region} ({len(group)})"), fontsize=9, va="bottom")
-    ax.set_xlim(-0.05, ncols * 1.1)
-    ax.set_ylim(-(nrows - 1) * 1.25 - 1.0, 0.3)
-    ax.set_aspect("equal")
-    ax.set_xticks([])
-    ax.set_yticks([])
-    for side in ax.spines.values():
-        side.set_visible(False)
-    ax.set_xlabel("regions (one tile each, CCG count in brackets); one cell per CCG; no geography")
-    ax.set_ylabel("regions, largest first")
-    handles: list[Artist] = []
-    for i, lead in enumerate(nets):
-        colour, hatch = series_style(i)
-        handles.append(Patch(facecolor=colour, hatch=hatch, edgecolor="white", label=mtext(lead)))
-    if by_ccg["split"].any():
-        handles.append(
-            Line2D(
-                [],
-                [],
-                marker="o",
-                linestyle="",
-                color="black",
-                markersize=3,
-                label="split between networks",
-            )
-        )
-    ax.legend(
-        handles=handles,
-        title="network (lead)",
-        loc="upper left",
-        bbox_to_anchor=(1.0, 1.0),
-        fontsize=8,
-    )
-    ax.set_title(_title(run, "which network serves each CCG, by region"))
-    return fig
+    """Which network serves each CCG: the CCGs' own shapes when the run's instance names
+    boundaries, else cells in regional tiles (a schematic). See :mod:`csu_opt.plots_map`."""
+    from csu_opt.plots_map import network_map_figure
+
+    return network_map_figure(run)
 
 
 RUN_FIGURES = {

@@ -120,6 +120,12 @@ def instance_summary(console: Console, inst: Instance) -> None:
         f"self-delivery share >= {st.lead_self_delivery_min_share:g}",
         highlight=False,
     )
+    if inst.boundaries is not None:
+        console.print(
+            f"  map: every CCG has its shape in {inst.boundaries.path}",
+            highlight=False,
+            markup=False,
+        )
     for w in inst.warnings:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
 

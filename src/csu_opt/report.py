@@ -192,6 +192,11 @@ def run_report(run: Run) -> str:
         "costs": "The objective in its six parts; a black band marks any MIP gap.",
         "map": "Which network serves each CCG, region by region (schematic, no geography).",
     }
+    if inst is not None and inst.boundaries is not None:
+        captions["map"] = (
+            "Which network serves each CCG, on the CCGs' boundaries; heavy lines are the "
+            "borders between networks. " + inst.boundaries.attribution
+        ).strip()
     if sol.status.has_solution:
         for name, make in RUN_FIGURES.items():
             parts.append(figure_html(make(run), captions[name], name))
@@ -200,7 +205,7 @@ def run_report(run: Run) -> str:
     parts.extend(_run_tables(run))
     from csu_opt.report_whatif import whatif_sections
 
-    parts.extend(whatif_sections(run.folder, unit))
+    parts.extend(whatif_sections(run.folder, unit, _resilience_map(run)))
     parts.append("<h2>Reproducibility</h2>")
     options = sol.solver.get("options", {})
     cmd = ["csu-opt", "solve", str(rec.get("path", "INSTANCE"))]
@@ -239,6 +244,24 @@ def run_report(run: Run) -> str:
     )
     parts.append(f"<p>To solve again:</p><pre>{esc(shlex.join(cmd))}</pre>")
     return page(title, parts)
+
+
+def _resilience_map(run: Run) -> dict[str, str]:
+    """The N-1 map, for the resilience section, when the run folder has resilience.csv."""
+    if not run.solution.status.has_solution or not (run.folder / "resilience.csv").is_file():
+        return {}
+    from csu_opt.errors import CsuOptError
+    from csu_opt.plots_moves import resilience_map_figure
+
+    try:
+        fig = resilience_map_figure(run)
+    except (CsuOptError, KeyError, ValueError):  # an unreadable file: the table says enough
+        return {}
+    caption = (
+        "The CCGs that move when the most critical provider fails (highlighted), on the "
+        "network analysed."
+    )
+    return {"resilience.csv": figure_html(fig, caption, "resilience-map")}
 
 
 def _hash_check(run: Run) -> str:

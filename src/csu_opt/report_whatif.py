@@ -155,8 +155,9 @@ SECTIONS: list[Section] = [
 ]
 
 
-def whatif_sections(folder: Path, unit: str) -> list[str]:
-    """HTML for every what-if result file present in ``folder``."""
+def whatif_sections(folder: Path, unit: str, extra: dict[str, str] | None = None) -> list[str]:
+    """HTML for every what-if result file present in ``folder``; ``extra`` maps a file name
+    to more HTML placed after its figure (the N-1 map after resilience.csv's)."""
     out: list[str] = []
     for filename, title, columns, make_figure, caption in SECTIONS:
         path = folder / filename
@@ -170,6 +171,7 @@ def whatif_sections(folder: Path, unit: str) -> list[str]:
         fig = make_figure(table, unit)
         out.append(figure_html(fig, caption, filename.removesuffix(".csv")))
         plt.close(fig)
+        out.append((extra or {}).get(filename, ""))
         cols = [c for c in columns if c in table.columns]
         rows: list[list[Any]] = table[cols].head(MAX_ROWS).to_numpy().tolist()
         out.append(table_html(cols, rows))

@@ -99,6 +99,8 @@ TABLES: dict[str, TableSpec] = {
                 Col("id", "id", required=True),
                 Col("name", "str"),
                 Col("region", "str", default=""),
+                # the CCG's ONS code (E38...): finds its shape in the boundaries file
+                Col("ons_code", "str"),
             ),
             ("id",),
         ),
@@ -152,7 +154,8 @@ TABLES: dict[str, TableSpec] = {
         ),
     )
 }
-TOP_LEVEL_FIELDS = ("schema", "name", "description", "units", "settings", *TABLES)
+#: ``boundaries``: the CCGs' shapes for maps (csu_opt.geo), a file path or a mapping.
+TOP_LEVEL_FIELDS = ("schema", "name", "description", "units", "settings", *TABLES, "boundaries")
 
 
 def suggest(word: str, choices: Any) -> str:
