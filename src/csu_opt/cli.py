@@ -199,11 +199,15 @@ def solve(
             raise UsageError("--max-moves and --churn-cost need --incumbent")
         if polish and time_limit is None:
             raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
-        solver = None
+        solver, rules = None, []
         if incumbent is not None:
             from csu_opt.disruption import incumbent_solver, read_incumbent
+            from csu_opt.whatif_rules import MovesLimit
 
-            solver = incumbent_solver(read_incumbent(incumbent), max_moves, churn_cost)
+            today = read_incumbent(incumbent)
+            solver = incumbent_solver(today, max_moves, churn_cost)
+            if max_moves is not None:  # a churn cost is a price, never a rule
+                rules.append(MovesLimit(today, max_moves))
         loaded = _load_all(instances, overrides)
         results: list[RunResult] = []
         for inst in loaded:
@@ -215,7 +219,9 @@ def solve(
             options.concurrent = concurrent
             options.polish = polish
             results.append(
-                _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
+                _solve_one(
+                    inst, folder, options, console, quiet or as_json, solver=solver, rules=rules
+                )
             )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
@@ -254,6 +260,7 @@ def _solve_one(
     console: Console,
     quiet: bool,
     solver: Any = None,
+    rules: Any = (),
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
     options.on_progress = progress
@@ -265,7 +272,9 @@ def _solve_one(
     try:
         if not quiet:
             console.print(f"solving {inst.name} ...", highlight=False)
-        result = run_solve(inst, folder, options, after_solve=after_solve, solver=solver)
+        result = run_solve(
+            inst, folder, options, after_solve=after_solve, solver=solver, rules=rules
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -373,19 +382,57 @@ def verify(instance: Path, run: Path) -> None:
     show_default=True,
     help="Time limit of each feasibility solve.",
 )
+@click.option(
+    "--incumbent",
+    type=click.Path(exists=True, path_type=Path),
+    help="Today's arrangement (a CSV ccg, lead[, share] or a result folder), with --max-moves.",
+)
+@click.option(
+    "--max-moves",
+    type=click.IntRange(min=0),
+    help="With --incumbent: explain the what-if 'at most K CCGs change network'.",
+)
+@click.option(
+    "--robust",
+    is_flag=True,
+    help="Explain the what-if 'a network that survives any single exit' (resilience --robust).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_json: bool) -> None:
-    """Explain why an instance is infeasible, and the smallest relaxation that fixes it.
+def explain(
+    instance: Path,
+    overrides: tuple[str, ...],
+    time_limit: float,
+    incumbent: Path | None,
+    max_moves: int | None,
+    robust: bool,
+    as_json: bool,
+) -> None:
+    """Explain why an instance (or a what-if on it) is infeasible, and the smallest
+    relaxation that fixes it.
 
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
     """
+    from csu_opt.explain import ExtraRule, format_explanation
     from csu_opt.explain import explain as explain_instance
-    from csu_opt.explain import format_explanation
 
     console = Console()
     with handled_errors():
+        if (incumbent is None) != (max_moves is None):
+            raise UsageError("--incumbent and --max-moves go together")
         inst = load_instance(instance, overrides)
-        e = explain_instance(inst, time_limit=time_limit)
+        rules: list[ExtraRule] = []
+        if incumbent is not None and max_moves is not None:
+            from csu_opt.disruption import check_incumbent, read_incumbent
+            from csu_opt.whatif_rules import MovesLimit
+
+            today = read_incumbent(incumbent)
+            check_incumbent(inst, today)
+            rules.append(MovesLimit(today, max_moves))
+        if robust:
+            from csu_opt.whatif_rules import DoubleCoverage
+
+            rules.append(DoubleCoverage())
+        e = explain_instance(inst, time_limit=time_limit, rules=rules)
     if as_json:
         click.echo(json.dumps(e.as_record(), indent=2, default=str))
     else:
