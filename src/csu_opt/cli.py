@@ -7,6 +7,7 @@ Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -55,9 +56,17 @@ def main() -> None:
     help="Override a setting or field, e.g. settings.lead_providers.max=12.",
 )
 def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
-    """Check instance files and print a short summary of each; exit 0 valid, 1 invalid."""
+    """Check instance files, print a short summary of each, and run explain's necessary
+    conditions (from the data alone, no solve).
+
+    Exit 0 valid; 1 invalid input (every problem listed); 3 valid, but a necessary condition
+    fails, so no network can satisfy every rule (as solve and explain would say; csu-opt
+    explain suggests the smallest relaxation).
+    """
+    from csu_opt.explain import data_checks
+
     console = Console()
-    failed = False
+    failed = infeasible = False
     for path in instances:
         try:
             inst = load_instance(path, overrides)
@@ -69,7 +78,28 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
             err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
             sys.exit(2)
         instance_summary(console, inst)
-    sys.exit(1 if failed else 0)
+        proofs = [f for f in data_checks(inst) if f.proves_infeasible]
+        if proofs:
+            infeasible = True
+            n = len(proofs)
+            console.print(
+                f"  [bold red]infeasible:[/] {n} necessary condition{'s' if n > 1 else ''} "
+                f"(checked from the data, no solve) {'fail' if n > 1 else 'fails'}, so no "
+                "network can satisfy every rule:",
+                highlight=False,
+            )
+            print_lines(console, (str(f) for f in proofs), prefix="    - ")
+            again = shlex.join(
+                ["csu-opt", "explain", str(path), *(a for o in overrides for a in ("--set", o))]
+            )
+            print_lines(console, [f"  `{again}` suggests the smallest relaxation."])
+        else:
+            console.print(
+                "  necessary conditions (checked from the data, no solve): all pass; only a "
+                "solve proves feasibility",
+                highlight=False,
+            )
+    sys.exit(1 if failed else 3 if infeasible else 0)
 
 
 def _solve_options(

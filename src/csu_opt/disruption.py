@@ -234,7 +234,11 @@ def _record(
     if terms.churn_cost:
         sol = at_cost(sol)
     if not sol.status.has_solution:
-        sol.extra["incumbent"] = {"source": incumbent.source, "max_moves": k}
+        sol.extra["incumbent"] = {
+            "source": incumbent.source,
+            "max_moves": k,
+            "churn_cost": terms.churn_cost,
+        }
         return sol
     moved = moved_ccgs(incumbent.assignments, sol.assignments)
     subs = sol.roles[sol.roles["role"] == "subcontractor"]
@@ -298,14 +302,12 @@ class FewestMoves:
 
     ``k`` is the fewest found (None: no network at all within the limits, or the instance
     is infeasible whatever moves: ``status``); ``at_least`` is what the solve proved: every
-    limit below it is infeasible. ``proven`` when ``k == at_least``. ``moved``: each CCG
-    that moves in the network found, ``"S05 from SOUTH to MIDS"``.
+    limit below it is infeasible. ``proven`` when ``k == at_least``.
     """
 
     k: int | None
     at_least: int
     status: str
-    moved: tuple[str, ...] = ()
 
     @property
     def proven(self) -> bool:
@@ -329,14 +331,7 @@ def fewest_moves(
         bound = math.ceil(sol.best_bound - 1e-6)
     else:
         bound = k if sol.status.value == "optimal" else 0
-    frame = moves_frame(incumbent, sol)
-    moved = tuple(
-        f"{c} from {today.replace(';', '+')} to {planned.replace(';', '+')}"
-        for c, today, planned in frame.loc[frame["moved"], ["ccg", "today", "planned"]].itertuples(
-            index=False
-        )
-    )
-    return FewestMoves(k, max(0, min(k, bound)), sol.status.value, moved)
+    return FewestMoves(k, max(0, min(k, bound)), sol.status.value)
 
 
 def moves_frame(incumbent: Incumbent, sol: Solution) -> pd.DataFrame:

@@ -222,6 +222,12 @@ def instance_rules(inst: Instance) -> list[ExtraRule]:
     return [r for r in INSTANCE_RULES if r.applies(inst)]
 
 
+def data_checks(inst: Instance) -> list[Finding]:
+    """Every necessary condition of the instance's rules, from data alone (no solve): what
+    ``csu-opt validate`` runs."""
+    return necessary_checks(inst) + [f for r in instance_rules(inst) for f in r.findings(inst)]
+
+
 def _usable(rows: pd.DataFrame, inst: Instance) -> float:
     """The most capacity ``rows`` (capabilities of one line) can put to work at once.
 

@@ -214,7 +214,7 @@ class MovesLimit(ExtraRule):
     def relaxation(self, inst: Instance, time_limit: float | None) -> Suggestion | None:
         """The fewest moves that work (a solve that minimises moves), verified by solving
         with that limit and checking the network independently."""
-        from csu_opt.disruption import solve_with_incumbent
+        from csu_opt.disruption import moves_frame, solve_with_incumbent
 
         options = SolveOptions(time_limit=time_limit)
         fm = self.fewest or fewest_moves(inst, self.incumbent, options)
@@ -227,9 +227,18 @@ class MovesLimit(ExtraRule):
             if fm.proven
             else f"found within the limits; at least {fm.at_least} are needed"
         )
-        which = f": {', '.join(fm.moved[:10])}" if fm.moved else ""
-        if len(fm.moved) > 10:
-            which += f" and {len(fm.moved) - 10} more"
+        which = ""
+        if ok:  # the moves of the cheapest network with that many
+            frame = moves_frame(self.incumbent, sol)
+            moved = [
+                f"{c} from {a.replace(';', '+')} to {b.replace(';', '+')}"
+                for c, a, b in frame.loc[frame["moved"], ["ccg", "today", "planned"]].itertuples(
+                    index=False
+                )
+            ]
+            if moved:
+                more = f" and {len(moved) - 10} more" if len(moved) > 10 else ""
+                which = f"; the cheapest such network moves {', '.join(moved[:10])}{more}"
         return Suggestion(
             self.key,
             (),
