@@ -1,7 +1,8 @@
 """The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
-2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 interrupted.
+2 usage error; 3 proven infeasible (also ``validate``, when a necessary condition proves it);
+4 no feasible solution within limits; 130/143 interrupted.
 """
 
 from __future__ import annotations
