@@ -195,3 +195,32 @@ def test_merged_body_does_not_add_capacity() -> None:
     stricter = inst.with_changes(["capabilities.capacity*=1.24"])
     assert solve(stricter, OPTS).status is Status.INFEASIBLE
     assert "M1 merger exclusivity" in "\n".join(format_explanation(e))
+
+
+@pytest.mark.parametrize("seed", range(16))
+def test_data_checks_never_claim_too_much(seed: int) -> None:
+    """On random tiny instances (tests/test_cuts.py) with a random arrangement today: a
+    moves-limit finding that proves K = 0 infeasible agrees with enumeration, the fewest
+    moves equal enumeration's, and a robust finding that proves no robust network exists
+    agrees with the robust solve."""
+    import numpy as np
+
+    from csu_opt.disruption import Incumbent
+    from csu_opt.resilience import robust_network
+    from test_cuts import cut_instance
+
+    inst = cut_instance(seed).with_changes(["settings.single_sourcing=true"])
+    rng = np.random.default_rng(seed)
+    leads = [p for p in inst.providers.index if inst.providers.at[p, "can_lead"]]
+    today = {c: str(rng.choice(leads)) for c in inst.ccgs.index}
+    inc = Incumbent(
+        pd.DataFrame({"ccg": list(today), "lead": list(today.values()), "share": 1.0}),
+        pd.DataFrame(columns=["subcontractor", "lead"]),
+    )
+    brute = brute_fewest_moves(inst, today)
+    fm = fewest_moves(inst, inc, OPTS)
+    assert fm.k == brute
+    if any(f.proves_infeasible for f in MovesLimit(inc, 0).findings(inst)):
+        assert brute is None or brute > 0
+    if any(f.proves_infeasible for f in DoubleCoverage().findings(inst)):
+        assert robust_network(inst, OPTS).status is Status.INFEASIBLE

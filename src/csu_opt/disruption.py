@@ -438,6 +438,8 @@ def tradeoff(
         terms.max_moves.value = float(k)
         update_params(session)
         sols[k] = _record(instance, incumbent, session.solve(instance, options), terms, k)
+        if sols[k].status.value == "infeasible" and fewest is not None and fewest.k is not None:
+            reasons[k] = f"proven infeasible by its own solve; the fewest moves found is {fewest.k}"
     sols[None] = free
     status_quo = sols[0].objective if 0 in sols and sols[0].status.has_solution else None
     rows = []
