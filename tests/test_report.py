@@ -174,6 +174,28 @@ def test_report_of_an_infeasible_run_leads_with_the_explanation(tmp_path):
     assert "--max-moves 0" in words
 
 
+def test_report_of_a_run_without_a_solution(board, tmp_path):
+    """Stopped at a limit before any network was found: nothing is proven, nothing shown."""
+    run = tmp_path / "run"
+    shutil.copytree(board, run)
+    s = json.loads((run / "summary.json").read_text())
+    s.update(status="no_solution", objective=None, best_bound=120.0, mip_gap=None)
+    s["message"] = "no feasible solution found within the time limit"
+    s["cost_breakdown"] = None
+    (run / "summary.json").write_text(json.dumps(s))
+    for name in ("roles.csv", "assignments.csv", "flows.csv"):
+        header = (run / name).read_text().splitlines()[0]
+        (run / name).write_text(header + "\n")
+    code, out = invoke(report, run)
+    assert code == 0, out
+    html = (run / "report.html").read_text()
+    words = " ".join(Page(html).text)
+    assert "No network found" in words and "within the limits" in words
+    assert "Nothing is proven about feasibility" in words
+    assert "Not proven optimal" not in words and "<td>CCGs</td>" not in html
+    assert Page(html).all("img") == []
+
+
 def test_report_errors(tmp_path, board):
     code, out = invoke(report, tmp_path)
     assert code == 1 and "summary.json" in out and "Traceback" not in out

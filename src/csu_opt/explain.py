@@ -136,23 +136,6 @@ class Explanation:
             return f"{group} {RULES[group]}"
         return self.titles.get(group, group)
 
-    def short(self) -> str:
-        """One line: what is impossible and why, for tables (e.g. tradeoff's infeasible
-        points)."""
-        if self.feasible:
-            return "feasible"
-        if self.feasible is None:
-            return f"undecided: {self.message}"
-        base = [self.name(g) for g in self.conflict if g in RULES]
-        proofs = [f.message for f in self.findings if f.proves_infeasible and f.whatif]
-        if self.whatif and self.base_feasible:
-            why = f": {proofs[0]}" if proofs else ""
-            rules = f"; it collides with {', '.join(base)}" if base else ""
-            return f"{self.whatif} is impossible{why}{rules}"
-        if base:
-            return f"infeasible: {', '.join(base)} cannot hold together"
-        return self.message
-
     @property
     def rules(self) -> list[str]:
         """Every rule named by a proving finding or by the conflict."""
