@@ -31,8 +31,8 @@ import pyomo.environ as pyo
 from csu_opt.errors import InstanceError, Problem, UsageError
 from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
-from csu_opt.solution import Solution
-from csu_opt.solve import SolveOptions
+from csu_opt.solution import Solution, Status, Timings, solution_from_values
+from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.verify import fmt
 from csu_opt.whatif import (
     Moves,
@@ -467,10 +467,10 @@ def tradeoff(
     return Tradeoff(table, optimum, status_quo, notes, sols, time.perf_counter() - t0, fewest)
 
 
-def _proven_infeasible(instance: Instance, session: Any, k: int, fewest: FewestMoves) -> Solution:
+def _proven_infeasible(
+    instance: Instance, session: ModelSession, k: int, fewest: FewestMoves
+) -> Solution:
     """The record of a moves limit below what the fewest-moves solve proved necessary."""
-    from csu_opt.solution import Status, Timings, solution_from_values
-
     sol = solution_from_values(
         instance,
         session.ix,

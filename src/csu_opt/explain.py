@@ -36,7 +36,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -45,10 +45,13 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.errors import CsuOptError
-from csu_opt.indices import build_index
+from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance, replace
 from csu_opt.model import build_model
 from csu_opt.verify import fmt, verify_solution
+
+if TYPE_CHECKING:
+    from csu_opt.solution import Solution
 
 #: The rule groups a planner can relax, in the order the deletion filter tries to drop them.
 RULES = {
@@ -115,7 +118,8 @@ class Explanation:
     With what-if rules, ``feasible`` answers the question asked (the instance with the
     what-if), ``whatif`` says what the what-if asks for in the planner's words ("keeping
     every CCG where it is today") and ``base_feasible`` whether the instance is feasible
-    without it. ``titles`` names the rule groups beyond C1-C11 that the answer mentions.
+    without it. ``titles`` names the rule groups beyond C1-C11 that the answer mentions,
+    ``whatif_groups`` those of them the what-if added.
     """
 
     feasible: bool | None
@@ -129,6 +133,7 @@ class Explanation:
     whatif: str = ""
     base_feasible: bool | None = None
     titles: dict[str, str] = field(default_factory=dict)
+    whatif_groups: list[str] = field(default_factory=list)
 
     def name(self, group: str) -> str:
         """``C6 capacity``, ``moves limit (at most 0 CCGs change network)``."""
@@ -169,7 +174,7 @@ class ExtraRule:
         """Whether the rule restricts ``inst`` at all."""
         return True
 
-    def add(self, m: pyo.ConcreteModel, ix: Any) -> None:
+    def add(self, m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         """Add the rule's rows to ``m`` (built by ``build_model`` from ``ix``)."""
 
     def findings(self, inst: Instance) -> list[Finding]:
@@ -820,7 +825,9 @@ class _Searcher:
         )
 
 
-def solve_with_rules(inst: Instance, rules: Sequence[ExtraRule], time_limit: float | None) -> Any:
+def solve_with_rules(
+    inst: Instance, rules: Sequence[ExtraRule], time_limit: float | None
+) -> Solution:
     """Solve ``inst`` for its cost with the what-if ``rules`` added to the model."""
     from csu_opt.solve import SolveOptions, solve
     from csu_opt.whatif import pyomo_options, pyomo_session
@@ -867,6 +874,7 @@ def explain(
     t0 = time.perf_counter()
     extra = [*instance_rules(instance), *(r for r in rules if r.applies(instance))]
     whatifs = [r for r in extra if r.whatif]
+    asked_keys = {r.key for r in whatifs}
     oracle = _Oracle(time_limit, extra)
     base_findings = necessary_checks(instance)
     findings = base_findings + [f for r in extra for f in r.findings(instance)]
@@ -893,6 +901,7 @@ def explain(
             asked,
             base_feasible,
             titles,
+            [r.key for r in whatifs],
         )
 
     if not any(f.proves_infeasible for f in findings):
@@ -909,14 +918,18 @@ def explain(
             base_feasible = False
         else:
             base_feasible = oracle.feasible(instance, [c for r in whatifs for c in r.components])
-        if base_feasible is not True:
-            # the what-if is not to blame: explain the instance without it
+        if base_feasible is None:
+            return done(
+                None,
+                f"HiGHS could not decide within the time limit whether, without {asked}, "
+                "the instance is feasible",
+            )
+        if base_feasible is False:  # the what-if is not to blame: explain without it
             e = explain(instance, time_limit, alternatives)
             e.solves += oracle.solves
             e.elapsed_s = time.perf_counter() - t0
-            e.whatif, e.base_feasible = asked, base_feasible
-            if base_feasible is False:
-                e.message = f"{e.message} (even without {asked})"
+            e.whatif, e.base_feasible = asked, False
+            e.message = f"{e.message} (even without {asked})"
             return e
     conflict, why = deletion_filter(instance, oracle, extra)
     if conflict is None:
@@ -940,7 +953,7 @@ def explain(
     best = verified[0] if verified else (found[0] if found else None)
     names = ", ".join(f"{r} {RULES[r]}" if r in RULES else titles.get(r, r) for r in conflict)
     if whatifs and base_feasible:
-        base = [f"{r} {RULES[r]}" for r in conflict if r in RULES]
+        base = [titles.get(r) or f"{r} {RULES[r]}" for r in conflict if r not in asked_keys]
         message = f"infeasible: {asked} is impossible" + (
             f"; it collides with {', '.join(base)}" if base else " whatever the other rules"
         )
@@ -985,8 +998,8 @@ def format_explanation(e: Explanation) -> list[str]:
         lines.extend(f"  - {f}" for f in proofs)
     if e.feasible is False:
         if e.conflict and e.whatif and e.base_feasible:
-            base = [e.name(r) for r in e.conflict if r in RULES]
-            own = " and ".join(e.name(r) for r in e.conflict if r not in RULES)
+            base = [e.name(r) for r in e.conflict if r not in e.whatif_groups]
+            own = " and ".join(e.name(r) for r in e.conflict if r in e.whatif_groups)
             lines.append(
                 f"It collides with {_and(base)}: with the {own} these rules cannot hold "
                 "together, and without any one of them they can (deletion filter)."

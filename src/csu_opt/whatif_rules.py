@@ -14,14 +14,20 @@ plan stays allowed, so it never makes a plan infeasible and is no rule group.
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
-from csu_opt.disruption import FewestMoves, Incumbent, add_incumbent, fewest_moves
-from csu_opt.explain import ExtraRule, Finding, Suggestion
+from csu_opt.disruption import (
+    FewestMoves,
+    Incumbent,
+    add_incumbent,
+    fewest_moves,
+    moves_frame,
+    solve_with_incumbent,
+)
+from csu_opt.explain import ExtraRule, Finding, Suggestion, explain
+from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
 from csu_opt.solution import TOL
 from csu_opt.solve import SolveOptions
@@ -63,7 +69,7 @@ class MovesLimit(ExtraRule):
     def applies(self, inst: Instance) -> bool:
         return bool(self.incumbent.assignments["ccg"].isin(inst.ccgs.index).any())
 
-    def add(self, m: pyo.ConcreteModel, ix: Any) -> None:
+    def add(self, m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         add_incumbent(m, ix, self.incumbent, self.max_moves)
 
     def impossible(self) -> str:
@@ -179,10 +185,9 @@ class MovesLimit(ExtraRule):
                             (lead, s),
                         )
                     )
-                    continue
                 most = min(reach, d)
-                if mine and q_own < Q - 1e-9:
-                    by_quality = d * (q_star - Q) / (q_star - q_own)
+                if mine and q_own < Q - 1e-9 and q_star >= Q - 1e-9:  # partners lift it
+                    by_quality = max(0.0, d * (q_star - Q) / (q_star - q_own))
                     if by_quality < most:
                         most = by_quality
                         capped.append(f"{s} volume at {fmt(most)}")
@@ -214,8 +219,6 @@ class MovesLimit(ExtraRule):
     def relaxation(self, inst: Instance, time_limit: float | None) -> Suggestion | None:
         """The fewest moves that work (a solve that minimises moves), verified by solving
         with that limit and checking the network independently."""
-        from csu_opt.disruption import moves_frame, solve_with_incumbent
-
         options = SolveOptions(time_limit=time_limit)
         fm = self.fewest or fewest_moves(inst, self.incumbent, options)
         if fm.k is None:
@@ -260,11 +263,9 @@ def moves_reasons(
     one line each: the rules the largest limit collides with (explain's deletion filter; a
     smaller limit only removes networks, so they cannot hold with it either), the data
     checks of that limit (today's networks, at K = 0) and the fewest moves that work."""
-    from csu_opt.explain import RULES, explain
-
     top = MovesLimit(incumbent, max(ks), fewest)
     e = explain(instance, time_limit or 60.0, alternatives=False, rules=[top])
-    base = [e.name(g) for g in e.conflict if g in RULES]
+    base = [e.name(g) for g in e.conflict if g not in e.whatif_groups]
     collide = f"; it collides with {', '.join(base)}" if base and e.base_feasible else ""
     need = f"; the fewest moves that work is {fewest.k}" if fewest.k is not None else ""
     if fewest.k is not None and not fewest.proven:
@@ -290,7 +291,7 @@ class DoubleCoverage(ExtraRule):
     whatif = True
     components = ("whatif_double_coverage", "whatif_two_leads")
 
-    def add(self, m: pyo.ConcreteModel, ix: Any) -> None:
+    def add(self, m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         add_double_coverage(m, ix)
 
     def impossible(self) -> str:
