@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -38,6 +39,7 @@ from csu_opt.runner import (
 from csu_opt.solution import Solution
 
 if TYPE_CHECKING:
+    from csu_opt.explain import ExtraRule
     from csu_opt.solve import Backend, SolveOptions
 
 
@@ -230,7 +232,8 @@ def solve(
             raise UsageError("--max-moves and --churn-cost need --incumbent")
         if polish and time_limit is None:
             raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
-        solver, rules = None, []
+        solver = None
+        rules: list[ExtraRule] = []
         if incumbent is not None:
             from csu_opt.disruption import incumbent_solver, read_incumbent
             from csu_opt.whatif_rules import MovesLimit
@@ -291,7 +294,7 @@ def _solve_one(
     console: Console,
     quiet: bool,
     solver: Any = None,
-    rules: Any = (),
+    rules: Sequence[ExtraRule] = (),
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
     options.on_progress = progress
@@ -443,8 +446,8 @@ def explain(
 
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
     """
-    from csu_opt.explain import ExtraRule, format_explanation
     from csu_opt.explain import explain as explain_instance
+    from csu_opt.explain import format_explanation
 
     console = Console()
     with handled_errors():
