@@ -335,3 +335,22 @@ def solve(inst: Instance) -> OracleResult | None:
     if best is not None:
         best.lps_solved = lps
     return best
+
+
+def fewest_moves(inst: Instance, today: dict[str, str]) -> int | None:
+    """The fewest CCGs of ``today`` (ccg -> its single lead) that must change network for a
+    network satisfying C1-C11, by enumeration (single sourcing); None if none exists."""
+    D = read(inst)
+    assert D.single, "enumerates single-sourced assignments"
+    best: int | None = None
+    for leads, subs in role_assignments(D):
+        if not full_coverage(D, leads, subs):
+            continue
+        for choice in itertools.product(leads, repeat=len(D.ccgs)):
+            assignment = dict(zip(D.ccgs, choice, strict=True))
+            moves = sum(1 for c, lead in today.items() if assignment.get(c) != lead)
+            if best is not None and moves >= best:
+                continue
+            if solve_flows(D, leads, subs, assignment) is not None:
+                best = moves
+    return best

@@ -28,6 +28,22 @@ def test_validate_prints_a_summary():
     code, out, _ = run("validate", TINY)
     assert code == 0
     assert "tiny: valid" in out
+    assert "necessary conditions (checked from the data, no solve): all pass" in out
+
+
+def test_validate_runs_the_necessary_conditions():
+    """No provider offers line B at all: a proof of infeasibility found without a solve.
+    validate keeps its two exit codes (0 fit to solve, 1 not); solve then exits 3."""
+    code, out, _ = run("validate", TINY, "--set", "capabilities.*.B.capacity=0")
+    assert code == 1, out
+    assert "infeasible: 1 necessary condition (checked from the data, no solve) fails" in out
+    assert "[C6 capacity] Service line B: eligible capacity 0 at quality bar 50, demand 30" in out
+    assert "csu-opt explain" in out and "capabilities.*.B.capacity=0" in out
+    code, _, _ = run("solve", TINY, "--set", "capabilities.*.B.capacity=0", "--quiet")
+    assert code == 3  # what the solve then proves
+    # bad input stays exit 1, and wins over an infeasible one
+    code, _, err = run("validate", TINY, DATA / "no-such-file.yaml")
+    assert code == 1 and "no-such-file.yaml" in err
     assert "Providers by kind" in out and "Service lines (2), 3 CCGs" in out
 
 
@@ -223,6 +239,37 @@ def test_solve_held_close_to_todays_arrangement(tmp_path):
         costs[k] = json.loads((tmp_path / f"k{k}" / "summary.json").read_text())["objective"]
     assert costs == {0: pytest.approx(26.0), 1: pytest.approx(19.0)}
     code, _, err = run("solve", inst, "--max-moves", "1")
+    assert code == 2 and "--incumbent" in err
+
+
+def test_infeasible_moves_limit_is_explained_by_its_own_rule(tmp_path):
+    """whatif_disruption.yaml with L1's minimum volume at 15: the instance is feasible, but
+    keeping today's networks is not (L1 keeps only C1's 10); one move is enough (19), see
+    tests/test_explain_whatif.py."""
+    inst, current = DATA / "whatif_disruption.yaml", DATA / "whatif_incumbent.csv"
+    args = ("--incumbent", current, "--set", "providers.L1.min_volume=15")
+    code, out, _ = run("solve", inst, *args, "--max-moves", "0", "--out", tmp_path / "k0")
+    assert code == 3, out
+    assert "The instance is feasible." not in out
+    assert "INFEASIBLE: keeping every CCG where it is today is impossible." in out
+    assert "L1 needs at least 15 to stay active" in out
+    assert "the fewest moves that work is 1" in out and "--max-moves 1" in out
+    saved = (tmp_path / "k0" / "explanation.txt").read_text()
+    assert saved.startswith("INFEASIBLE: keeping every CCG where it is today is impossible.")
+    summary = json.loads((tmp_path / "k0" / "summary.json").read_text())
+    assert summary["status"] == "infeasible"
+    assert "keeping every CCG where it is today is impossible" in summary["message"]
+    assert summary["explanation"]["base_feasible"] is True
+    assert summary["explanation"]["conflict"] == ["C11", "moves"]
+    assert summary["explanation"]["suggestion"]["flags"] == ["--max-moves 1"]
+    code, _, _ = run("solve", inst, *args, "--max-moves", "1", "--out", tmp_path / "k1")
+    assert code == 0
+    assert json.loads((tmp_path / "k1" / "summary.json").read_text())["objective"] == (
+        pytest.approx(19.0)
+    )
+    code, out, _ = run("explain", inst, *args, "--max-moves", "0")
+    assert code == 3 and "keeping every CCG where it is today is impossible" in out
+    code, _, err = run("explain", inst, "--max-moves", "0")
     assert code == 2 and "--incumbent" in err
 
 

@@ -126,6 +126,76 @@ def test_report_of_a_limit_says_not_optimal(board, tmp_path):
     assert "--time-limit 5" in words and "--polish 0.25" in words and "--concurrent 2" in words
 
 
+DATA = Path(__file__).parent / "data"
+
+
+def test_report_of_an_infeasible_run_leads_with_the_explanation(tmp_path):
+    """An infeasible what-if (tests/test_explain_whatif.py works it by hand): the report says
+    why and what to change, and shows no network, no empty table and no gap talk."""
+    from csu_opt.cli import main
+
+    run = tmp_path / "run"
+    result = CliRunner().invoke(
+        main,
+        [
+            "solve",
+            str(DATA / "whatif_disruption.yaml"),
+            "--incumbent",
+            str(DATA / "whatif_incumbent.csv"),
+            "--max-moves",
+            "0",
+            "--set",
+            "providers.L1.min_volume=15",
+            "--out",
+            str(run),
+        ],
+    )
+    assert result.exit_code == 3, result.output
+    code, out = invoke(report, run)
+    assert code == 0, out
+    html = (run / "report.html").read_text()
+    page = Page(html)
+    words = " ".join(page.text)
+    headings = re.findall(r"<h2>([^<]*)</h2>", html)
+    assert headings[:2] == ["Why", "Suggested relaxation"]
+    assert words.index("Infeasible") < words.index("Why") < words.index("Suggested relaxation")
+    assert "keeping every CCG where it is today is impossible" in words
+    assert "L1 needs at least 15 to stay active" in words
+    # the relaxation, verified, with the command that applies it
+    assert "the fewest moves that work is 1" in words and "optimum 19.00" in words
+    assert "--incumbent" in words and "--max-moves 1" in words
+    assert "--set providers.L1.min_volume=10" in words
+    for absent in ("Not proven optimal", "best bound and the objective", "No solution"):
+        assert absent not in words, absent
+    assert "<td>CCGs</td>" not in html and "<td>lead providers</td>" not in html
+    assert not {"Summary", "Networks", "Providers", "Figures"} & set(headings)
+    assert page.all("img") == []
+    # the command to solve again keeps the what-if
+    assert "--max-moves 0" in words
+
+
+def test_report_of_a_run_without_a_solution(board, tmp_path):
+    """Stopped at a limit before any network was found: nothing is proven, nothing shown."""
+    run = tmp_path / "run"
+    shutil.copytree(board, run)
+    s = json.loads((run / "summary.json").read_text())
+    s.update(status="no_solution", objective=None, best_bound=120.0, mip_gap=None)
+    s["message"] = "no feasible solution found within the time limit"
+    s["cost_breakdown"] = None
+    (run / "summary.json").write_text(json.dumps(s))
+    for name in ("roles.csv", "assignments.csv", "flows.csv"):
+        header = (run / name).read_text().splitlines()[0]
+        (run / name).write_text(header + "\n")
+    code, out = invoke(report, run)
+    assert code == 0, out
+    html = (run / "report.html").read_text()
+    words = " ".join(Page(html).text)
+    assert "No network found" in words and "within the limits" in words
+    assert "Nothing is proven about feasibility" in words
+    assert "Not proven optimal" not in words and "<td>CCGs</td>" not in html
+    assert Page(html).all("img") == []
+
+
 def test_report_errors(tmp_path, board):
     code, out = invoke(report, tmp_path)
     assert code == 1 and "summary.json" in out and "Traceback" not in out

@@ -1,13 +1,16 @@
 """The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
-2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 interrupted.
+2 usage error; 3 proven infeasible (``validate`` exits 1 when a necessary condition proves it);
+4 no feasible solution within limits; 130/143 interrupted.
 """
 
 from __future__ import annotations
 
 import json
+import shlex
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -36,6 +39,7 @@ from csu_opt.runner import (
 from csu_opt.solution import Solution
 
 if TYPE_CHECKING:
+    from csu_opt.explain import ExtraRule
     from csu_opt.solve import Backend, SolveOptions
 
 
@@ -55,9 +59,17 @@ def main() -> None:
     help="Override a setting or field, e.g. settings.lead_providers.max=12.",
 )
 def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
-    """Check instance files and print a short summary of each; exit 0 valid, 1 invalid."""
+    """Check instance files, print a short summary of each, and run explain's necessary
+    conditions (from the data alone, no solve).
+
+    Exit 0 valid; 1 invalid input (every problem listed), or well-formed but a necessary
+    condition fails, so no network can satisfy every rule (csu-opt explain suggests the
+    smallest relaxation; solve and explain exit 3 on such an instance).
+    """
+    from csu_opt.explain import data_checks
+
     console = Console()
-    failed = False
+    failed = infeasible = False
     for path in instances:
         try:
             inst = load_instance(path, overrides)
@@ -69,7 +81,28 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
             err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
             sys.exit(2)
         instance_summary(console, inst)
-    sys.exit(1 if failed else 0)
+        proofs = [f for f in data_checks(inst) if f.proves_infeasible]
+        if proofs:
+            infeasible = True
+            n = len(proofs)
+            console.print(
+                f"  [bold red]infeasible:[/] {n} necessary condition{'s' if n > 1 else ''} "
+                f"(checked from the data, no solve) {'fail' if n > 1 else 'fails'}, so no "
+                "network can satisfy every rule:",
+                highlight=False,
+            )
+            print_lines(console, (str(f) for f in proofs), prefix="    - ")
+            again = shlex.join(
+                ["csu-opt", "explain", str(path), *(a for o in overrides for a in ("--set", o))]
+            )
+            print_lines(console, [f"  `{again}` suggests the smallest relaxation."])
+        else:
+            console.print(
+                "  necessary conditions (checked from the data, no solve): all pass; only a "
+                "solve proves feasibility",
+                highlight=False,
+            )
+    sys.exit(1 if failed or infeasible else 0)
 
 
 def _solve_options(
@@ -200,10 +233,15 @@ def solve(
         if polish and time_limit is None:
             raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
         solver = None
+        rules: list[ExtraRule] = []
         if incumbent is not None:
             from csu_opt.disruption import incumbent_solver, read_incumbent
+            from csu_opt.whatif_rules import MovesLimit
 
-            solver = incumbent_solver(read_incumbent(incumbent), max_moves, churn_cost)
+            today = read_incumbent(incumbent)
+            solver = incumbent_solver(today, max_moves, churn_cost)
+            if max_moves is not None:  # a churn cost is a price, never a rule
+                rules.append(MovesLimit(today, max_moves))
         loaded = _load_all(instances, overrides)
         results: list[RunResult] = []
         for inst in loaded:
@@ -215,7 +253,9 @@ def solve(
             options.concurrent = concurrent
             options.polish = polish
             results.append(
-                _solve_one(inst, folder, options, console, quiet or as_json, solver=solver)
+                _solve_one(
+                    inst, folder, options, console, quiet or as_json, solver=solver, rules=rules
+                )
             )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
@@ -254,6 +294,7 @@ def _solve_one(
     console: Console,
     quiet: bool,
     solver: Any = None,
+    rules: Sequence[ExtraRule] = (),
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
     options.on_progress = progress
@@ -265,7 +306,9 @@ def _solve_one(
     try:
         if not quiet:
             console.print(f"solving {inst.name} ...", highlight=False)
-        result = run_solve(inst, folder, options, after_solve=after_solve, solver=solver)
+        result = run_solve(
+            inst, folder, options, after_solve=after_solve, solver=solver, rules=rules
+        )
     finally:
         if progress is not None:
             progress.close()
@@ -373,9 +416,33 @@ def verify(instance: Path, run: Path) -> None:
     show_default=True,
     help="Time limit of each feasibility solve.",
 )
+@click.option(
+    "--incumbent",
+    type=click.Path(exists=True, path_type=Path),
+    help="Today's arrangement (a CSV ccg, lead[, share] or a result folder), with --max-moves.",
+)
+@click.option(
+    "--max-moves",
+    type=click.IntRange(min=0),
+    help="With --incumbent: explain the what-if 'at most K CCGs change network'.",
+)
+@click.option(
+    "--robust",
+    is_flag=True,
+    help="Explain the what-if 'a network that survives any single exit' (resilience --robust).",
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_json: bool) -> None:
-    """Explain why an instance is infeasible, and the smallest relaxation that fixes it.
+def explain(
+    instance: Path,
+    overrides: tuple[str, ...],
+    time_limit: float,
+    incumbent: Path | None,
+    max_moves: int | None,
+    robust: bool,
+    as_json: bool,
+) -> None:
+    """Explain why an instance (or a what-if on it) is infeasible, and the smallest
+    relaxation that fixes it.
 
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
     """
@@ -384,8 +451,22 @@ def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_js
 
     console = Console()
     with handled_errors():
+        if (incumbent is None) != (max_moves is None):
+            raise UsageError("--incumbent and --max-moves go together")
         inst = load_instance(instance, overrides)
-        e = explain_instance(inst, time_limit=time_limit)
+        rules: list[ExtraRule] = []
+        if incumbent is not None and max_moves is not None:
+            from csu_opt.disruption import check_incumbent, read_incumbent
+            from csu_opt.whatif_rules import MovesLimit
+
+            today = read_incumbent(incumbent)
+            check_incumbent(inst, today)
+            rules.append(MovesLimit(today, max_moves))
+        if robust:
+            from csu_opt.whatif_rules import DoubleCoverage
+
+            rules.append(DoubleCoverage())
+        e = explain_instance(inst, time_limit=time_limit, rules=rules)
     if as_json:
         click.echo(json.dumps(e.as_record(), indent=2, default=str))
     else:

@@ -135,6 +135,7 @@ def resilience(
             )
         except NoNetwork as exc:
             err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
+            _echo(exc.explanation)
             sys.exit(exc.status.exit_code)
         written = write_resilience(r, out or run)
     _echo(format_resilience(r))

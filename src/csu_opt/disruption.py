@@ -18,6 +18,7 @@ not count as moves. A CCG whose lead today cannot lead in the instance must move
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,8 +31,8 @@ import pyomo.environ as pyo
 from csu_opt.errors import InstanceError, Problem, UsageError
 from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
-from csu_opt.solution import Solution
-from csu_opt.solve import SolveOptions
+from csu_opt.solution import Solution, Status, Timings, solution_from_values
+from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.verify import fmt
 from csu_opt.whatif import (
     Moves,
@@ -43,6 +44,7 @@ from csu_opt.whatif import (
     pyomo_session,
     short,
     update_params,
+    use_objective,
 )
 
 #: Columns of tradeoff.csv, one row per point of the curve (the unconstrained end last).
@@ -55,6 +57,7 @@ COLUMNS = (
     "saving",
     "leads",
     "moved",
+    "reason",
 )
 
 
@@ -231,7 +234,11 @@ def _record(
     if terms.churn_cost:
         sol = at_cost(sol)
     if not sol.status.has_solution:
-        sol.extra["incumbent"] = {"source": incumbent.source, "max_moves": k}
+        sol.extra["incumbent"] = {
+            "source": incumbent.source,
+            "max_moves": k,
+            "churn_cost": terms.churn_cost,
+        }
         return sol
     moved = moved_ccgs(incumbent.assignments, sol.assignments)
     subs = sol.roles[sol.roles["role"] == "subcontractor"]
@@ -289,6 +296,44 @@ def incumbent_solver(
     return lambda inst, opts: solve_with_incumbent(inst, incumbent, opts, max_moves, churn_cost)
 
 
+@dataclass(frozen=True)
+class FewestMoves:
+    """The fewest CCGs that must change network for a feasible network (all rules kept).
+
+    ``k`` is the fewest found (None: no network at all within the limits, or the instance
+    is infeasible whatever moves: ``status``); ``at_least`` is what the solve proved: every
+    limit below it is infeasible. ``proven`` when ``k == at_least``.
+    """
+
+    k: int | None
+    at_least: int
+    status: str
+
+    @property
+    def proven(self) -> bool:
+        return self.k is not None and self.k == self.at_least
+
+
+def fewest_moves(
+    instance: Instance, incumbent: Incumbent, options: SolveOptions | None = None
+) -> FewestMoves:
+    """min Σ_c mv[c] subject to every rule of the instance: the fewest moves that work."""
+    options = pyomo_options(options or SolveOptions())
+    session = pyomo_session(instance, options)
+    moves = add_moves(session.model, session.ix, incumbent.assignments)
+    session.model.whatif_fewest_moves = pyo.Objective(expr=moves.total(), sense=pyo.minimize)
+    use_objective(session, session.model.whatif_fewest_moves)
+    sol = session.solve(instance, options)
+    if not sol.status.has_solution or sol.objective is None:
+        return FewestMoves(None, 0, sol.status.value)
+    k = round(sol.objective)
+    if sol.best_bound is not None:  # moves are whole: a bound of 2.3 proves 3
+        bound = math.ceil(sol.best_bound - 1e-6)
+    else:
+        bound = k if sol.status.value == "optimal" else 0
+    return FewestMoves(k, max(0, min(k, bound)), sol.status.value)
+
+
 def moves_frame(incumbent: Incumbent, sol: Solution) -> pd.DataFrame:
     """One row per CCG: ccg, today (leads;), planned (leads;), moved."""
 
@@ -322,6 +367,7 @@ class Tradeoff:
     notes: list[str]
     solutions: dict[int | None, Solution] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    fewest: FewestMoves | None = None  # when some point of the grid is below it
 
 
 def parse_grid(text: str) -> list[int]:
@@ -351,7 +397,14 @@ def tradeoff(
 ) -> Tradeoff:
     """The epsilon-constraint curve: min cost s.t. at most K moves, for K in ``grid``
     (default 0, 1, ..., up to the moves of the unconstrained optimum), plus the
-    unconstrained optimum itself (the K = ∞ end)."""
+    unconstrained optimum itself (the K = ∞ end).
+
+    Points below the fewest moves that work (:func:`fewest_moves`, one solve) are infeasible
+    without a solve of their own; each infeasible point gets its reason (``reason``: the
+    short form of ``csu_opt.explain``'s answer for the moves limit).
+    """
+    from csu_opt.whatif_rules import moves_reasons
+
     t0 = time.perf_counter()
     options = pyomo_options(options or SolveOptions())
     notes = check_incumbent(instance, incumbent)
@@ -363,14 +416,30 @@ def tradeoff(
     n_free = free.extra["incumbent"].get("moves") if optimum is not None else None
     if grid is None:  # 0, 1, ... up to the optimum's moves (none when even that fails)
         grid = list(range(max(n_free, 1))) if n_free is not None else []
+    ks = sorted(set(grid))
+    fewest = None
+    if n_free is not None and ks and ks[0] < n_free:
+        fewest = fewest_moves(instance, incumbent, options)
+    reasons: dict[int | None, str] = {}
+    if free.status.value == "infeasible":
+        reasons[None] = "the instance is infeasible whatever moves: see csu-opt explain"
+    elif fewest is not None and ks[0] < fewest.at_least:
+        below = [k for k in ks if k < fewest.at_least]
+        for k, why in moves_reasons(instance, incumbent, fewest, below, options.time_limit).items():
+            reasons[k] = why
     sols: dict[int | None, Solution] = {}
-    for k in sorted(set(grid)):
+    for k in ks:
         if n_free is not None and k >= n_free:
             sols[k] = free  # the unconstrained optimum already moves at most k
+            continue
+        if fewest is not None and k < fewest.at_least:  # proven by the fewest-moves solve
+            sols[k] = _proven_infeasible(instance, session, k, fewest)
             continue
         terms.max_moves.value = float(k)
         update_params(session)
         sols[k] = _record(instance, incumbent, session.solve(instance, options), terms, k)
+        if sols[k].status.value == "infeasible" and fewest is not None and fewest.k is not None:
+            reasons[k] = f"proven infeasible by its own solve; the fewest moves found is {fewest.k}"
     sols[None] = free
     status_quo = sols[0].objective if 0 in sols and sols[0].status.has_solution else None
     rows = []
@@ -389,26 +458,50 @@ def tradeoff(
                 "saving": status_quo - obj if obj is not None and status_quo is not None else None,
                 "leads": joined(sol.leads) if obj is not None else "",
                 "moved": joined(info.get("moved_ccgs", [])) if obj is not None else "",
+                "reason": reasons.get(key, "") if obj is None else "",
             }
         )
     table = pd.DataFrame(rows, columns=list(COLUMNS)).astype(
         {"max_moves": "Int64", "moves": "Int64"}
     )
-    return Tradeoff(table, optimum, status_quo, notes, sols, time.perf_counter() - t0)
+    return Tradeoff(table, optimum, status_quo, notes, sols, time.perf_counter() - t0, fewest)
+
+
+def _proven_infeasible(
+    instance: Instance, session: ModelSession, k: int, fewest: FewestMoves
+) -> Solution:
+    """The record of a moves limit below what the fewest-moves solve proved necessary."""
+    sol = solution_from_values(
+        instance,
+        session.ix,
+        None,
+        status=Status.INFEASIBLE,
+        objective=None,
+        best_bound=None,
+        mip_gap=None,
+        message=f"proven infeasible: at least {fewest.at_least} moves are needed",
+        timings=Timings(),
+        solver={},
+    )
+    sol.extra["incumbent"] = {"max_moves": k}
+    return sol
 
 
 def format_tradeoff(t: Tradeoff) -> list[str]:
     """The curve as lines of text."""
-    lines = [
-        f"Cost against CCGs moved (optimum {fmt(t.optimum)}, today's networks kept: "
-        f"{fmt(t.status_quo)})"
-    ]
+    kept = fmt(t.status_quo) if t.status_quo is not None else "impossible"
+    lines = [f"Cost against CCGs moved (optimum {fmt(t.optimum)}, today's networks kept: {kept})"]
+    f = t.fewest
+    if f is not None and f.k is not None:
+        how = "proven" if f.proven else f"found; at least {f.at_least} proven necessary"
+        lines.append(f"the fewest moves that work: {f.k} ({how})")
     lines.extend(f"note: {n}" for n in t.notes)
     lines.append(f"{'max moves':>10} {'moves':>6} {'cost':>14} {'over optimum':>14}  moved")
     for row in t.table.itertuples(index=False):
         k = "any" if pd.isna(row.max_moves) else str(row.max_moves)
         if row.objective is None or pd.isna(row.objective):
-            lines.append(f"{k:>10} {'-':>6} {row.status:>14}")
+            why = f"  {row.reason}" if row.reason else ""
+            lines.append(f"{k:>10} {'-':>6} {row.status:>14}{why}")
             continue
         lines.append(
             f"{k:>10} {row.moves!s:>6} {fmt(row.objective):>14} {fmt(row.stability_cost):>14}  "

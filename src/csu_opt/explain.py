@@ -19,6 +19,14 @@
 
 Feasibility is decided by HiGHS on the real model (``csu_opt.model.build_model``) with a zero
 objective, so every answer is the model's own.
+
+Rules beyond C1-C11 are rule groups of their own (:class:`ExtraRule`): those an instance
+switches on (M1 merger exclusivity, :data:`INSTANCE_RULES`) and those a what-if adds to the
+question (a moves limit, robust N-1: ``csu_opt.whatif_rules``). Given what-if rules,
+``explain`` first asks whether the instance is feasible without them; when it is, the answer
+says what the what-if makes impossible, which rules it collides with, and the what-if's own
+smallest relaxation first (e.g. the fewest moves that work), each verified by a solve with
+the what-if in force.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import math
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -37,10 +45,13 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.errors import CsuOptError
-from csu_opt.indices import build_index
+from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance, replace
 from csu_opt.model import build_model
 from csu_opt.verify import fmt, verify_solution
+
+if TYPE_CHECKING:
+    from csu_opt.solution import Solution
 
 #: The rule groups a planner can relax, in the order the deletion filter tries to drop them.
 RULES = {
@@ -59,35 +70,57 @@ PREFERENCE = ("C7", "C9", "C11", "C10", "C1", "C2", "C6", "C8")
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing found about the instance; ``proves_infeasible`` when it alone rules it out."""
+    """One thing found about the instance; ``proves_infeasible`` when it alone rules it out.
+
+    ``whatif`` names the what-if rule group (:class:`ExtraRule`) the finding is about, when
+    it holds only under that what-if (e.g. a lead that cannot keep today's CCGs); ``title``
+    names a rule group beyond :data:`RULES`.
+    """
 
     rule: str
     message: str
     proves_infeasible: bool = True
     subjects: tuple[str, ...] = ()  # the service lines or providers it is about
+    whatif: str = ""
+    title: str = ""
 
     def __str__(self) -> str:
-        return f"[{self.rule} {RULES.get(self.rule, '')}] {self.message}".replace(" ]", "]")
+        label = f"{self.rule} {RULES[self.rule]}" if self.rule in RULES else self.title
+        return f"[{label or self.rule}] {self.message}"
 
 
 @dataclass(frozen=True)
 class Suggestion:
-    """A relaxation as ``--set`` overrides, why, and whether a solve confirmed it."""
+    """A relaxation as ``--set`` overrides (or command-line ``flags`` such as
+    ``--max-moves 1`` for a what-if's own limit), why, and whether a solve confirmed it."""
 
     rule: str
     overrides: tuple[str, ...]
     text: str
     verified: bool = False
     objective: float | None = None
+    flags: tuple[str, ...] = ()
 
     @property
     def override(self) -> str:
         return " ".join(self.overrides)
 
+    @property
+    def command(self) -> str:
+        """What to add to the command line: ``--set K=V ...`` and/or the flags."""
+        return " ".join([*(f"--set {o}" for o in self.overrides), *self.flags])
+
 
 @dataclass
 class Explanation:
-    """``feasible`` is None when the solver could not decide within the time limit."""
+    """``feasible`` is None when the solver could not decide within the time limit.
+
+    With what-if rules, ``feasible`` answers the question asked (the instance with the
+    what-if), ``whatif`` says what the what-if asks for in the planner's words ("keeping
+    every CCG where it is today") and ``base_feasible`` whether the instance is feasible
+    without it. ``titles`` names the rule groups beyond C1-C11 that the answer mentions,
+    ``whatif_groups`` those of them the what-if added.
+    """
 
     feasible: bool | None
     findings: list[Finding]
@@ -97,6 +130,16 @@ class Explanation:
     message: str = ""
     solves: int = 0
     elapsed_s: float = 0.0
+    whatif: str = ""
+    base_feasible: bool | None = None
+    titles: dict[str, str] = field(default_factory=dict)
+    whatif_groups: list[str] = field(default_factory=list)
+
+    def name(self, group: str) -> str:
+        """``C6 capacity``, ``moves limit (at most 0 CCGs change network)``."""
+        if group in RULES:
+            return f"{group} {RULES[group]}"
+        return self.titles.get(group, group)
 
     @property
     def rules(self) -> list[str]:
@@ -107,6 +150,88 @@ class Explanation:
     def as_record(self) -> dict[str, Any]:
         """Plain data for JSON (e.g. an ``explanation`` entry in summary.json)."""
         return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- rule groups
+
+
+class ExtraRule:
+    """A rule group beyond C1-C11: the extension point of ``explain``.
+
+    Two kinds: rules an instance switches on, which ``build_model`` builds itself (M1 merger
+    exclusivity; a new setting's rule is registered in :data:`INSTANCE_RULES`), and rules a
+    what-if adds to the question (``whatif = True``: a moves limit, robust N-1), which
+    :meth:`add` adds to a built model. Either way the rule is relaxed by deactivating its
+    ``components``; the definitional rows it may need (e.g. the move indicators) stay.
+    """
+
+    key: str = ""  # its name in a conflict, e.g. "M1", "moves"
+    title: str = ""  # in the planner's words
+    whatif: bool = False
+    components: tuple[str, ...] = ()
+
+    def applies(self, inst: Instance) -> bool:
+        """Whether the rule restricts ``inst`` at all."""
+        return True
+
+    def add(self, m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+        """Add the rule's rows to ``m`` (built by ``build_model`` from ``ix``)."""
+
+    def findings(self, inst: Instance) -> list[Finding]:
+        """Necessary conditions of the rule, from data alone (no solve)."""
+        return []
+
+    def impossible(self) -> str:
+        """What the rule asks for, as the subject of "... is impossible"."""
+        return self.title
+
+    def relaxation(self, inst: Instance, time_limit: float | None) -> Suggestion | None:
+        """The rule's own smallest relaxation, verified by a solve (None: it has no knob)."""
+        return None
+
+
+class MergerExclusivity(ExtraRule):
+    """(M1) a member stays itself or is absorbed into at most one formed merged body."""
+
+    key = "M1"
+    title = "M1 merger exclusivity (a merged body replaces its members, it does not add to them)"
+    components = ("merger_exclusive",)
+
+    def applies(self, inst: Instance) -> bool:
+        return len(inst.mergers) > 0
+
+
+#: Rules an instance switches on, beyond C1-C11 (each applies only where it restricts).
+INSTANCE_RULES: tuple[ExtraRule, ...] = (MergerExclusivity(),)
+
+
+def instance_rules(inst: Instance) -> list[ExtraRule]:
+    """The rule groups of :data:`INSTANCE_RULES` that restrict ``inst``."""
+    return [r for r in INSTANCE_RULES if r.applies(inst)]
+
+
+def data_checks(inst: Instance) -> list[Finding]:
+    """Every necessary condition of the instance's rules, from data alone (no solve): what
+    ``csu-opt validate`` runs."""
+    return necessary_checks(inst) + [f for r in instance_rules(inst) for f in r.findings(inst)]
+
+
+def _usable(rows: pd.DataFrame, inst: Instance) -> float:
+    """The most capacity ``rows`` (capabilities of one line) can put to work at once.
+
+    A formed merged body replaces its members (M1): the sum counts each member once and a
+    body only for what it adds over its members in ``rows`` (nothing, when derived).
+    """
+    merger_of = inst.providers.get("merger_of")
+    if merger_of is None or not (merger_of != "").any():
+        return float(rows["capacity"].sum())
+    cap = rows.groupby("provider")["capacity"].sum()
+    bodies = [p for p in cap.index if merger_of.get(p, "")]
+    total = float(cap.drop(bodies).sum())
+    for b in bodies:
+        members = [m for m in str(merger_of[b]).split(";") if m in cap.index]
+        total += max(0.0, float(cap[b]) - float(cap[members].sum()))
+    return total
 
 
 # --------------------------------------------------------------------------- 1. necessary
@@ -140,13 +265,20 @@ def necessary_checks(inst: Instance) -> list[Finding]:
         D = float(demand[s])
         if D <= 0:
             continue
-        at_bar = float(elig.loc[elig["service_line"] == s, "capacity"].sum())
+        at_bar = _usable(elig[elig["service_line"] == s], inst)
         line = cap[cap["service_line"] == s]
         if at_bar < D:
-            at_zero = float(line["capacity"].sum())
+            at_zero = _usable(line, inst)
+            merged = at_bar < float(elig.loc[elig["service_line"] == s, "capacity"].sum())
             head = (
                 f"Service line {s}: eligible capacity {fmt(at_bar)} at quality bar "
-                f"{fmt(theta[s])}, demand {fmt(D)}"
+                f"{fmt(theta[s])}"
+                + (
+                    " (a merged body counts instead of its members, not on top of them)"
+                    if merged
+                    else ""
+                )
+                + f", demand {fmt(D)}"
             )
             if at_zero < D:
                 out.append(
@@ -157,23 +289,19 @@ def necessary_checks(inst: Instance) -> list[Finding]:
                     )
                 )
             else:
-                by_q = line.sort_values("quality", ascending=False)
-                bar = float(
-                    by_q["quality"].to_numpy()[
-                        np.searchsorted(by_q["capacity"].cumsum().to_numpy(), D - 1e-9)
-                    ]
-                )
+                bars = sorted(set(map(float, line["quality"])), reverse=True)
+                bar = next(q for q in bars if _usable(line[line["quality"] >= q], inst) >= D)
                 out.append(
                     Finding(
                         "C7",
                         f"{head}; at bar {fmt(bar)} it would be "
-                        f"{fmt(float(line.loc[line['quality'] >= bar, 'capacity'].sum()))}",
+                        f"{fmt(_usable(line[line['quality'] >= bar], inst))}",
                         subjects=(s,),
                     )
                 )
             short.add(s)
             continue
-        left = float(alive.loc[alive["service_line"] == s, "capacity"].sum())
+        left = _usable(alive[alive["service_line"] == s], inst)
         if left < D:
             gone = sorted(set(elig.loc[elig["service_line"] == s, "provider"]) & must_exit)
             why = "; ".join(
@@ -357,14 +485,18 @@ def _self_share_check(
 class _Oracle:
     """Feasibility of (relaxed) instances by HiGHS, counting solves."""
 
-    def __init__(self, time_limit: float | None):
+    def __init__(self, time_limit: float | None, rules: Sequence[ExtraRule] = ()):
         self.time_limit = time_limit
+        self.rules = list(rules)  # added to every model (relaxed by ``deactivate``)
         self.solves = 0
         self.memo: dict[tuple[str, ...], bool] = {}
 
     def feasible(self, inst: Instance, deactivate: Sequence[str] = ()) -> bool | None:
         self.solves += 1
-        model = build_model(build_index(inst))
+        ix = build_index(inst)
+        model = build_model(ix)
+        for rule in self.rules:
+            rule.add(model, ix)
         for name in deactivate:
             comp = getattr(model, name, None)
             if comp is not None:
@@ -446,11 +578,21 @@ def applicable_groups(inst: Instance) -> list[str]:
     return [g for g in RULES if on[g]]
 
 
-def deletion_filter(inst: Instance, oracle: _Oracle) -> tuple[list[str] | None, str]:
-    """A minimal set of rule groups that cannot hold together (None: even none can)."""
-    groups = applicable_groups(inst)
-    base, off = _relax(inst, set(groups))
-    if oracle.feasible(base, off) is not True:
+def deletion_filter(
+    inst: Instance, oracle: _Oracle, extra: Sequence[ExtraRule] = ()
+) -> tuple[list[str] | None, str]:
+    """A minimal set of rule groups that cannot hold together (None: even none can).
+
+    ``extra`` rules (those of ``oracle``) are groups too, tried last, so that a what-if is
+    dropped only when the base rules alone cannot hold.
+    """
+    groups = applicable_groups(inst) + [r.key for r in extra]
+
+    def relaxed(groups_off: set[str]) -> tuple[Instance, list[str]]:
+        changed, off = _relax(inst, groups_off & set(RULES))
+        return changed, off + [c for r in extra if r.key in groups_off for c in r.components]
+
+    if oracle.feasible(*relaxed(set(groups))) is not True:
         return None, (
             "the instance stays infeasible with every relaxable rule switched off: "
             "the definitional rules (C2-C5: roles, CCG placement, network balance) "
@@ -459,10 +601,9 @@ def deletion_filter(inst: Instance, oracle: _Oracle) -> tuple[list[str] | None, 
     keep = list(groups)
     for g in groups:
         trial = [h for h in keep if h != g]
-        relaxed, off = _relax(inst, set(groups) - set(trial))
-        if oracle.feasible(relaxed, off) is False:
+        if oracle.feasible(*relaxed(set(groups) - set(trial))) is False:
             keep = trial
-    return [g for g in RULES if g in keep], ""
+    return [g for g in RULES if g in keep] + [r.key for r in extra if r.key in keep], ""
 
 
 # --------------------------------------------------------------------------- 3. suggestions
@@ -684,15 +825,33 @@ class _Searcher:
         )
 
 
-def _verify(inst: Instance, s: Suggestion, time_limit: float | None) -> Suggestion:
-    """Apply the overrides, solve for real and verify the solution independently."""
+def solve_with_rules(
+    inst: Instance, rules: Sequence[ExtraRule], time_limit: float | None
+) -> Solution:
+    """Solve ``inst`` for its cost with the what-if ``rules`` added to the model."""
     from csu_opt.solve import SolveOptions, solve
+    from csu_opt.whatif import pyomo_options, pyomo_session
 
+    whatifs = [r for r in rules if r.whatif]
+    if not whatifs:
+        return solve(inst, SolveOptions(time_limit=time_limit))
+    options = pyomo_options(SolveOptions(time_limit=time_limit))
+    session = pyomo_session(inst, options)
+    for rule in whatifs:
+        rule.add(session.model, session.ix)
+    return session.solve(inst, options)
+
+
+def _verify(
+    inst: Instance, s: Suggestion, time_limit: float | None, rules: Sequence[ExtraRule] = ()
+) -> Suggestion:
+    """Apply the overrides, solve for real (with the what-if ``rules`` in force) and verify
+    the solution independently."""
     try:
         changed = inst.with_changes(list(s.overrides))
     except CsuOptError as exc:
         return dataclasses.replace(s, text=f"{s.text} [cannot be applied: {exc}]")
-    sol = solve(changed, SolveOptions(time_limit=time_limit))
+    sol = solve_with_rules(changed, rules, time_limit)
     ok = sol.status.has_solution and verify_solution(changed, sol).ok
     return dataclasses.replace(s, verified=ok, objective=sol.objective if ok else None)
 
@@ -701,13 +860,26 @@ def _verify(inst: Instance, s: Suggestion, time_limit: float | None) -> Suggesti
 
 
 def explain(
-    instance: Instance, time_limit: float | None = 60.0, alternatives: bool = True
+    instance: Instance,
+    time_limit: float | None = 60.0,
+    alternatives: bool = True,
+    rules: Sequence[ExtraRule] = (),
 ) -> Explanation:
-    """Explain an instance's (in)feasibility; ``time_limit`` bounds each HiGHS solve."""
+    """Explain an instance's (in)feasibility; ``time_limit`` bounds each HiGHS solve.
+
+    ``rules`` are what-if rule groups (``ExtraRule.whatif``) added to the question, e.g.
+    ``csu_opt.whatif_rules.MovesLimit``; the instance's own extra rules (mergers) are added
+    here.
+    """
     t0 = time.perf_counter()
-    oracle = _Oracle(time_limit)
-    findings = necessary_checks(instance)
-    proven = any(f.proves_infeasible for f in findings)
+    extra = [*instance_rules(instance), *(r for r in rules if r.applies(instance))]
+    whatifs = [r for r in extra if r.whatif]
+    asked_keys = {r.key for r in whatifs}
+    oracle = _Oracle(time_limit, extra)
+    base_findings = necessary_checks(instance)
+    findings = base_findings + [f for r in extra for f in r.findings(instance)]
+    titles = {r.key: r.title for r in extra}
+    asked = " and ".join(r.impossible() for r in whatifs)
 
     def done(
         feasible: bool | None,
@@ -715,6 +887,7 @@ def explain(
         conflict: list[str] | None = None,
         suggestion: Suggestion | None = None,
         others: list[Suggestion] | None = None,
+        base_feasible: bool | None = None,
     ) -> Explanation:
         return Explanation(
             feasible,
@@ -725,58 +898,118 @@ def explain(
             message,
             oracle.solves,
             time.perf_counter() - t0,
+            asked,
+            base_feasible,
+            titles,
+            [r.key for r in whatifs],
         )
 
-    if not proven:
+    if not any(f.proves_infeasible for f in findings):
         feasible = oracle.feasible(instance)
         if feasible is None:
             return done(None, "HiGHS could not decide feasibility within the time limit")
         if feasible:
-            return done(True, "the instance is feasible")
-    conflict, why = deletion_filter(instance, oracle)
+            return done(
+                True, f"feasible: {asked} is possible" if asked else "the instance is feasible"
+            )
+    base_feasible = None
+    if whatifs:
+        if any(f.proves_infeasible for f in base_findings):
+            base_feasible = False
+        else:
+            base_feasible = oracle.feasible(instance, [c for r in whatifs for c in r.components])
+        if base_feasible is None:
+            return done(
+                None,
+                f"HiGHS could not decide within the time limit whether, without {asked}, "
+                "the instance is feasible",
+            )
+        if base_feasible is False:  # the what-if is not to blame: explain without it
+            e = explain(instance, time_limit, alternatives)
+            e.solves += oracle.solves
+            e.elapsed_s = time.perf_counter() - t0
+            e.whatif, e.base_feasible = asked, False
+            e.message = f"{e.message} (even without {asked})"
+            return e
+    conflict, why = deletion_filter(instance, oracle, extra)
     if conflict is None:
-        return done(False, f"infeasible: {why}")
-    order = [f.rule for f in findings if f.proves_infeasible]
+        return done(False, f"infeasible: {why}", base_feasible=base_feasible)
+    found: list[Suggestion] = []
+    for rule in whatifs:  # the what-if's own relaxation first (e.g. the fewest moves)
+        if rule.key in conflict:
+            own = rule.relaxation(instance, time_limit)
+            if own is not None:
+                found.append(own)
+    order = [f.rule for f in findings if f.proves_infeasible and f.rule in RULES]
     order += [r for r in PREFERENCE if r in conflict]
     searcher = _Searcher(instance, oracle, findings)
-    found: list[Suggestion] = []
-    for rule in dict.fromkeys(order):
+    for rule_key in dict.fromkeys(order):
         if found and not alternatives:
             break
-        s = searcher.for_rule(rule)
+        s = searcher.for_rule(rule_key)
         if s is not None:
-            found.append(_verify(instance, s, time_limit))
+            found.append(_verify(instance, s, time_limit, extra))
     verified = [s for s in found if s.verified]
     best = verified[0] if verified else (found[0] if found else None)
-    names = ", ".join(f"{r} {RULES[r]}" for r in conflict)
+    names = ", ".join(f"{r} {RULES[r]}" if r in RULES else titles.get(r, r) for r in conflict)
+    if whatifs and base_feasible:
+        base = [titles.get(r) or f"{r} {RULES[r]}" for r in conflict if r not in asked_keys]
+        message = f"infeasible: {asked} is impossible" + (
+            f"; it collides with {', '.join(base)}" if base else " whatever the other rules"
+        )
+    else:
+        message = f"infeasible: these rules cannot hold together: {names}"
     return done(
         False,
-        f"infeasible: these rules cannot hold together: {names}",
+        message,
         conflict,
         best,
         [s for s in found if s is not best],
+        base_feasible,
     )
+
+
+def _and(items: Sequence[str]) -> str:
+    """``a``, ``a and b``, ``a, b and c``."""
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
 def format_explanation(e: Explanation) -> list[str]:
     """The explanation as lines of text for the command line."""
     if e.feasible:
-        head = "The instance is feasible."
+        head = f"Feasible: {e.whatif} is possible." if e.whatif else "The instance is feasible."
     elif e.feasible is None:
         head = f"Undecided: {e.message}."
+    elif e.whatif and e.base_feasible:
+        head = f"INFEASIBLE: {e.whatif} is impossible. (Without it the instance is feasible.)"
+    elif e.whatif:
+        head = f"The instance is INFEASIBLE, even without {e.whatif}."
     else:
         head = "The instance is INFEASIBLE."
     lines = [head]
-    proofs = [f for f in e.findings if f.proves_infeasible]
+    proofs = [f for f in e.findings if f.proves_infeasible and not f.whatif]
+    because = [f for f in e.findings if f.proves_infeasible and f.whatif]
     notes = [f for f in e.findings if not f.proves_infeasible]
+    if because and e.base_feasible:
+        lines.append("Why (necessary conditions, from the data):")
+        lines.extend(f"  - {f}" for f in because)
     if proofs:
         lines.append("Necessary conditions that fail:")
         lines.extend(f"  - {f}" for f in proofs)
     if e.feasible is False:
-        if e.conflict:
+        if e.conflict and e.whatif and e.base_feasible:
+            base = [e.name(r) for r in e.conflict if r not in e.whatif_groups]
+            own = " and ".join(e.name(r) for r in e.conflict if r in e.whatif_groups)
+            lines.append(
+                f"It collides with {_and(base)}: with the {own} these rules cannot hold "
+                "together, and without any one of them they can (deletion filter)."
+                if base
+                else f"The {own} cannot hold even with every relaxable rule switched off."
+            )
+        elif e.conflict:
             lines.append(
                 "Minimal set of conflicting rules (deletion filter): "
-                + ", ".join(f"{r} {RULES[r]}" for r in e.conflict)
+                + ", ".join(e.name(r) for r in e.conflict)
             )
         else:
             lines.append(e.message)
@@ -785,7 +1018,7 @@ def format_explanation(e: Explanation) -> list[str]:
         state = "verified feasible" if s.verified else "NOT verified"
         cost = f", optimum {fmt(s.objective)}" if s.objective is not None else ""
         lines.append(f"Suggested relaxation ({state}{cost}): {s.text}")
-        lines.append(f"  --set {' --set '.join(s.overrides)}")
+        lines.append(f"  {s.command}")
     elif e.feasible is False and e.conflict:
         lines.append(
             "No relaxation of a single rule group restores feasibility: "
@@ -793,7 +1026,7 @@ def format_explanation(e: Explanation) -> list[str]:
         )
     for s in e.alternatives:
         state = "verified" if s.verified else "not verified"
-        lines.append(f"  or ({state}): {s.text}: --set {' --set '.join(s.overrides)}")
+        lines.append(f"  or ({state}): {s.text}: {s.command}")
     if notes:
         lines.append("Notes:")
         lines.extend(f"  - {f}" for f in notes)

@@ -142,6 +142,138 @@ def run_report(run: Run) -> str:
     parts = [f"<h1>{esc(title)}</h1>"]
     if inst is not None and inst.description:
         parts.append(f"<p>{esc(inst.description)}</p>")
+    if sol.status.value == "infeasible":
+        parts.extend(_infeasible_sections(run))
+    elif sol.status.value == "no_solution":
+        parts.append(
+            f'<p class="warn"><strong>No network found</strong> within the limits: '
+            f"{esc(sol.message)}. Nothing is proven about feasibility; a longer time limit "
+            "may find one.</p>"
+        )
+        parts.append(table_html(["", "value"], _run_facts(run)))
+    else:
+        parts.extend(_solution_sections(run))
+    from csu_opt.report_whatif import whatif_sections
+
+    parts.extend(whatif_sections(run.folder, run.cost_unit, _resilience_map(run)))
+    s = sol.summary()
+    parts.append("<h2>Reproducibility</h2>")
+    options = sol.solver.get("options", {})
+    parts.append(
+        table_html(
+            ["", "value"],
+            [
+                ("instance", rec.get("name", "")),
+                ("instance file", rec.get("path", "")),
+                ("instance sha256 (at the solve)", rec.get("sha256", "")),
+                ("instance file now", _hash_check(run)),
+                ("overrides", "; ".join(rec.get("overrides") or []) or "none"),
+                ("csu-opt version (solve)", s.get("csu_opt_version", "")),
+                ("solver", f"{sol.solver.get('name', '')} {sol.solver.get('version', '')}"),
+                ("solver options", json.dumps(options, sort_keys=True)),
+                ("timings (s)", json.dumps(vars(sol.timings))),
+                ("result folder", str(run.folder.resolve())),
+                ("report written", dt.datetime.now().isoformat(timespec="seconds")),
+                *((f"{k} version (report)", v) for k, v in _versions()),
+            ],
+        )
+    )
+    parts.append(f"<p>To solve again:</p><pre>{esc(shlex.join(_solve_command(run)))}</pre>")
+    return page(title, parts)
+
+
+def _solve_command(run: Run, overrides: Sequence[str] = (), flags: Sequence[str] = ()) -> list[str]:
+    """The command that solves the run again, with ``overrides`` added and ``flags``
+    (e.g. ``--max-moves 1``) replacing the options they name."""
+    sol, rec = run.solution, run.solution.instance
+    options = sol.solver.get("options", {})
+    cmd = ["csu-opt", "solve", str(rec.get("path", "INSTANCE"))]
+    for o in [*(rec.get("overrides") or []), *overrides]:
+        cmd += ["--set", str(o)]
+    for key, flag in (
+        ("time_limit", "--time-limit"),
+        ("mip_gap", "--mip-gap"),
+        ("threads", "--threads"),
+        ("random_seed", "--seed"),
+    ):
+        if options.get(key) is not None:
+            cmd += [flag, str(options[key])]
+    if (options.get("concurrent") or 1) > 1:  # only when on (older results lack the keys)
+        cmd += ["--concurrent", str(options["concurrent"])]
+    if options.get("polish"):
+        cmd += ["--polish", str(options["polish"])]
+    given = {f.split()[0]: f.split()[1:] for f in flags}
+    incumbent = sol.extra.get("incumbent") or {}
+    if incumbent.get("source"):  # a solve held close to today's arrangement
+        cmd += ["--incumbent", str(incumbent["source"])]
+        if incumbent.get("max_moves") is not None and "--max-moves" not in given:
+            cmd += ["--max-moves", str(incumbent["max_moves"])]
+        if incumbent.get("churn_cost") and "--churn-cost" not in given:
+            cmd += ["--churn-cost", str(incumbent["churn_cost"])]
+    for flag, values in given.items():
+        cmd += [flag, *values]
+    return cmd
+
+
+def _run_facts(run: Run, bound: bool = True) -> list[tuple[str, Any]]:
+    sol = run.solution
+    facts: list[tuple[str, Any]] = [("status", sol.status.value), ("message", sol.message)]
+    if bound:
+        facts.append((f"best bound ({run.cost_unit})", sol.best_bound))
+    return [*facts, ("solve time (s)", float(sol.timings.total_s))]
+
+
+def _infeasible_sections(run: Run) -> list[str]:
+    """An infeasible run: why (the explanation saved with it) and the suggested relaxation
+    first; no figures or tables of a network that does not exist."""
+    sol = run.solution
+    record: dict[str, Any] = sol.extra.get("explanation") or {}
+    saved = run.folder / "explanation.txt"
+    lines = saved.read_text(encoding="utf-8").splitlines() if saved.is_file() else []
+    cut = next(  # the suggestions follow, with their commands
+        (i for i, line in enumerate(lines) if line.startswith("Suggested relaxation")), None
+    )
+    text = "\n".join(lines[:cut] if cut is not None and record else lines).strip()
+    parts = [
+        f'<p class="warn"><strong>Infeasible</strong>: {esc(sol.message)}. There is no '
+        "network to show; below is why, and the smallest change that restores one.</p>"
+    ]
+    parts.append("<h2>Why</h2>")
+    if text:
+        parts.append(f"<pre>{esc(text)}</pre>")
+    else:
+        path = sol.instance.get("path", "INSTANCE")
+        parts.append(
+            "<p>No explanation was saved with this run. "
+            f"<code>{esc(shlex.join(['csu-opt', 'explain', str(path)]))}</code> gives one.</p>"
+        )
+    found = [s for s in [record.get("suggestion"), *record.get("alternatives", [])] if s]
+    if found:
+        parts.append("<h2>Suggested relaxation</h2>")
+        items = []
+        for s in found:
+            state = "verified by a solve" if s.get("verified") else "NOT verified"
+            if s.get("verified") and s.get("objective") is not None:
+                state += f", optimum {_fmt(s['objective'])} ({run.cost_unit})"
+            cmd = shlex.join(_solve_command(run, s.get("overrides", ()), s.get("flags", ())))
+            items.append(
+                f"<li><p>{esc(s.get('text', ''))} ({esc(state)})</p><pre>{esc(cmd)}</pre></li>"
+            )
+        parts.append(f"<ol>{''.join(items)}</ol>")
+    elif record:
+        parts.append(
+            "<p>No relaxation of a single rule group restores feasibility: the data "
+            "(capacities, qualities, demand, roles) must change.</p>"
+        )
+    parts.append("<h2>Run</h2>")
+    parts.append(table_html(["", "value"], _run_facts(run, bound=False)))
+    return parts
+
+
+def _solution_sections(run: Run) -> list[str]:
+    """A run with a network: its status, summary, costs, figures and tables."""
+    sol, inst = run.solution, run.instance
+    parts = []
     if sol.status.value == "optimal":
         parts.append(
             '<p class="ok">Proven optimal within the requested gap '
@@ -197,53 +329,10 @@ def run_report(run: Run) -> str:
             "Which network serves each CCG, on the CCGs' boundaries; heavy lines are the "
             "borders between networks. " + inst.boundaries.attribution
         ).strip()
-    if sol.status.has_solution:
-        for name, make in RUN_FIGURES.items():
-            parts.append(figure_html(make(run), captions[name], name))
-    else:
-        parts.append("<p>No solution, so no figures.</p>")
+    for name, make in RUN_FIGURES.items():
+        parts.append(figure_html(make(run), captions[name], name))
     parts.extend(_run_tables(run))
-    from csu_opt.report_whatif import whatif_sections
-
-    parts.extend(whatif_sections(run.folder, unit, _resilience_map(run)))
-    parts.append("<h2>Reproducibility</h2>")
-    options = sol.solver.get("options", {})
-    cmd = ["csu-opt", "solve", str(rec.get("path", "INSTANCE"))]
-    for o in rec.get("overrides") or []:
-        cmd += ["--set", str(o)]
-    for key, flag in (
-        ("time_limit", "--time-limit"),
-        ("mip_gap", "--mip-gap"),
-        ("threads", "--threads"),
-        ("random_seed", "--seed"),
-    ):
-        if options.get(key) is not None:
-            cmd += [flag, str(options[key])]
-    if (options.get("concurrent") or 1) > 1:  # only when on (older results lack the keys)
-        cmd += ["--concurrent", str(options["concurrent"])]
-    if options.get("polish"):
-        cmd += ["--polish", str(options["polish"])]
-    parts.append(
-        table_html(
-            ["", "value"],
-            [
-                ("instance", rec.get("name", "")),
-                ("instance file", rec.get("path", "")),
-                ("instance sha256 (at the solve)", rec.get("sha256", "")),
-                ("instance file now", _hash_check(run)),
-                ("overrides", "; ".join(rec.get("overrides") or []) or "none"),
-                ("csu-opt version (solve)", s.get("csu_opt_version", "")),
-                ("solver", f"{sol.solver.get('name', '')} {sol.solver.get('version', '')}"),
-                ("solver options", json.dumps(options, sort_keys=True)),
-                ("timings (s)", json.dumps(vars(sol.timings))),
-                ("result folder", str(run.folder.resolve())),
-                ("report written", dt.datetime.now().isoformat(timespec="seconds")),
-                *((f"{k} version (report)", v) for k, v in _versions()),
-            ],
-        )
-    )
-    parts.append(f"<p>To solve again:</p><pre>{esc(shlex.join(cmd))}</pre>")
-    return page(title, parts)
+    return parts
 
 
 def _resilience_map(run: Run) -> dict[str, str]:

@@ -84,11 +84,13 @@ COLUMNS = (
 
 
 class NoNetwork(CsuOptError):
-    """There is no network to analyse (e.g. no robust network exists); ``status`` says why."""
+    """There is no network to analyse (e.g. no robust network exists); ``status`` says why,
+    ``explanation`` (lines of text) why no robust network exists, when that is proven."""
 
-    def __init__(self, message: str, status: Status):
+    def __init__(self, message: str, status: Status, explanation: list[str] | None = None):
         super().__init__(message)
         self.status = status
+        self.explanation = explanation or []
 
 
 @dataclass
@@ -222,10 +224,18 @@ def resilience(
         if base.objective is not None and solution.objective is not None:
             robust_cost = base.objective - solution.objective
     if not base.status.has_solution or base.objective is None:
+        explanation = []
+        if robust and base.status is Status.INFEASIBLE:
+            from csu_opt.explain import explain, format_explanation
+            from csu_opt.whatif_rules import DoubleCoverage
+
+            answer = explain(instance, options.time_limit or 60.0, rules=[DoubleCoverage()])
+            explanation = format_explanation(answer)
         raise NoNetwork(
             f"no network to analyse: the {'robust ' if robust else ''}solve ended "
             f"{base.status.value} ({base.message})",
             base.status,
+            explanation,
         )
     roles = base.roles[base.roles["role"] != Role.EXIT]
     if providers is not None:

@@ -15,7 +15,7 @@ import shutil
 import signal
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import FrameType
@@ -25,6 +25,7 @@ from csu_opt.instance import Instance
 from csu_opt.solution import Solution, write_files
 
 if TYPE_CHECKING:
+    from csu_opt.explain import ExtraRule
     from csu_opt.solve import Progress, SolveOptions
 
 DEFAULT_RESULTS = Path("results")
@@ -123,13 +124,15 @@ def run_solve(
     after_solve: Callable[[Solution, Path], None] | None = None,
     explain: bool = True,
     solver: Callable[[Instance, SolveOptions], Solution] | None = None,
+    rules: Sequence[ExtraRule] = (),
 ) -> RunResult:
     """Solve ``instance`` into ``folder`` (replaced if it exists), atomically.
 
     ``after_solve(solution, tmp_folder)`` may add files before the folder is moved into
     place. An infeasible instance is explained (``explanation.txt``, and ``explanation`` in
     summary.json) unless ``explain`` is false. ``solver`` replaces the plain solve (e.g. a
-    solve held close to today's arrangement, csu_opt.disruption).
+    solve held close to today's arrangement, csu_opt.disruption); ``rules`` are the
+    constraints it adds (e.g. a moves limit), which the explanation then names.
     """
     from csu_opt.solve import solve  # Pyomo and HiGHS load only when a solve runs
 
@@ -154,8 +157,13 @@ def run_solve(
             from csu_opt.explain import explain as explain_instance
             from csu_opt.explain import format_explanation
 
-            e = explain_instance(instance, time_limit=options.time_limit or 60.0)
+            e = explain_instance(instance, time_limit=options.time_limit or 60.0, rules=rules)
             explanation = format_explanation(e)
+            if e.whatif and e.base_feasible:
+                solution.message = (
+                    f"proven infeasible: {e.whatif} is impossible (without it the instance "
+                    "is feasible)"
+                )
             solution.extra["explanation"] = e.as_record()
             (tmp / "explanation.txt").write_text("\n".join(explanation) + "\n", encoding="utf-8")
         write_files(solution, tmp)
