@@ -26,6 +26,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from csu_opt.compare import ResultFolderError
 from csu_opt.errors import UsageError
+from csu_opt.numbers import pct
 from csu_opt.plots import GREY, OKABE_ITO, ROLE_COLOURS, mtext, series_style
 
 SOLVED = ("optimal", "feasible")
@@ -287,7 +288,7 @@ def sweep_heatmap_figure(
             text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
             if r["status"] == "feasible":
                 gap = r["gap_pct"]
-                text += f"\ngap {gap:.2f}%" if pd.notna(gap) else "\nat a limit"
+                text += f"\ngap {pct(r['mip_gap'])}" if pd.notna(gap) else "\nat a limit"
             frac = 0.5 if hi == lo else (v - lo) / (hi - lo)
             colour = "black" if frac > 0.55 else "white"
         ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)

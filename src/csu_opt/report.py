@@ -18,6 +18,7 @@ import json
 import platform
 import shlex
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from matplotlib.figure import Figure
 
 from csu_opt import __version__
 from csu_opt.compare import Run
+from csu_opt.numbers import money, number, pct, seconds, staff
 from csu_opt.plots import RUN_FIGURES, status_note
 from csu_opt.plots_sweep import Sweep, sweep_heatmap_figure, sweep_leads_figure, sweep_lines_figure
 
@@ -82,6 +84,13 @@ def figure_html(fig: Figure, caption: str, name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A number already formatted (a gap, a headcount, seconds): right-aligned as is."""
+
+    text: str
+
+
 def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
@@ -89,9 +98,11 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         cells = []
         for v in row:
             if isinstance(v, float):
-                cells.append(f'<td class="num">{v:,.2f}</td>')
+                cells.append(f'<td class="num">{money(v)}</td>')
             elif isinstance(v, int) and not isinstance(v, bool):
                 cells.append(f'<td class="num">{v:,}</td>')
+            elif isinstance(v, Shown):
+                cells.append(f'<td class="num">{esc(v.text)}</td>')
             else:
                 cells.append(f"<td>{esc('-' if v is None else v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -125,12 +136,6 @@ def _versions() -> list[tuple[str, str]]:
     return out
 
 
-def _fmt(v: float | None, pct: bool = False) -> str:
-    if v is None:
-        return "-"
-    return f"{100 * v:.3f}%" if pct else f"{v:,.2f}"
-
-
 # --------------------------------------------------------------------------- run
 
 
@@ -144,8 +149,7 @@ def run_report(run: Run) -> str:
         parts.append(f"<p>{esc(inst.description)}</p>")
     if sol.status.value == "optimal":
         parts.append(
-            '<p class="ok">Proven optimal within the requested gap '
-            f"({esc(_fmt(sol.mip_gap, pct=True))}).</p>"
+            f'<p class="ok">Proven optimal within the requested gap ({esc(pct(sol.mip_gap))}).</p>'
         )
     else:
         parts.append(
@@ -166,13 +170,13 @@ def run_report(run: Run) -> str:
                 ("status", sol.status.value),
                 (f"objective ({unit})", sol.objective),
                 (f"best bound ({unit})", sol.best_bound),
-                ("MIP gap", _fmt(sol.mip_gap, pct=True)),
+                ("MIP gap", Shown(pct(sol.mip_gap))),
                 ("lead providers", len(sol.leads)),
                 ("subcontractors", int(counts.get("subcontractors", 0))),
                 ("exits", len(sol.exits)),
-                ("staff of exiting providers", float(counts.get("staff_exiting", 0.0))),
+                ("staff of exiting providers", Shown(staff(counts.get("staff_exiting", 0.0)))),
                 ("CCGs", int(counts.get("ccgs", 0))),
-                ("solve time (s)", float(sol.timings.total_s)),
+                ("solve time", Shown(seconds(sol.timings.total_s))),
             ],
         )
     )
@@ -264,7 +268,7 @@ def _run_tables(run: Run) -> list[str]:
                     r.kind,
                     ", ".join(r.members[1:]) or "-",
                     int(r.ccgs),
-                    float(r.volume),
+                    Shown(number(r.volume)),
                 )
                 for r in nets.itertuples()
             ],
@@ -274,17 +278,19 @@ def _run_tables(run: Run) -> list[str]:
     lines = run.line_ids()
     targets = run.quality_targets()
     out.append("<h2>Volume-weighted quality per network and line</h2>")
-    rows = [[r.lead, *(quality.get((r.lead, s)) for s in lines)] for r in nets.itertuples()]
+    rows = [
+        [r.lead, *(_quality(quality.get((r.lead, s))) for s in lines)] for r in nets.itertuples()
+    ]
     if targets:
-        rows.append(["target", *(targets.get(s) for s in lines)])
+        rows.append(["target", *(_quality(targets.get(s)) for s in lines)])
     out.append(table_html(["network", *lines], rows))
     out.append("<h2>Providers</h2>")
     out.append(
         table_html(
             ["provider", "name", "kind", "role", "serves", "staff"],
             [
-                (p, names.get(p, p), k, role, (leads or "-").replace(";", ", "), float(staff))
-                for p, k, role, leads, staff in zip(
+                (p, names.get(p, p), k, role, (leads or "-").replace(";", ", "), Shown(staff(n)))
+                for p, k, role, leads, n in zip(
                     sol.roles["provider"],
                     sol.roles["kind"],
                     sol.roles["role"],
@@ -358,7 +364,7 @@ def sweep_report(sw: Sweep) -> str:
                 r["status"],
                 _num(r["objective"]),
                 _num(r["best_bound"]),
-                _fmt(_num(r["mip_gap"]), pct=True),
+                Shown(pct(_num(r["mip_gap"]))),
                 _int(r["n_leads"]),
                 _int(r["n_exits"]),
                 leads,
@@ -389,8 +395,11 @@ def sweep_report(sw: Sweep) -> str:
                 ("instance file", spec.get("instance", "")),
                 ("instance sha256", inst.get("sha256", "-")),
                 ("fixed overrides", "; ".join(spec.get("set", [])) or "none"),
-                ("time limit per case (s)", spec.get("time_limit") or "none"),
-                ("MIP gap", spec.get("mip_gap")),
+                (
+                    "time limit per case",
+                    seconds(spec["time_limit"]) if spec.get("time_limit") else "none",
+                ),
+                ("MIP gap", pct(spec.get("mip_gap"))),
                 ("csu-opt version (solve)", first.get("csu_opt_version", "-")),
                 (
                     "solver",
@@ -405,6 +414,11 @@ def sweep_report(sw: Sweep) -> str:
     )
     parts.append(f"<p>To run (or resume) the sweep:</p><pre>{esc(shlex.join(cmd))}</pre>")
     return page(title, parts)
+
+
+def _quality(v: float | None) -> Shown:
+    """Quality points (0-100) to one decimal."""
+    return Shown("-" if v is None else f"{v:.1f}")
 
 
 def _num(v: Any) -> float | None:

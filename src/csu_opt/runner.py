@@ -22,6 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from csu_opt.instance import Instance
+from csu_opt.numbers import money, pct
 from csu_opt.solution import Solution, write_files
 
 if TYPE_CHECKING:
@@ -204,9 +205,9 @@ class ProgressLine:
         if now - self.start < self.delay or now - self.last < (0.5 if self.tty else self.every):
             return
         self.last = now
-        inc = f"{p.incumbent:,.2f}" if p.incumbent is not None else "none yet"
-        bnd = f"{p.bound:,.2f}" if p.bound is not None else "-"
-        gap = f"{100 * p.gap:.3f}%" if p.gap is not None else "-"
+        inc = money(p.incumbent) if p.incumbent is not None else "none yet"
+        bnd = money(p.bound)
+        gap = pct(p.gap)
         quiet = f"; no news from HiGHS for {silent_s:.0f}s" if silent_s >= self.every else ""
         text = (
             f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from csu_opt.instance import Instance
+from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
 from csu_opt.solution import CostBreakdown, Role, Solution, Status
 
 ROLES = tuple(r.value for r in Role)
@@ -105,15 +105,6 @@ class VerifyReport:
     def as_record(self) -> dict[str, Any]:
         """Plain data for JSON (e.g. a ``verification`` entry in summary.json)."""
         return dataclasses.asdict(self)
-
-
-def fmt(x: float | None) -> str:
-    """A number as a planner reads it: ``3,100``, ``22.5``, ``0.6``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 * abs(x) + 1e-9 else f"{x:,.2f}"
-    return f"{x:.6g}"
 
 
 # --------------------------------------------------------------------------- reading
