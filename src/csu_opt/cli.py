@@ -347,17 +347,23 @@ def generate(
 
 
 @main.command()
-@click.argument("instance", type=click.Path(path_type=Path))
-@click.argument("run", type=click.Path(path_type=Path))
-def verify(instance: Path, run: Path) -> None:
+@click.argument(
+    "paths", nargs=-1, required=True, metavar="[INSTANCE] RUN", type=click.Path(path_type=Path)
+)
+def verify(paths: tuple[Path, ...]) -> None:
     """Check a result folder against every rule C1-C11, independently of the model.
 
-    Exit 0 when the solution satisfies every rule, 1 otherwise.
+    csu-opt verify RUN checks RUN against the instance file its summary.json names (with
+    the overrides it was solved with); csu-opt verify INSTANCE RUN against INSTANCE. Exit 0
+    when the solution satisfies every rule, 1 otherwise.
     """
     from csu_opt.verify import format_report, verify_run
 
     console = Console()
     with handled_errors():
+        if len(paths) > 2:
+            raise UsageError("verify takes RUN, or INSTANCE RUN")
+        instance, run = (None, paths[0]) if len(paths) == 1 else paths
         report = verify_run(instance, run)
     print_lines(console, format_report(report))
     sys.exit(0 if report.ok else 1)
