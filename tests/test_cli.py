@@ -284,3 +284,15 @@ def test_verify_against_another_instance_says_so_first(tmp_path):
     (more,) = [x for x in lines if x.startswith("  ... and ")]
     n = int(lines[2].split()[2])  # "NOT verified: N violations (C5 10, ...)"
     assert len(listed) == 10 < n and more == f"  ... and {n - 10} more"
+
+
+def test_quiet_prints_nothing_on_success(tmp_path):
+    """--quiet: the result folders and the exit code say it all, even for several instances."""
+    infeasible = DATA / "infeasible_capacity.yaml"
+    code, out, err = run("solve", TINY, infeasible, "--out", tmp_path / "r", "--quiet")
+    assert code == 3 and out == "" and err == ""
+    assert (tmp_path / "r" / "tiny" / "summary.json").is_file()
+    assert (tmp_path / "r" / "infeasible-capacity" / "explanation.txt").is_file()
+    # problems still go to stderr
+    code, out, err = run("solve", tmp_path / "missing.yaml", "--quiet")
+    assert code == 1 and out == "" and "missing.yaml" in err

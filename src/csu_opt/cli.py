@@ -17,6 +17,7 @@ from rich.console import Console
 from csu_opt import __version__
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
+from csu_opt.numbers import money, pct
 from csu_opt.render import (
     comparison_table,
     err_console,
@@ -119,7 +120,13 @@ def _solve_options(
     "demand.volume*=1.5.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing on success (no progress, summary or comparison; the result "
+    "folders and the exit code say it all); problems still go to stderr.",
+)
 @click.option("--no-cuts", is_flag=True, help="Leave out the valid inequalities (for comparison).")
 @click.option(
     "--backend",
@@ -220,7 +227,7 @@ def solve(
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
         click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
-    elif len(results) > 1:
+    elif len(results) > 1 and not quiet:
         comparison_table(console, [_row(r) for r in results])
     codes = [r.solution.status.exit_code for r in results]
     if any(r.solution.extra.get("verified") is False for r in results):
@@ -289,8 +296,8 @@ def _solve_one(
 
 def _row(r: RunResult) -> dict[str, Any]:
     s = r.solution
-    gap = f"{100 * s.mip_gap:.3f}%" if s.mip_gap is not None else "-"
-    obj = f"{s.objective:,.2f}" if s.objective is not None else "-"
+    gap = pct(s.mip_gap)
+    obj = money(s.objective)
     return {
         "instance": s.instance.get("name"),
         "status": s.status.value,
