@@ -31,6 +31,7 @@ from csu_opt.runner import (
     ProgressLine,
     RunResult,
     default_folder,
+    progress_line,
     run_solve,
     verify_into,
 )
@@ -387,7 +388,10 @@ def verify(paths: tuple[Path, ...]) -> None:
     help="Time limit of each feasibility solve.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
-def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_json: bool) -> None:
+@click.option("--quiet", "-q", is_flag=True, help="No progress line (the answer is printed).")
+def explain(
+    instance: Path, overrides: tuple[str, ...], time_limit: float, as_json: bool, quiet: bool
+) -> None:
     """Explain why an instance is infeasible, and the smallest relaxation that fixes it.
 
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
@@ -396,7 +400,7 @@ def explain(instance: Path, overrides: tuple[str, ...], time_limit: float, as_js
     from csu_opt.explain import format_explanation
 
     console = Console()
-    with handled_errors():
+    with handled_errors(), progress_line("explain", quiet):
         inst = load_instance(instance, overrides)
         e = explain_instance(inst, time_limit=time_limit)
     if as_json:
