@@ -144,11 +144,16 @@ def clean(x: float, digits: int = FILE_DIGITS) -> float:
 
 
 def clean_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    """A copy of ``frame`` whose float columns carry no noise (other columns untouched)."""
+    """A copy of ``frame`` whose float columns carry no noise (other columns untouched);
+    durations (columns ending in ``_s``) in milliseconds."""
     out = frame.copy()
     for col in out.columns:
         if pd.api.types.is_float_dtype(out[col].dtype):
-            out[col] = clean_array(out[col].to_numpy())
+            values = out[col].to_numpy()
+            if str(col).endswith("_s"):
+                out[col] = np.round(values, SECONDS_DECIMALS)
+            else:
+                out[col] = clean_array(values)
     return out
 
 

@@ -325,6 +325,8 @@ def sweep_report(sw: Sweep) -> str:
             "(stopped at a limit, infeasible or unfinished): open markers and gap "
             "bands in the figures, 'gap' in the heatmap.</p>"
         )
+    if spec.get("threshold"):
+        parts.extend(_tipping_html(sw))
     parts.append("<h2>Figures</h2>")
     if sw.axes:
         x = sw.axes[0]
@@ -380,6 +382,12 @@ def sweep_report(sw: Sweep) -> str:
             "--scale" if a.get("scale") else "--vary",
             f"{a['key']}={','.join(str(v) for v in a['values'])}",
         ]
+    threshold = spec.get("threshold") or {}
+    if threshold:
+        cmd += ["--find-threshold", str(threshold.get("as_given") or threshold["key"])]
+        cmd += ["--range", str(threshold.get("range"))]
+        if threshold.get("tol") is not None:
+            cmd += ["--tol", str(threshold["tol"])]
     for o in spec.get("set", []):
         cmd += ["--set", str(o)]
     if spec.get("time_limit") is not None:
@@ -414,6 +422,28 @@ def sweep_report(sw: Sweep) -> str:
     )
     parts.append(f"<p>To run (or resume) the sweep:</p><pre>{esc(shlex.join(cmd))}</pre>")
     return page(title, parts)
+
+
+def _tipping_html(sw: Sweep) -> list[str]:
+    """The tipping points of a threshold search: where, and which leads on either side."""
+    key = sw.axes[0]
+    out = [f"<h2>Tipping points of {esc(key)}</h2>"]
+    if not sw.tipping:
+        return [*out, f"<p>The set of leads does not change over the range of {esc(key)}.</p>"]
+    df = sw.cases
+    by_value = {_num(v): leads for v, leads in zip(df[key], df["leads"], strict=True)}
+
+    def leads(v: float) -> str:
+        text = by_value.get(v)
+        return ", ".join(json.loads(text)) if isinstance(text, str) and text else "no solution"
+
+    rows = [(Shown(f"{a:g}"), Shown(f"{b:g}"), leads(a), leads(b)) for a, b in sw.tipping]
+    out.append(
+        "<p>Between the two values of each row the set of lead providers changes; the search "
+        "narrowed each change to that interval.</p>"
+    )
+    out.append(table_html(["between", "and", "leads below", "leads above"], rows))
+    return out
 
 
 def _quality(v: float | None) -> Shown:
