@@ -86,9 +86,12 @@ def test_clean_removes_noise_and_keeps_twelve_digits():
 
 
 def test_clean_frame_and_record():
-    frame = pd.DataFrame({"id": ["a", "b"], "volume": [NOISY, 0.1 + 0.2], "n": [1, 2]})
+    frame = pd.DataFrame(
+        {"id": ["a", "b"], "volume": [NOISY, 0.1 + 0.2], "n": [1, 2], "solve_s": [0.12345, 2.0]}
+    )
     out = clean_frame(frame)
     assert out["volume"].tolist() == [12841.7, 0.3] and out["n"].tolist() == [1, 2]
+    assert out["solve_s"].tolist() == [0.123, 2.0]  # durations in milliseconds
     assert frame["volume"].iloc[0] == NOISY  # the input is left alone
     rec = clean_record(
         {"objective": NOISY, "timings": {"solve_s": 0.08772467099970527}, "ok": True}
