@@ -1,4 +1,4 @@
-"""The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
+"""The ``csu-opt`` command line (README.md, "Commands"): parse, call the library, print.
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
 2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 interrupted.
@@ -323,7 +323,7 @@ def _row(r: RunResult) -> dict[str, Any]:
     type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="Service lines (the five of SPEC first, then L6, L7, ...).",
+    help="Service lines (the five of the 2014 framework first, then L6, L7, ...).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(

@@ -1,4 +1,4 @@
-"""The result of a solve as plain data, and the result folder of SPEC section 5.
+"""The result of a solve as plain data, and the result folder (README.md, "Result folder").
 
 A :class:`Solution` holds DataFrames (roles, assignments, flows) and a summary; plots,
 reports, verify and compare read a Solution or the files and never touch Pyomo.
@@ -123,7 +123,7 @@ class Solution:
         return sorted(set(map(str, merged)))
 
     def summary(self) -> dict[str, Any]:
-        """summary.json as a dict (SPEC section 5)."""
+        """summary.json as a dict (README.md, "Result folder")."""
         roles = self.roles
         exiting = roles[roles["role"] == Role.EXIT]
         n_merged = int((roles["role"] == Role.MERGED).sum())

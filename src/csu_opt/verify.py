@@ -1,4 +1,4 @@
-"""An independent check of a solution against every rule of SPEC section 2 (C1-C11).
+"""An independent check of a solution against every rule of model/formulation.md (C1-C11).
 
 ``verify`` reads a result folder (summary.json, roles.csv, assignments.csv, flows.csv) and the
 validated instance, never the Pyomo model: it rebuilds the decisions from the files
@@ -71,8 +71,9 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: its SPEC label (``C6``; or ``files``, ``ids``, ``roles``, ``bounds``,
-    ``integrality``, ``objective``, ``breakdown``, ``status``), a sentence, and by how much."""
+    """One broken rule: its label in model/formulation.md (``C6``; or ``files``, ``ids``,
+    ``roles``, ``bounds``, ``integrality``, ``objective``, ``breakdown``, ``status``), a
+    sentence, and by how much."""
 
     rule: str
     message: str
@@ -278,7 +279,7 @@ def check(
     tol: Tolerances | None = None,
     problems: list[Violation] | None = None,
 ) -> VerifyReport:
-    """Every rule of SPEC section 2 on normalised result tables and the summary mapping."""
+    """Every rule (model/formulation.md) on normalised result tables and the summary mapping."""
     tol = tol or Tolerances()
     checker = _Checker(instance, tol, list(problems or []))
     status = summary.get("status")
