@@ -296,3 +296,12 @@ def test_quiet_prints_nothing_on_success(tmp_path):
     # problems still go to stderr
     code, out, err = run("solve", tmp_path / "missing.yaml", "--quiet")
     assert code == 1 and out == "" and "missing.yaml" in err
+
+
+def test_json_output_carries_no_float_noise(tmp_path):
+    code, out, _ = run("solve", TINY, "--json", "--out", tmp_path / "r")
+    assert code == 0
+    printed = json.loads(out)
+    written = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert printed["timings"] == written["timings"]  # what is printed is what is written
+    assert all(round(v, 3) == v for v in printed["timings"].values())  # milliseconds

@@ -17,7 +17,7 @@ from rich.console import Console
 from csu_opt import __version__
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
-from csu_opt.numbers import money, pct
+from csu_opt.numbers import clean_record, money, pct
 from csu_opt.render import (
     comparison_table,
     err_console,
@@ -227,7 +227,8 @@ def solve(
             )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
-        click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
+        shown = clean_record(summaries[0] if len(summaries) == 1 else summaries)
+        click.echo(json.dumps(shown, indent=2))
     elif len(results) > 1 and not quiet:
         comparison_table(console, [_row(r) for r in results])
     codes = [r.solution.status.exit_code for r in results]
@@ -404,7 +405,7 @@ def explain(
         inst = load_instance(instance, overrides)
         e = explain_instance(inst, time_limit=time_limit)
     if as_json:
-        click.echo(json.dumps(e.as_record(), indent=2, default=str))
+        click.echo(json.dumps(clean_record(e.as_record()), indent=2, default=str))
     else:
         print_lines(console, format_explanation(e))
     sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)

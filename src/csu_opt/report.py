@@ -27,7 +27,7 @@ from matplotlib.figure import Figure
 
 from csu_opt import __version__
 from csu_opt.compare import Run
-from csu_opt.numbers import money, number, pct, seconds, staff
+from csu_opt.numbers import clean_record, money, number, pct, seconds, staff
 from csu_opt.plots import RUN_FIGURES, status_note
 from csu_opt.plots_sweep import Sweep, sweep_heatmap_figure, sweep_leads_figure, sweep_lines_figure
 
@@ -234,7 +234,7 @@ def run_report(run: Run) -> str:
                 ("csu-opt version (solve)", s.get("csu_opt_version", "")),
                 ("solver", f"{sol.solver.get('name', '')} {sol.solver.get('version', '')}"),
                 ("solver options", json.dumps(options, sort_keys=True)),
-                ("timings (s)", json.dumps(vars(sol.timings))),
+                ("timings (s)", json.dumps(clean_record(vars(sol.timings)))),
                 ("result folder", str(run.folder.resolve())),
                 ("report written", dt.datetime.now().isoformat(timespec="seconds")),
                 *((f"{k} version (report)", v) for k, v in _versions()),
