@@ -1,7 +1,7 @@
 """Regenerate the shipped instances: ``.venv/bin/python instances/make_instances.py``.
 
 This script is the single source of every number in ``england-2014``, ``england-2013`` and
-``demo``. Each value is either a published figure (``FACT``, from /work/shared/FACTS.md, cited
+``demo``. Each value is either a published figure (``FACT``, listed in instances/README.md, cited
 by name below) or an assumption derived from those figures by a rule written here and
 explained in ``instances/README.md`` and ``instances/england-2014/ASSUMPTIONS.md``. The YAML
 files it writes carry the same notes as comments, record by record.

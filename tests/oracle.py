@@ -1,6 +1,7 @@
-"""A brute-force oracle for the network-formation MIP of SPEC section 2, for tiny instances.
+"""A brute-force oracle for the network-formation MIP of model/formulation.md, for tiny instances.
 
-Written from SPEC's maths alone (it does not use ``csu_opt.model`` or ``csu_opt.indices``):
+Written from the maths of model/formulation.md alone (it does not use ``csu_opt.model`` or
+``csu_opt.indices``):
 
 1. enumerate every role assignment: a set of leads L (C1), and for every other provider
    either exit or subcontracting to a non-empty set of at most m leads of L (C2, C3);

@@ -1,4 +1,4 @@
-"""Conformance with published facility-location benchmarks (SPEC section 2, special case).
+"""Conformance with published facility-location benchmarks (model/formulation.md, the special case).
 
 The benchmark tests go through the path a planner uses: convert to instance files
 (``convert_benchmark``), read them back (``csu_opt.load_instance``), solve at gap 1e-9, and

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import yaml
 from click.testing import CliRunner
 
 import csu_opt
@@ -290,3 +291,64 @@ def test_what_if_commands_are_registered():
         "generate",
     ):
         assert command in out
+
+
+def test_verify_finds_the_instance_from_the_run(tmp_path):
+    out_dir = tmp_path / "r"
+    assert run("solve", TINY, "--out", out_dir, "-q")[0] == 0
+    code, out, _ = run("verify", out_dir)
+    assert code == 0 and "satisfies every rule" in out
+    # the recorded instance is gone: say what to give, no traceback
+    moved = tmp_path / "moved"
+    shutil.copytree(out_dir, moved)
+    summary = json.loads((moved / "summary.json").read_text())
+    summary["instance"]["path"] = str(tmp_path / "nowhere.yaml")
+    (moved / "summary.json").write_text(json.dumps(summary))
+    code, out, err = run("verify", moved)
+    assert code == 2 and "nowhere.yaml" in err and "csu-opt verify INSTANCE" in err
+    assert run("verify", TINY, out_dir, out_dir)[0] == 2
+
+
+def test_verify_against_another_instance_says_so_first(tmp_path):
+    """The one line that matters comes first, and the violations do not drown it."""
+    demo = Path(__file__).resolve().parents[1] / "instances"
+    out_dir = tmp_path / "r"
+    assert run("solve", demo / "demo.yaml", "--out", out_dir, "-q")[0] == 0
+    other = tmp_path / "other"
+    shutil.copytree(demo / "demo", other / "demo")
+    doc = yaml.safe_load((demo / "demo.yaml").read_text(encoding="utf-8"))
+    for cap in doc["capabilities"]:
+        cap["capacity"] /= 2  # many providers now deliver beyond their capacity
+    (other / "demo.yaml").write_text(yaml.safe_dump(doc), encoding="utf-8")
+    demand = pd.read_csv(other / "demo" / "demand.csv")
+    demand["volume"] *= 1.5  # every network is now short in every line
+    demand.to_csv(other / "demo" / "demand.csv", index=False)
+    code, out, _ = run("verify", other / "demo.yaml", out_dir)
+    lines = out.splitlines()
+    assert code == 1
+    assert lines[0].startswith("WARNING: the instance") and "differs from the one" in lines[0]
+    listed = [x for x in lines if x.startswith("  - [")]
+    (more,) = [x for x in lines if x.startswith("  ... and ")]
+    n = int(lines[2].split()[2])  # "NOT verified: N violations (C5 10, ...)"
+    assert len(listed) == 10 < n and more == f"  ... and {n - 10} more"
+
+
+def test_quiet_prints_nothing_on_success(tmp_path):
+    """--quiet: the result folders and the exit code say it all, even for several instances."""
+    infeasible = DATA / "infeasible_capacity.yaml"
+    code, out, err = run("solve", TINY, infeasible, "--out", tmp_path / "r", "--quiet")
+    assert code == 3 and out == "" and err == ""
+    assert (tmp_path / "r" / "tiny" / "summary.json").is_file()
+    assert (tmp_path / "r" / "infeasible-capacity" / "explanation.txt").is_file()
+    # problems still go to stderr
+    code, out, err = run("solve", tmp_path / "missing.yaml", "--quiet")
+    assert code == 1 and out == "" and "missing.yaml" in err
+
+
+def test_json_output_carries_no_float_noise(tmp_path):
+    code, out, _ = run("solve", TINY, "--json", "--out", tmp_path / "r")
+    assert code == 0
+    printed = json.loads(out)
+    written = json.loads((tmp_path / "r" / "summary.json").read_text())
+    assert printed["timings"] == written["timings"]  # what is printed is what is written
+    assert all(round(v, 3) == v for v in printed["timings"].values())  # milliseconds

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,10 @@ def test_compare_command(runs, tmp_path):
         "X1",
     ):
         assert text in out
+    # headcounts as whole numbers, money with two decimals, gaps as percentages
+    assert re.search(r"staff exiting\W+25\s", out)
+    assert re.search(r"objective\W+370\.00\W", out)
+    assert re.search(r"MIP gap\W+(0|[\d.]*[1-9])%\s", out)
     assert (tmp_path / "cmp.png").read_bytes()[:4] == b"\x89PNG"
     assert invoke(compare, a)[0] == 2
     code, out = invoke(compare, a, tmp_path / "missing")

@@ -49,7 +49,7 @@ def test_progress_line_reports_incumbent_bound_and_gap(capfd):
     line(Progress(elapsed_s=3.0, incumbent=1234.5, bound=1200.0, gap=0.028))
     line.close()
     err = capfd.readouterr().err
-    assert "incumbent 1,234.50" in err and "bound 1,200.00" in err and "gap 2.800%" in err
+    assert "incumbent 1,234.50" in err and "bound 1,200.00" in err and "gap 2.8%" in err
 
 
 def test_progress_line_repeats_the_last_report_while_highs_is_silent(capfd):

@@ -217,7 +217,7 @@ def test_costs_figure_parts_and_gap_band(board):
     ax = costs_figure(run).axes[0]
     band = next(p for p in ax.patches if p.get_gid() == "gap:board")
     assert (band.get_y(), band.get_height()) == pytest.approx((300.0, 70.0))
-    assert "stopped at a limit, gap 18.92%" in ax.get_title()
+    assert "stopped at a limit, gap 19%" in ax.get_title()
     assert "MIP gap" in next(t.get_text() for t in ax.get_legend().get_texts())
 
 

@@ -108,7 +108,10 @@ def test_report_summary_tables_and_record(run_report, board):
     sha = json.loads((board / "summary.json").read_text())["instance"]["sha256"]
     assert sha in words
     # the quality table: one row per network plus the target row
-    assert re.search(r"target\s+55\.00\s+55\.00\s+55\.00", words)
+    assert re.search(r"target\s+55\.0\s+55\.0\s+55\.0\s", words)
+    # headcounts are whole numbers, gaps percentages with sensible digits
+    assert re.search(r"staff of exiting providers\s+25\s", words)
+    assert re.search(r"MIP gap\s+(0|[\d.]*[1-9])%\s", words)
 
 
 def test_report_of_a_limit_says_not_optimal(board, tmp_path):
@@ -121,7 +124,7 @@ def test_report_of_a_limit_says_not_optimal(board, tmp_path):
     code, out = invoke(report, run)
     assert code == 0, out
     words = " ".join(Page((run / "report.html").read_text()).text)
-    assert "Not proven optimal" in words and "gap 18.92%" in words
+    assert "Not proven optimal" in words and "gap 19%" in words
     # the command to solve again keeps the limit, the polish share and the searches
     assert "--time-limit 5" in words and "--polish 0.25" in words and "--concurrent 2" in words
 
@@ -237,6 +240,8 @@ def test_sweep_report(sweep_report):
     assert "csu-opt sweep" in words and "--vary settings.lead_providers.min=1,2" in words
     assert "--scale demand.volume=1,1.5" in words
     assert "4 optimal" in words
+    # the requested gap (1e-4) as a percentage, never "0.00"
+    assert re.search(r"MIP gap\s+0\.01%", words)
 
 
 # --------------------------------------------------------------------------- browser

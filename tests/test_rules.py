@@ -1,9 +1,9 @@
-"""Known answers for the rules of SPEC section 2 (issue 2).
+"""Known answers for the rules of model/formulation.md (issue 2).
 
 Every rule C1-C11 gets a tiny instance where it binds and a twin where it is made slack;
 the model's optimum must equal the brute-force oracle's (``tests/oracle.py``) on both, the
 two optima must differ, and where the arithmetic is short the hand-worked value is asserted
-too. Then: the five SPEC service lines, seeded random tiny instances (feasible and
+too. Then: the five service lines of the 2014 framework, seeded random tiny instances (feasible and
 infeasible), a proven-infeasible case and a time-limited solve that reports a gap.
 """
 
@@ -418,8 +418,8 @@ def test_c4_ccg_without_demand_is_still_placed_with_a_lead() -> None:
 
 @pytest.mark.parametrize(("single", "hand"), [(True, 70), (False, 20)], ids=["single", "split"])
 def test_facility_location_special_case(single: bool, hand: float) -> None:
-    # SPEC's special case: one line, everybody can lead and nobody can subcontract, q 100,
-    # θ 0, c 0, v 0, X 0, ρ 0, no lead bounds: capacitated facility location.
+    # the facility-location special case: one line, everybody can lead and nobody can
+    # subcontract, q 100, θ 0, c 0, v 0, X 0, ρ 0, no lead bounds: capacitated facility location.
     # Demand 8 + 8 + 4 = 20. Split: P1 and P2 (capacity 10 each) take it all, 10 + 10 = 20.
     # Single: no facility holds 8 + 4, so C3 needs P3 too: 10 + 10 + 50 = 70.
     inst = build(

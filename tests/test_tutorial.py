@@ -3,6 +3,7 @@ in a fresh working folder (with the repository's instances), and must exit 0."""
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shlex
@@ -11,6 +12,7 @@ import sys
 import time
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +47,13 @@ def test_the_tutorial_has_commands():
     assert len(commands) >= 12
     assert all(c.startswith("csu-opt ") for c in commands)
     verbs = {c.split()[1] for c in commands}
-    assert {"solve", "sweep", "plot", "compare", "report"} <= verbs
+    assert {"solve", "sweep", "plot", "compare", "report", "verify"} <= verbs
+    # the what-ifs, each with an example (issue 16)
+    assert {"resilience", "tradeoff", "rule-costs", "alternatives"} <= verbs
+    text = " ".join(commands)
+    for option in ("--incumbent", "--max-moves", "--churn-cost", "--find-threshold"):
+        assert option in text, option
+    assert "demo-mergers.yaml" in text
 
 
 @pytest.mark.slow
@@ -89,4 +97,17 @@ def test_every_tutorial_command_runs(tmp_path):
             assert out.exists(), f"{command} did not write {out}"
     report = (tmp_path / "results" / "e14" / "report.html").read_text(encoding="utf-8")
     assert report.count("<img ") == 4
+    # what the what-if section says of the demo
+    results = tmp_path / "results"
+    curve = pd.read_csv(results / "tradeoff.csv")
+    assert curve["status"].iloc[0] == "infeasible"  # nobody moves: impossible
+    assert curve["stability_cost"].iloc[1] == pytest.approx(832.14, abs=0.01)
+    growth = pd.read_csv(results / "demo-growth.csv")
+    (tip,) = growth.index[growth["leads_changed"]]
+    assert 1.339 < growth["demand.volume"].iloc[tip - 1] < growth["demand.volume"].iloc[tip] < 1.341
+    merged = json.loads((results / "demo-mergers" / "summary.json").read_text())
+    assert merged["cost_breakdown"]["merger"] > 0 and merged["mergers"] == [
+        "NORTHMIDS",
+        "SPECIALISTS",
+    ]
     print("\n".join(f"{t:6.1f}s  {c}" for t, c in times))

@@ -186,6 +186,47 @@ def test_csv_tables_name_the_csv_file_and_line(tmp_path):
     assert any(p.file.endswith("caps.csv") for p in problems)
 
 
+CAPS_HEADER = "provider,service_line,capacity,quality,unit_cost\n"
+
+
+@pytest.mark.parametrize(
+    ("body", "line"),
+    [
+        ("P1,A,100,70,1\n\nP1,B,abc,40,1\n", 4),  # a blank line before the bad row
+        ("\n\nP1,A,100,70,1\n\nP1,B,abc,40,1\n", 6),
+        ('P1,A,100,70,1\n"P1",B,abc,40,"two\nlines"\n', 3),  # a quoted line break after it
+        ('P1,"A",100,70,"one\nbreak"\nP1,B,abc,40,1\n', 4),  # ... and before it
+    ],
+)
+def test_csv_line_numbers_count_blank_lines_and_quoted_breaks(tmp_path, body, line):
+    doc = tiny_doc()
+    (tmp_path / "caps.csv").write_text(CAPS_HEADER + body)
+    doc["capabilities"] = {"csv": "caps.csv"}
+    problems = problems_of(write(tmp_path, doc))
+    bad = [p for p in problems if p.table == "capabilities" and p.field == "capacity"]
+    assert [p.row for p in bad] == [f"line {line}"], problems
+
+
+def test_csv_empty_rows_from_a_spreadsheet_are_ignored(tmp_path):
+    """Excel writes ',,' for rows it thinks are used: they are not records."""
+    doc = tiny_doc()
+    rows = [CAPS_HEADER.strip()] + [
+        ",".join(str(r.get(c, "")) for c in CAPS_HEADER.strip().split(","))
+        for r in doc["capabilities"]
+    ]
+    (tmp_path / "caps.csv").write_text("\n".join(rows) + "\n,,,,\n, , , ,\n,,,,\n")
+    doc["capabilities"] = {"csv": "caps.csv"}
+    inst = csu_opt.load_instance(write(tmp_path, doc))
+    reference = csu_opt.load_instance(TINY)
+    assert len(inst.capabilities) == len(reference.capabilities)
+    # an empty row in the middle is skipped too, and the next row keeps its own line number
+    (tmp_path / "caps.csv").write_text(
+        "\n".join([rows[0], rows[1], ",,,,", rows[2].replace(",", ",x", 1)]) + "\n"
+    )
+    problems = problems_of(tmp_path / "inst.yaml")
+    assert [p.row for p in problems if p.table == "capabilities"] == ["line 4"], problems
+
+
 def test_missing_and_empty_csv(tmp_path):
     doc = tiny_doc()
     doc["ccgs"] = {"csv": "nowhere.csv"}

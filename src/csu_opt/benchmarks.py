@@ -1,4 +1,5 @@
-"""Published facility-location benchmarks as csu-opt instances (SPEC section 2, special case).
+"""Published facility-location benchmarks as csu-opt instances (the special case of
+model/formulation.md).
 
 With one service line, every provider lead-capable and none subcontracting, quality 100,
 threshold 0, unit cost 0, no minimum volume, exit cost or self-delivery share, and no bound on

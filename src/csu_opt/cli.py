@@ -1,4 +1,4 @@
-"""The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
+"""The ``csu-opt`` command line (README.md, "Commands"): parse, call the library, print.
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
 2 usage error; 3 proven infeasible (``validate`` exits 1 when a necessary condition proves it);
@@ -20,6 +20,7 @@ from rich.console import Console
 from csu_opt import __version__
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
+from csu_opt.numbers import clean_record, money, pct
 from csu_opt.render import (
     comparison_table,
     err_console,
@@ -33,6 +34,7 @@ from csu_opt.runner import (
     ProgressLine,
     RunResult,
     default_folder,
+    progress_line,
     run_solve,
     verify_into,
 )
@@ -152,7 +154,13 @@ def _solve_options(
     "demand.volume*=1.5.",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
-@click.option("--quiet", "-q", is_flag=True, help="No progress line and no summary.")
+@click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="Print nothing on success (no progress, summary or comparison; the result "
+    "folders and the exit code say it all); problems still go to stderr.",
+)
 @click.option("--no-cuts", is_flag=True, help="Leave out the valid inequalities (for comparison).")
 @click.option(
     "--backend",
@@ -259,8 +267,9 @@ def solve(
             )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
-        click.echo(json.dumps(summaries[0] if len(summaries) == 1 else summaries, indent=2))
-    elif len(results) > 1:
+        shown = clean_record(summaries[0] if len(summaries) == 1 else summaries)
+        click.echo(json.dumps(shown, indent=2))
+    elif len(results) > 1 and not quiet:
         comparison_table(console, [_row(r) for r in results])
     codes = [r.solution.status.exit_code for r in results]
     if any(r.solution.extra.get("verified") is False for r in results):
@@ -332,8 +341,8 @@ def _solve_one(
 
 def _row(r: RunResult) -> dict[str, Any]:
     s = r.solution
-    gap = f"{100 * s.mip_gap:.3f}%" if s.mip_gap is not None else "-"
-    obj = f"{s.objective:,.2f}" if s.objective is not None else "-"
+    gap = pct(s.mip_gap)
+    obj = money(s.objective)
     return {
         "instance": s.instance.get("name"),
         "status": s.status.value,
@@ -358,7 +367,7 @@ def _row(r: RunResult) -> dict[str, Any]:
     type=click.IntRange(min=1),
     default=5,
     show_default=True,
-    help="Service lines (the five of SPEC first, then L6, L7, ...).",
+    help="Service lines (the five of the 2014 framework first, then L6, L7, ...).",
 )
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option(
@@ -390,17 +399,23 @@ def generate(
 
 
 @main.command()
-@click.argument("instance", type=click.Path(path_type=Path))
-@click.argument("run", type=click.Path(path_type=Path))
-def verify(instance: Path, run: Path) -> None:
+@click.argument(
+    "paths", nargs=-1, required=True, metavar="[INSTANCE] RUN", type=click.Path(path_type=Path)
+)
+def verify(paths: tuple[Path, ...]) -> None:
     """Check a result folder against every rule C1-C11, independently of the model.
 
-    Exit 0 when the solution satisfies every rule, 1 otherwise.
+    csu-opt verify RUN checks RUN against the instance file its summary.json names (with
+    the overrides it was solved with); csu-opt verify INSTANCE RUN against INSTANCE. Exit 0
+    when the solution satisfies every rule, 1 otherwise.
     """
     from csu_opt.verify import format_report, verify_run
 
     console = Console()
     with handled_errors():
+        if len(paths) > 2:
+            raise UsageError("verify takes RUN, or INSTANCE RUN")
+        instance, run = (None, paths[0]) if len(paths) == 1 else paths
         report = verify_run(instance, run)
     print_lines(console, format_report(report))
     sys.exit(0 if report.ok else 1)
@@ -432,6 +447,7 @@ def verify(instance: Path, run: Path) -> None:
     help="Explain the what-if 'a network that survives any single exit' (resilience --robust).",
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the explanation as JSON.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress line (the answer is printed).")
 def explain(
     instance: Path,
     overrides: tuple[str, ...],
@@ -440,6 +456,7 @@ def explain(
     max_moves: int | None,
     robust: bool,
     as_json: bool,
+    quiet: bool,
 ) -> None:
     """Explain why an instance (or a what-if on it) is infeasible, and the smallest
     relaxation that fixes it.
@@ -450,7 +467,7 @@ def explain(
     from csu_opt.explain import format_explanation
 
     console = Console()
-    with handled_errors():
+    with handled_errors(), progress_line("explain", quiet):
         if (incumbent is None) != (max_moves is None):
             raise UsageError("--incumbent and --max-moves go together")
         inst = load_instance(instance, overrides)
@@ -468,7 +485,7 @@ def explain(
             rules.append(DoubleCoverage())
         e = explain_instance(inst, time_limit=time_limit, rules=rules)
     if as_json:
-        click.echo(json.dumps(e.as_record(), indent=2, default=str))
+        click.echo(json.dumps(clean_record(e.as_record()), indent=2, default=str))
     else:
         print_lines(console, format_explanation(e))
     sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)

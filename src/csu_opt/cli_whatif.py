@@ -19,6 +19,7 @@ from rich.console import Console
 
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
 from csu_opt.render import print_lines
+from csu_opt.runner import ProgressLine, progress_line
 from csu_opt.solve import SolveOptions
 
 err_console = Console(stderr=True)
@@ -42,12 +43,24 @@ def _handled() -> Iterator[None]:
         sys.exit(1)
 
 
-def _echo(lines: list[str]) -> None:
+def _echo(lines: list[str], quiet: bool = False, written: list[Path] | None = None) -> None:
+    """The answer, then the files written; under --quiet nothing the files already hold."""
+    if quiet and written:
+        return
     print_lines(Console(), lines)
+    if written:
+        click.echo(f"written: {', '.join(map(str, written))}")
 
 
-def _options(time_limit: float | None, mip_gap: float, threads: int | None) -> SolveOptions:
-    return SolveOptions(time_limit=time_limit, mip_gap=mip_gap, threads=threads)
+def _options(
+    time_limit: float | None,
+    mip_gap: float,
+    threads: int | None,
+    progress: ProgressLine | None = None,
+) -> SolveOptions:
+    return SolveOptions(
+        time_limit=time_limit, mip_gap=mip_gap, threads=threads, on_progress=progress
+    )
 
 
 def parse_fraction(text: str) -> float:
@@ -80,6 +93,13 @@ def solver_options(f: click.decorators.FC) -> click.decorators.FC:
     )(f)
 
 
+quiet_option = click.option(
+    "--quiet",
+    "-q",
+    is_flag=True,
+    help="No progress line; with files written (--out), print nothing on success.",
+)
+
 _set = click.option(
     "--set",
     "overrides",
@@ -106,6 +126,7 @@ _set = click.option(
 )
 @click.option("--instance", type=click.Path(path_type=Path), help="The run's instance file.")
 @solver_options
+@quiet_option
 def resilience(
     run: Path,
     robust: bool,
@@ -115,12 +136,13 @@ def resilience(
     time_limit: float | None,
     mip_gap: float,
     threads: int | None,
+    quiet: bool,
 ) -> None:
     """N-1: each active provider of RUN's network fails in turn; rank by the damage."""
     from csu_opt.resilience import NoNetwork, format_resilience, load_run, write_resilience
     from csu_opt.resilience import resilience as analyse
 
-    with _handled():
+    with _handled(), progress_line("resilience", quiet) as progress:
         inst, sol = load_run(run, instance)
         if not sol.status.has_solution:
             err_console.print(f"{run}: status {sol.status.value}, no network to analyse")
@@ -129,7 +151,7 @@ def resilience(
             r = analyse(
                 inst,
                 sol,
-                _options(time_limit, mip_gap, threads),
+                _options(time_limit, mip_gap, threads, progress),
                 repair="min_change" if repair == "min-change" else "reoptimise",
                 robust=robust,
             )
@@ -138,8 +160,7 @@ def resilience(
             _echo(exc.explanation)
             sys.exit(exc.status.exit_code)
         written = write_resilience(r, out or run)
-    _echo(format_resilience(r))
-    click.echo(f"written: {', '.join(map(str, written))}")
+    _echo(format_resilience(r), quiet, written)
 
 
 @click.command()
@@ -165,6 +186,7 @@ def resilience(
 )
 @_set
 @solver_options
+@quiet_option
 def tradeoff(
     instance: Path,
     incumbent: Path,
@@ -175,6 +197,7 @@ def tradeoff(
     time_limit: float | None,
     mip_gap: float,
     threads: int | None,
+    quiet: bool,
 ) -> None:
     """Cost of the cheapest network against the number of CCGs allowed to move."""
     from csu_opt.disruption import format_tradeoff, parse_grid, read_incumbent
@@ -182,15 +205,13 @@ def tradeoff(
     from csu_opt.instance import load_instance
     from csu_opt.whatif import out_path, write_csv
 
-    with _handled():
+    with _handled(), progress_line("tradeoff", quiet) as progress:
         grid = parse_grid(max_moves_grid) if max_moves_grid else None
         inst = load_instance(instance, overrides)
         inc = read_incumbent(incumbent, partnerships)
-        t = curve(inst, inc, _options(time_limit, mip_gap, threads), grid)
-        path = write_csv(t.table, out_path(out, "tradeoff.csv")) if out else None
-    _echo(format_tradeoff(t))
-    if path is not None:
-        click.echo(f"written: {path}")
+        t = curve(inst, inc, _options(time_limit, mip_gap, threads, progress), grid)
+        written = [write_csv(t.table, out_path(out, "tradeoff.csv"))] if out else []
+    _echo(format_tradeoff(t), quiet, written)
     sys.exit(0 if t.optimum is not None else 3)
 
 
@@ -201,6 +222,7 @@ def tradeoff(
 )
 @_set
 @solver_options
+@quiet_option
 def rule_costs(
     instance: Path,
     out: Path | None,
@@ -208,6 +230,7 @@ def rule_costs(
     time_limit: float | None,
     mip_gap: float,
     threads: int | None,
+    quiet: bool,
 ) -> None:
     """What each rule costs a year: the optimum with it minus the optimum without it."""
     from csu_opt.instance import load_instance
@@ -215,13 +238,11 @@ def rule_costs(
     from csu_opt.rulecosts import rule_costs as price
     from csu_opt.whatif import out_path, write_csv
 
-    with _handled():
+    with _handled(), progress_line("rule-costs", quiet) as progress:
         inst = load_instance(instance, overrides)
-        rc = price(inst, _options(time_limit, mip_gap, threads))
-        path = write_csv(rc.table, out_path(out, "rule_costs.csv")) if out else None
-    _echo(format_rule_costs(rc))
-    if path is not None:
-        click.echo(f"written: {path}")
+        rc = price(inst, _options(time_limit, mip_gap, threads, progress))
+        written = [write_csv(rc.table, out_path(out, "rule_costs.csv"))] if out else []
+    _echo(format_rule_costs(rc), quiet, written)
     sys.exit(rc.base.status.exit_code)
 
 
@@ -239,6 +260,7 @@ def rule_costs(
 )
 @_set
 @solver_options
+@quiet_option
 def alternatives(
     instance: Path,
     k: int,
@@ -248,6 +270,7 @@ def alternatives(
     time_limit: float | None,
     mip_gap: float,
     threads: int | None,
+    quiet: bool,
 ) -> None:
     """The k best structurally different lead sets within a tolerance of the optimum, and
     the decisions they all share."""
@@ -256,19 +279,17 @@ def alternatives(
     from csu_opt.instance import load_instance
     from csu_opt.whatif import out_path, write_csv
 
-    with _handled():
+    with _handled(), progress_line("alternatives", quiet) as progress:
         tol = parse_fraction(within)
         inst = load_instance(instance, overrides)
-        alt = search(inst, k, tol, _options(time_limit, mip_gap, threads))
+        alt = search(inst, k, tol, _options(time_limit, mip_gap, threads, progress))
         written = []
         if out is not None:
             path = out_path(out, "alternatives.csv")
             written.append(write_csv(alt.table, path))
             decisions = path.with_name(f"{path.stem}_decisions.csv")
             written.append(write_csv(alt.decisions, decisions))
-    _echo(format_alternatives(alt))
-    if written:
-        click.echo(f"written: {', '.join(map(str, written))}")
+    _echo(format_alternatives(alt), quiet, written)
     sys.exit(0 if alt.solutions else 3)
 
 

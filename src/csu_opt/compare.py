@@ -27,6 +27,7 @@ from rich.text import Text
 
 from csu_opt.errors import CsuOptError, InstanceError
 from csu_opt.instance import Instance, load_instance
+from csu_opt.numbers import missing, money, pct, staff
 from csu_opt.plots import ROLE_COLOURS, draw_costs, mtext, series_style
 from csu_opt.solution import RESULT_FILES, TOL, Solution, read_results
 
@@ -312,12 +313,15 @@ def _changed(maps: list[dict[str, str]], labels: list[str], index: str) -> pd.Da
 
 
 def _fmt(v: Any, key: str) -> str:
-    if v is None or (isinstance(v, float) and pd.isna(v)):
+    """One cell of the overview: a gap, a headcount, a count, an amount or text."""
+    if missing(v):
         return "-"
     if key == "MIP gap":
-        return f"{100 * float(v):.3f}%"
+        return pct(v)
+    if key == "staff exiting":
+        return staff(v)
     if isinstance(v, float):
-        return f"{v:,.2f}"
+        return money(v)
     return str(v)
 
 
@@ -362,7 +366,7 @@ def render_comparison(console: Console, cmp: Comparison, max_rows: int = 40) -> 
     for line, row in cmp.quality.iterrows():
         t.add_row(
             Text(str(line)),
-            *("-" if pd.isna(row[lab]) else f"{row[lab]:.1f}" for lab in cmp.labels),
+            *("-" if missing(row[lab]) else f"{row[lab]:.1f}" for lab in cmp.labels),
         )
     console.print(t)
 

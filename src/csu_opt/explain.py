@@ -48,6 +48,7 @@ from csu_opt.errors import CsuOptError
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance, replace
 from csu_opt.model import build_model
+from csu_opt.numbers import exact
 from csu_opt.verify import fmt, verify_solution
 
 if TYPE_CHECKING:
@@ -610,8 +611,8 @@ def deletion_filter(
 
 
 def _num(x: float) -> str:
-    """A value as an override reads it back exactly: ``90``, ``0.6``, ``55.25``."""
-    return str(int(x)) if float(x).is_integer() else repr(float(x))
+    """A value as an override reads it back exactly: ``90``, ``0.6``, ``55.25`` (no noise)."""
+    return exact(x)
 
 
 def _lowest(values: Sequence[float], ok: Callable[[float], bool]) -> float | None:

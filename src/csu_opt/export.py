@@ -1,4 +1,4 @@
-"""Shipping an instance as an Excel workbook: one sheet per table (SPEC section 3).
+"""Shipping an instance as an Excel workbook: one sheet per table (docs/schema.md).
 
 ``write_workbook`` loads an instance (so what lands in the workbook is exactly what the loader
 validated), writes each table as a sheet of ``out_xlsx`` and, if asked, a YAML file whose

@@ -66,7 +66,7 @@ from csu_opt.schema import PROVIDER_KINDS, SCHEMA_VERSION
 from csu_opt.writer import write_document
 
 DEFAULT_TIGHTNESS = 0.6
-SPEC_LINES = (
+FRAMEWORK_LINES = (
     ("BST", "Business support and transactional services"),
     ("PROC", "Healthcare procurement and provider management"),
     ("REDES", "Service specific redesign"),
@@ -129,8 +129,9 @@ class Witness:
 
 
 def line_ids(lines: int) -> list[str]:
-    """SPEC's ids for the first five lines, then L6, L7, ..."""
-    return [SPEC_LINES[i][0] if i < len(SPEC_LINES) else f"L{i + 1}" for i in range(lines)]
+    """The 2014 framework's ids for the first five lines, then L6, L7, ..."""
+    n = len(FRAMEWORK_LINES)
+    return [FRAMEWORK_LINES[i][0] if i < n else f"L{i + 1}" for i in range(lines)]
 
 
 def default_name(providers: int, ccgs: int, lines: int, seed: int, tightness: float) -> str:
@@ -334,7 +335,7 @@ def generate_with_witness(
             {
                 "id": lids,
                 "name": [
-                    SPEC_LINES[i][1] if i < len(SPEC_LINES) else f"Service line {i + 1}"
+                    FRAMEWORK_LINES[i][1] if i < len(FRAMEWORK_LINES) else f"Service line {i + 1}"
                     for i in range(K)
                 ],
                 "quality_threshold": theta,

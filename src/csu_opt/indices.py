@@ -1,4 +1,4 @@
-"""The sparsity of the model, decided once from data (SPEC section 2, C7).
+"""The sparsity of the model, decided once from data (model/formulation.md, C7).
 
 Every variable family is indexed by a DataFrame holding exactly the entries that can be
 non-zero, with the data each entry needs. The Pyomo model and the solution extraction both

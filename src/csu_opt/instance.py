@@ -1,4 +1,4 @@
-"""Instance files in, a validated immutable :class:`Instance` out (SPEC section 3).
+"""Instance files in, a validated immutable :class:`Instance` out (docs/schema.md).
 
 ``load_instance`` reads the YAML file and its CSV/Excel tables, applies ``--set`` overrides,
 checks everything and raises :class:`~csu_opt.errors.InstanceError` listing *every* problem
@@ -43,7 +43,7 @@ from csu_opt.tables import RawTable, content_hash, read_table
 
 @dataclass(frozen=True)
 class Settings:
-    """The rules of the market (SPEC section 2, C1, C2, C10, single sourcing)."""
+    """The rules of the market (model/formulation.md: C1, C2, C10, single sourcing)."""
 
     lead_min: int | None = None
     lead_max: int | None = None
@@ -56,8 +56,8 @@ class Settings:
 class Instance:
     """A validated instance: plain typed data, one DataFrame per table.
 
-    Tables keep SPEC's column names. ``service_lines``, ``providers`` and ``ccgs`` are indexed
-    by id; the others have their id columns as ordinary columns.
+    Tables keep the schema's column names (docs/schema.md). ``service_lines``, ``providers``
+    and ``ccgs`` are indexed by id; the others have their id columns as ordinary columns.
 
     Mergers (``csu_opt.mergers``): ``mergers`` is the table as given (members as tuples);
     every merged body is also a row of ``providers`` (``merger_of`` names its members, '' for

@@ -1,6 +1,6 @@
 """The network-formation MIP as sparse arrays, for handing to HiGHS directly (issue 7).
 
-The same model as :mod:`csu_opt.model` (SPEC section 2; maths in ``model/formulation.md``),
+The same model as :mod:`csu_opt.model` (maths in ``model/formulation.md``),
 built from the :class:`~csu_opt.indices.ModelIndex` frames with numpy alone: no Python loop
 runs over variables or nonzeros. One function per constraint family, named like model.py's
 (``rows_network_balance`` beside ``add_network_balance``), its docstring holding the same

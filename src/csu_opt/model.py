@@ -1,4 +1,4 @@
-"""The network-formation MIP in Pyomo (SPEC section 2; maths in ``model/formulation.md``).
+"""The network-formation MIP in Pyomo (maths in ``model/formulation.md``).
 
 One function per constraint family, named after it, its docstring holding the formula.
 Variables are indexed by position in the frames of :class:`~csu_opt.indices.ModelIndex`

@@ -20,6 +20,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
+from csu_opt.numbers import pct
+
 if TYPE_CHECKING:
     from csu_opt.compare import Run
 
@@ -95,7 +97,7 @@ def status_note(run: Run) -> str:
     if sol.status.value == "optimal":
         return "optimal"
     if sol.status.value == "feasible":
-        gap = f", gap {100 * sol.mip_gap:.2f}%" if sol.mip_gap is not None else ""
+        gap = f", gap {pct(sol.mip_gap)}" if sol.mip_gap is not None else ""
         return f"feasible, stopped at a limit{gap}"
     return sol.status.value.replace("_", " ")
 
@@ -337,7 +339,7 @@ def draw_costs(ax: Axes, runs: Sequence[Run]) -> None:
             band.set_gid(f"gap:{r.label}")
             ax.add_patch(band)
             ax.annotate(
-                f"gap {gap:,.0f}\n({100 * (sol.mip_gap or 0):.2f}%)",
+                f"gap {gap:,.0f}\n({pct(sol.mip_gap or 0)})",
                 (xi + 0.41, sol.objective - gap / 2),
                 xytext=(3, 0),
                 textcoords="offset points",

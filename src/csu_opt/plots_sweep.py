@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import yaml
+from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
@@ -26,6 +27,7 @@ from matplotlib.transforms import blended_transform_factory
 
 from csu_opt.compare import ResultFolderError
 from csu_opt.errors import UsageError
+from csu_opt.numbers import pct
 from csu_opt.plots import GREY, OKABE_ITO, ROLE_COLOURS, mtext, series_style
 
 SOLVED = ("optimal", "feasible")
@@ -64,6 +66,9 @@ class Sweep:
     units: dict[str, str] = field(default_factory=dict)
     name: str = ""
     spec: dict[str, Any] = field(default_factory=dict)
+    #: a threshold search (--find-threshold): the intervals (below, above) of its key in
+    #: which the set of leads changes
+    tipping: list[tuple[float, float]] = field(default_factory=list)
 
     def resolve(self, name: str) -> str:
         """A varied key by its full name or an unambiguous ending ('max', 'volume')."""
@@ -118,6 +123,16 @@ def load_sweep(folder: str | Path) -> Sweep:
     with sqlite3.connect(f"file:{folder / 'sweep.db'}?mode=ro", uri=True) as db:
         df = pd.read_sql_query("SELECT * FROM cases", db)
     axes = [a["key"] for a in spec.get("axes", [])]
+    scaled = {a["key"] for a in spec.get("axes", []) if a.get("scale")}
+    tipping: list[tuple[float, float]] = []
+    threshold = spec.get("threshold")
+    if threshold and not axes:  # a threshold search varies its key, value by value
+        given = str(threshold.get("as_given") or threshold["key"])
+        key = given.rstrip("*")
+        axes = [key]
+        if threshold.get("scale", given == "demand.volume" or given.endswith("*")):
+            scaled.add(key)
+        tipping = _tipping_points(folder)
     params = [json.loads(p) if p else {} for p in df["params"]]
     for k in axes:
         df[k] = [p.get(k, np.nan) for p in params]
@@ -135,8 +150,16 @@ def load_sweep(folder: str | Path) -> Sweep:
         units, name = dict(doc.get("units") or {}), str(doc.get("name", ""))
     except (OSError, KeyError, TypeError, yaml.YAMLError):
         pass
-    scaled = {a["key"] for a in spec.get("axes", []) if a.get("scale")}
-    return Sweep(folder, axes, scaled, df.reset_index(drop=True), units, name, spec)
+    return Sweep(folder, axes, scaled, df.reset_index(drop=True), units, name, spec, tipping)
+
+
+def _tipping_points(folder: Path) -> list[tuple[float, float]]:
+    """The intervals of thresholds.json (none while the search has not finished)."""
+    try:
+        doc = json.loads((folder / "thresholds.json").read_text(encoding="utf-8"))
+        return [(float(t["below"]), float(t["above"])) for t in doc["tipping_points"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []
 
 
 def _case_extras(case: Path) -> tuple[float, float]:
@@ -208,13 +231,44 @@ def sweep_lines_figure(
                 transform=bottom,
                 zorder=4,
             )
+    tipping = sw.tipping if x == sw.axes[0] and cats is None else []
+    for below, above in tipping:  # the search narrowed each change to a short interval
+        if above - below > 0.01 * (float(df["_x"].max()) - float(df["_x"].min())):
+            ax.axvspan(below, above, color=OKABE_ITO["vermillion"], alpha=0.15, linewidth=0)
+        mark = ax.axvline(
+            (below + above) / 2, color=OKABE_ITO["vermillion"], linestyle="--", linewidth=1.2
+        )
+        mark.set_gid(f"tipping:{below:g}:{above:g}")
+        ax.annotate(
+            mtext(f"{below:g}-{above:g}"),
+            ((below + above) / 2, 1.0),
+            xycoords=bottom,
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize=8,
+            color=OKABE_ITO["vermillion"],
+        )
     if cats is not None:
         ax.set_xticks(range(len(cats)), [mtext(c) for c in cats])
     elif df["_x"].nunique() <= 12:
         ax.set_xticks(sorted(df["_x"].unique()))
+    if len(df):  # every case on the axis, the crosses of failed cases included
+        lo, hi = float(df["_x"].min()), float(df["_x"].max())
+        pad = 0.04 * (hi - lo) if hi > lo else 0.5
+        ax.set_xlim(lo - pad, hi + pad)
     ax.set_xlabel(mtext(sw.label(x)))
     ax.set_ylabel(mtext(ylabel))
     handles, _ = ax.get_legend_handles_labels()
+    if tipping:
+        handles.append(
+            Line2D(
+                [],
+                [],
+                color=OKABE_ITO["vermillion"],
+                linestyle="--",
+                label="the set of leads changes (tipping point)",
+            )
+        )
     handles += [
         Line2D([], [], marker="o", color="black", linestyle="", label="optimal"),
         Line2D(
@@ -287,7 +341,7 @@ def sweep_heatmap_figure(
             text = f"{v:,.0f}" if abs(v) >= 100 else f"{v:.3g}"
             if r["status"] == "feasible":
                 gap = r["gap_pct"]
-                text += f"\ngap {gap:.2f}%" if pd.notna(gap) else "\nat a limit"
+                text += f"\ngap {pct(r['mip_gap'])}" if pd.notna(gap) else "\nat a limit"
             frac = 0.5 if hi == lo else (v - lo) / (hi - lo)
             colour = "black" if frac > 0.55 else "white"
         ax.text(j, i, text, ha="center", va="center", fontsize=8, color=colour)
@@ -308,6 +362,13 @@ def sweep_heatmap_figure(
     )
     ax.set_title(mtext(f"{sw.name or 'sweep'}: {label.split(' (')[0]}\nover {x} and {y2}"))
     return fig
+
+
+def _float(v: Any) -> float:
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return math.nan
 
 
 def _sort_key(v: Any) -> tuple[int, Any]:
@@ -361,8 +422,22 @@ def sweep_leads_figure(sw: Sweep, fix: dict[str, Any] | None = None) -> Figure:
     ax.set_xlabel(mtext(f"case (values of {', '.join(sw.axes) or 'no varied key'})"))
     ax.set_ylabel("provider")
     labels = ["lead", "subcontractor", "exit", "no solution / not in instance"]
+    handles: list[Artist] = [
+        Patch(color=c, label=lab) for c, lab in zip(colours, labels, strict=True)
+    ]
+    if sw.tipping:  # a line between the two cases that bracket each tipping point
+        xs = [_float(v) for v in df[sw.axes[0]]]
+        pairs = set(sw.tipping)
+        for j in range(1, len(xs)):
+            if (xs[j - 1], xs[j]) in pairs:
+                ax.axvline(j - 0.5, color="black", linewidth=2.5).set_gid(
+                    f"tipping:{xs[j - 1]:g}:{xs[j]:g}"
+                )
+        handles.append(
+            Line2D([], [], color="black", linewidth=2.5, label="tipping point: leads change")
+        )
     ax.legend(
-        handles=[Patch(color=c, label=lab) for c, lab in zip(colours, labels, strict=True)],
+        handles=handles,
         loc="upper left",
         bbox_to_anchor=(1.0, 1.0),
         fontsize=8,

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance
+from csu_opt.numbers import money, number, pct, seconds, staff
 from csu_opt.runner import Interrupted
 from csu_opt.solution import Role, Solution
 
@@ -45,10 +46,6 @@ def handled_errors() -> Iterator[None]:
         sys.exit(130)
 
 
-def fmt(x: float | None, digits: int = 2) -> str:
-    return "-" if x is None else f"{x:,.{digits}f}"
-
-
 def print_problems(console: Console, err: InstanceError) -> None:
     n = len(err.problems)
     console.print(
@@ -72,12 +69,12 @@ def instance_summary(console: Console, inst: Instance) -> None:
     for col in ("kind", "providers", "lead-capable", "staff"):
         t.add_column(col, justify="left" if col == "kind" else "right")
     for kind, row in kinds.iterrows():
-        t.add_row(str(kind), str(int(row["n"])), str(int(row["lead"])), f"{row['staff']:,.0f}")
+        t.add_row(str(kind), str(int(row["n"])), str(int(row["lead"])), staff(row["staff"]))
     t.add_row(
         "total",
         str(len(prov)),
         str(int(prov["can_lead"].sum())),
-        f"{prov['staff'].sum():,.0f}",
+        staff(prov["staff"].sum()),
         style="bold",
     )
     console.print(t)
@@ -104,8 +101,8 @@ def instance_summary(console: Console, inst: Instance) -> None:
         lines.add_row(
             f"{s} ({row['name']})" if row["name"] != s else str(s),
             f"{row['quality_threshold']:g}",
-            f"{d:,.1f}",
-            f"{cap:,.1f}",
+            number(d),
+            number(cap),
             str(int(n_elig.get(s, 0))),
             ratio,
         )
@@ -159,13 +156,13 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             str(kind[lead]),
             ", ".join(members.get(lead, [])) or "-",
             f"{ccgs.get(lead, 0):g}",
-            f"{vol.get(lead, 0):,.1f}",
+            number(vol.get(lead, 0)),
         )
     console.print(t)
     exits = roles[roles["role"] == Role.EXIT]
     if len(exits):
         console.print(
-            f"  exit: {', '.join(exits['provider'])} (staff affected {exits['staff'].sum():,.0f})"
+            f"  exit: {', '.join(exits['provider'])} (staff affected {staff(exits['staff'].sum())})"
             if "staff" in exits
             else "",
             highlight=False,
@@ -179,25 +176,25 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
         c.add_column("part")
         c.add_column("cost", justify="right")
         for name, value in vars(cb).items():
-            c.add_row(name.replace("_", " "), fmt(value))
-        c.add_row("total", fmt(cb.total), style="bold")
+            c.add_row(name.replace("_", " "), money(value))
+        c.add_row("total", money(cb.total), style="bold")
         console.print(c)
     polish = sol.solver.get("polish") or {}
     if polish.get("ran"):
         n = polish["leads_fixed"]
         console.print(
             f"  polished within the lead set ({n} lead{'s' if n != 1 else ''} kept) for "
-            f"{polish['time_s']:.1f}s: {fmt(polish['objective_before'])} -> "
-            f"{fmt(polish['objective_after'])} (best within that lead set >= "
-            f"{fmt(polish['lead_set_bound'])})",
+            f"{seconds(polish['time_s'])}: {money(polish['objective_before'])} -> "
+            f"{money(polish['objective_after'])} (best within that lead set >= "
+            f"{money(polish['lead_set_bound'])})",
             highlight=False,
         )
-    gap = f"{100 * sol.mip_gap:.4f}%" if sol.mip_gap is not None else "-"
     tm = sol.timings
     console.print(
-        f"  objective {fmt(sol.objective)}  bound {fmt(sol.best_bound)}  gap {gap}  |  "
-        f"build {tm.build_s:.2f}s  hand-over {tm.handover_s:.2f}s  HiGHS {tm.solve_s:.2f}s  "
-        f"total {tm.total_s:.2f}s",
+        f"  objective {money(sol.objective)}  bound {money(sol.best_bound)}  "
+        f"gap {pct(sol.mip_gap)}  |  build {seconds(tm.build_s)}  "
+        f"hand-over {seconds(tm.handover_s)}  HiGHS {seconds(tm.solve_s)}  "
+        f"total {seconds(tm.total_s)}",
         highlight=False,
     )
     if folder is not None:

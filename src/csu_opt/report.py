@@ -18,6 +18,7 @@ import json
 import platform
 import shlex
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from matplotlib.figure import Figure
 
 from csu_opt import __version__
 from csu_opt.compare import Run
+from csu_opt.numbers import clean_record, money, number, pct, seconds, staff
 from csu_opt.plots import RUN_FIGURES, status_note
 from csu_opt.plots_sweep import Sweep, sweep_heatmap_figure, sweep_leads_figure, sweep_lines_figure
 
@@ -82,6 +84,13 @@ def figure_html(fig: Figure, caption: str, name: str) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Shown:
+    """A number already formatted (a gap, a headcount, seconds): right-aligned as is."""
+
+    text: str
+
+
 def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in headers)
     body = []
@@ -89,9 +98,11 @@ def table_html(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
         cells = []
         for v in row:
             if isinstance(v, float):
-                cells.append(f'<td class="num">{v:,.2f}</td>')
+                cells.append(f'<td class="num">{money(v)}</td>')
             elif isinstance(v, int) and not isinstance(v, bool):
                 cells.append(f'<td class="num">{v:,}</td>')
+            elif isinstance(v, Shown):
+                cells.append(f'<td class="num">{esc(v.text)}</td>')
             else:
                 cells.append(f"<td>{esc('-' if v is None else v)}</td>")
         body.append("<tr>" + "".join(cells) + "</tr>")
@@ -123,12 +134,6 @@ def _versions() -> list[tuple[str, str]]:
         except metadata.PackageNotFoundError:
             out.append((pkg, "not installed"))
     return out
-
-
-def _fmt(v: float | None, pct: bool = False) -> str:
-    if v is None:
-        return "-"
-    return f"{100 * v:.3f}%" if pct else f"{v:,.2f}"
 
 
 # --------------------------------------------------------------------------- run
@@ -171,7 +176,7 @@ def run_report(run: Run) -> str:
                 ("csu-opt version (solve)", s.get("csu_opt_version", "")),
                 ("solver", f"{sol.solver.get('name', '')} {sol.solver.get('version', '')}"),
                 ("solver options", json.dumps(options, sort_keys=True)),
-                ("timings (s)", json.dumps(vars(sol.timings))),
+                ("timings (s)", json.dumps(clean_record(vars(sol.timings)))),
                 ("result folder", str(run.folder.resolve())),
                 ("report written", dt.datetime.now().isoformat(timespec="seconds")),
                 *((f"{k} version (report)", v) for k, v in _versions()),
@@ -220,7 +225,7 @@ def _run_facts(run: Run, bound: bool = True) -> list[tuple[str, Any]]:
     facts: list[tuple[str, Any]] = [("status", sol.status.value), ("message", sol.message)]
     if bound:
         facts.append((f"best bound ({run.cost_unit})", sol.best_bound))
-    return [*facts, ("solve time (s)", float(sol.timings.total_s))]
+    return [*facts, ("solve time", Shown(seconds(sol.timings.total_s)))]
 
 
 def _infeasible_sections(run: Run) -> list[str]:
@@ -254,7 +259,7 @@ def _infeasible_sections(run: Run) -> list[str]:
         for s in found:
             state = "verified by a solve" if s.get("verified") else "NOT verified"
             if s.get("verified") and s.get("objective") is not None:
-                state += f", optimum {_fmt(s['objective'])} ({run.cost_unit})"
+                state += f", optimum {money(s['objective'])} ({run.cost_unit})"
             cmd = shlex.join(_solve_command(run, s.get("overrides", ()), s.get("flags", ())))
             items.append(
                 f"<li><p>{esc(s.get('text', ''))} ({esc(state)})</p><pre>{esc(cmd)}</pre></li>"
@@ -276,8 +281,7 @@ def _solution_sections(run: Run) -> list[str]:
     parts = []
     if sol.status.value == "optimal":
         parts.append(
-            '<p class="ok">Proven optimal within the requested gap '
-            f"({esc(_fmt(sol.mip_gap, pct=True))}).</p>"
+            f'<p class="ok">Proven optimal within the requested gap ({esc(pct(sol.mip_gap))}).</p>'
         )
     else:
         parts.append(
@@ -298,13 +302,13 @@ def _solution_sections(run: Run) -> list[str]:
                 ("status", sol.status.value),
                 (f"objective ({unit})", sol.objective),
                 (f"best bound ({unit})", sol.best_bound),
-                ("MIP gap", _fmt(sol.mip_gap, pct=True)),
+                ("MIP gap", Shown(pct(sol.mip_gap))),
                 ("lead providers", len(sol.leads)),
                 ("subcontractors", int(counts.get("subcontractors", 0))),
                 ("exits", len(sol.exits)),
-                ("staff of exiting providers", float(counts.get("staff_exiting", 0.0))),
+                ("staff of exiting providers", Shown(staff(counts.get("staff_exiting", 0.0)))),
                 ("CCGs", int(counts.get("ccgs", 0))),
-                ("solve time (s)", float(sol.timings.total_s)),
+                ("solve time", Shown(seconds(sol.timings.total_s))),
             ],
         )
     )
@@ -376,7 +380,7 @@ def _run_tables(run: Run) -> list[str]:
                     r.kind,
                     ", ".join(r.members[1:]) or "-",
                     int(r.ccgs),
-                    float(r.volume),
+                    Shown(number(r.volume)),
                 )
                 for r in nets.itertuples()
             ],
@@ -386,17 +390,19 @@ def _run_tables(run: Run) -> list[str]:
     lines = run.line_ids()
     targets = run.quality_targets()
     out.append("<h2>Volume-weighted quality per network and line</h2>")
-    rows = [[r.lead, *(quality.get((r.lead, s)) for s in lines)] for r in nets.itertuples()]
+    rows = [
+        [r.lead, *(_quality(quality.get((r.lead, s))) for s in lines)] for r in nets.itertuples()
+    ]
     if targets:
-        rows.append(["target", *(targets.get(s) for s in lines)])
+        rows.append(["target", *(_quality(targets.get(s)) for s in lines)])
     out.append(table_html(["network", *lines], rows))
     out.append("<h2>Providers</h2>")
     out.append(
         table_html(
             ["provider", "name", "kind", "role", "serves", "staff"],
             [
-                (p, names.get(p, p), k, role, (leads or "-").replace(";", ", "), float(staff))
-                for p, k, role, leads, staff in zip(
+                (p, names.get(p, p), k, role, (leads or "-").replace(";", ", "), Shown(staff(n)))
+                for p, k, role, leads, n in zip(
                     sol.roles["provider"],
                     sol.roles["kind"],
                     sol.roles["role"],
@@ -431,6 +437,8 @@ def sweep_report(sw: Sweep) -> str:
             "(stopped at a limit, infeasible or unfinished): open markers and gap "
             "bands in the figures, 'gap' in the heatmap.</p>"
         )
+    if spec.get("threshold"):
+        parts.extend(_tipping_html(sw))
     parts.append("<h2>Figures</h2>")
     if sw.axes:
         x = sw.axes[0]
@@ -470,7 +478,7 @@ def sweep_report(sw: Sweep) -> str:
                 r["status"],
                 _num(r["objective"]),
                 _num(r["best_bound"]),
-                _fmt(_num(r["mip_gap"]), pct=True),
+                Shown(pct(_num(r["mip_gap"]))),
                 _int(r["n_leads"]),
                 _int(r["n_exits"]),
                 leads,
@@ -486,6 +494,12 @@ def sweep_report(sw: Sweep) -> str:
             "--scale" if a.get("scale") else "--vary",
             f"{a['key']}={','.join(str(v) for v in a['values'])}",
         ]
+    threshold = spec.get("threshold") or {}
+    if threshold:
+        cmd += ["--find-threshold", str(threshold.get("as_given") or threshold["key"])]
+        cmd += ["--range", str(threshold.get("range"))]
+        if threshold.get("tol") is not None:
+            cmd += ["--tol", str(threshold["tol"])]
     for o in spec.get("set", []):
         cmd += ["--set", str(o)]
     if spec.get("time_limit") is not None:
@@ -501,8 +515,11 @@ def sweep_report(sw: Sweep) -> str:
                 ("instance file", spec.get("instance", "")),
                 ("instance sha256", inst.get("sha256", "-")),
                 ("fixed overrides", "; ".join(spec.get("set", [])) or "none"),
-                ("time limit per case (s)", spec.get("time_limit") or "none"),
-                ("MIP gap", spec.get("mip_gap")),
+                (
+                    "time limit per case",
+                    seconds(spec["time_limit"]) if spec.get("time_limit") else "none",
+                ),
+                ("MIP gap", pct(spec.get("mip_gap"))),
                 ("csu-opt version (solve)", first.get("csu_opt_version", "-")),
                 (
                     "solver",
@@ -517,6 +534,33 @@ def sweep_report(sw: Sweep) -> str:
     )
     parts.append(f"<p>To run (or resume) the sweep:</p><pre>{esc(shlex.join(cmd))}</pre>")
     return page(title, parts)
+
+
+def _tipping_html(sw: Sweep) -> list[str]:
+    """The tipping points of a threshold search: where, and which leads on either side."""
+    key = sw.axes[0]
+    out = [f"<h2>Tipping points of {esc(key)}</h2>"]
+    if not sw.tipping:
+        return [*out, f"<p>The set of leads does not change over the range of {esc(key)}.</p>"]
+    df = sw.cases
+    by_value = {_num(v): leads for v, leads in zip(df[key], df["leads"], strict=True)}
+
+    def leads(v: float) -> str:
+        text = by_value.get(v)
+        return ", ".join(json.loads(text)) if isinstance(text, str) and text else "no solution"
+
+    rows = [(Shown(f"{a:g}"), Shown(f"{b:g}"), leads(a), leads(b)) for a, b in sw.tipping]
+    out.append(
+        "<p>Between the two values of each row the set of lead providers changes; the search "
+        "narrowed each change to that interval.</p>"
+    )
+    out.append(table_html(["between", "and", "leads below", "leads above"], rows))
+    return out
+
+
+def _quality(v: float | None) -> Shown:
+    """Quality points (0-100) to one decimal."""
+    return Shown("-" if v is None else f"{v:.1f}")
 
 
 def _num(v: Any) -> float | None:

@@ -22,6 +22,7 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from csu_opt.instance import Instance
+from csu_opt.numbers import money, pct
 from csu_opt.solution import Solution, write_files
 
 if TYPE_CHECKING:
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from csu_opt.solve import Progress, SolveOptions
 
 DEFAULT_RESULTS = Path("results")
+#: Seconds a run goes before its progress line appears (short runs stay silent).
+PROGRESS_DELAY = 2.0
 
 
 class Interrupted(Exception):
@@ -173,16 +176,26 @@ def run_solve(
 class ProgressLine:
     """A live status line (elapsed, incumbent, bound, gap, stage) on the terminal.
 
-    Appears once a solve has run ``delay`` seconds; on a terminal it rewrites one line,
+    Appears once a run has taken ``delay`` seconds; on a terminal it rewrites one line,
     elsewhere (CI logs) it prints a line every ``every`` seconds. HiGHS reports nothing
     while it presolves or solves a large root LP (on 500 x 7,000 for many minutes), so a
     heartbeat thread repeats the last report with the time running on and how long ago
-    that report came, and a long run never looks hung.
+    that report came, and a long run never looks hung; before any report it says the run
+    is working. ``label`` names the run (``solving``, ``explain``, ``rule-costs``); a
+    command that runs many solves (``several``) marks the numbers as its current solve's.
     """
 
-    def __init__(self, delay: float = 2.0, every: float = 10.0):
+    def __init__(
+        self,
+        delay: float = 2.0,
+        every: float = 10.0,
+        label: str = "solving",
+        several: bool = False,
+    ):
         self.delay = delay
         self.every = every
+        self.label = label
+        self.several = several
         self.start = time.monotonic()
         self.last = 0.0
         self.shown = False
@@ -202,24 +215,31 @@ class ProgressLine:
             self._show(p, silent_s=0.0)
 
     def _heartbeat(self) -> None:
-        while not self.stopped.wait(min(1.0, self.every / 2) if self.tty else self.every / 2):
+        period = min(1.0, self.every / 2) if self.tty else self.every / 2
+        wait = self.delay if self.delay > 0 else period
+        while not self.stopped.wait(wait):
+            wait = period
             with self.lock:
-                if self.latest is not None and not self.stopped.is_set():
-                    self._show(self.latest, silent_s=time.monotonic() - self.latest_at)
+                if self.stopped.is_set():
+                    break
+                silent = time.monotonic() - (self.latest_at if self.latest else self.start)
+                self._show(self.latest, silent_s=silent)
 
-    def _show(self, p: Progress, silent_s: float) -> None:
+    def _show(self, p: Progress | None, silent_s: float) -> None:
         now = time.monotonic()
         if now - self.start < self.delay or now - self.last < (0.5 if self.tty else self.every):
             return
         self.last = now
-        inc = f"{p.incumbent:,.2f}" if p.incumbent is not None else "none yet"
-        bnd = f"{p.bound:,.2f}" if p.bound is not None else "-"
-        gap = f"{100 * p.gap:.3f}%" if p.gap is not None else "-"
-        quiet = f"; no news from HiGHS for {silent_s:.0f}s" if silent_s >= self.every else ""
-        text = (
-            f"  solving {now - self.start:6.1f}s  incumbent {inc}  bound {bnd}  gap {gap}"
-            f"  ({p.stage}{quiet})"
-        )
+        head = f"  {self.label} {now - self.start:6.1f}s"
+        if p is None:
+            text = f"{head}  (working; no solver report yet)"
+        else:
+            inc = money(p.incumbent) if p.incumbent is not None else "none yet"
+            quiet = f"; no news from HiGHS for {silent_s:.0f}s" if silent_s >= self.every else ""
+            text = (
+                f"{head}  {'current solve: ' if self.several else ''}incumbent {inc}  "
+                f"bound {money(p.bound)}  gap {pct(p.gap)}  ({p.stage}{quiet})"
+            )
         if self.tty:
             self.out.write("\r" + text.ljust(100)[:140])
         else:
@@ -234,3 +254,18 @@ class ProgressLine:
                 self.out.write("\r" + " " * 140 + "\r")
             self.out.flush()
             self.out.close()
+
+
+@contextlib.contextmanager
+def progress_line(label: str, quiet: bool = False, several: bool = True) -> Iterator[Any]:
+    """A :class:`ProgressLine` for the block (None when ``quiet``), closed on the way out.
+
+    For commands that run many solves (``explain``, the what-ifs): pass it as
+    ``SolveOptions.on_progress``; with no solver reports it still shows the time running.
+    """
+    line = None if quiet else ProgressLine(PROGRESS_DELAY, label=label, several=several)
+    try:
+        yield line
+    finally:
+        if line is not None:
+            line.close()

@@ -1,4 +1,5 @@
-"""The instance schema ``csu-opt/1`` (SPEC section 3) as data: tables, columns, settings.
+"""The instance schema ``csu-opt/1`` as data: tables, columns, settings (docs/schema.md
+documents it, and tests/test_schema_doc.py checks that it does).
 
 Column checks are vectorised over a whole table; each failing cell becomes a
 :class:`~csu_opt.errors.Problem` naming its file, table, row and field.

@@ -1,4 +1,4 @@
-"""The result of a solve as plain data, and the result folder of SPEC section 5.
+"""The result of a solve as plain data, and the result folder (README.md, "Result folder").
 
 A :class:`Solution` holds DataFrames (roles, assignments, flows) and a summary; plots,
 reports, verify and compare read a Solution or the files and never touch Pyomo.
@@ -21,6 +21,7 @@ import pandas as pd
 from csu_opt import __version__
 from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
+from csu_opt.numbers import clean_frame, clean_record
 
 #: Values below this are read as zero when writing flows and shares.
 TOL = 1e-7
@@ -122,7 +123,7 @@ class Solution:
         return sorted(set(map(str, merged)))
 
     def summary(self) -> dict[str, Any]:
-        """summary.json as a dict (SPEC section 5)."""
+        """summary.json as a dict (README.md, "Result folder")."""
         roles = self.roles
         exiting = roles[roles["role"] == Role.EXIT]
         n_merged = int((roles["role"] == Role.MERGED).sum())
@@ -317,11 +318,17 @@ def _atomic_write(path: Path, text: str) -> None:
 
 
 def write_files(solution: Solution, folder: Path) -> None:
-    """Write SPEC section 5's files into an existing folder, each atomically."""
-    _atomic_write(folder / "summary.json", json.dumps(solution.summary(), indent=2) + "\n")
-    _atomic_write(folder / "roles.csv", solution.roles.to_csv(index=False))
-    _atomic_write(folder / "assignments.csv", solution.assignments.to_csv(index=False))
-    _atomic_write(folder / "flows.csv", solution.flows.to_csv(index=False))
+    """Write the result files into an existing folder, each atomically.
+
+    Numbers are written without binary noise (:mod:`csu_opt.numbers`: 12 significant
+    digits, durations in milliseconds), so ``12841.7`` never reads ``12841.699999999999``.
+    """
+    summary = clean_record(solution.summary())
+    _atomic_write(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    _atomic_write(folder / "roles.csv", clean_frame(solution.roles).to_csv(index=False))
+    assignments = clean_frame(solution.assignments)
+    _atomic_write(folder / "assignments.csv", assignments.to_csv(index=False))
+    _atomic_write(folder / "flows.csv", clean_frame(solution.flows).to_csv(index=False))
 
 
 def read_results(folder: str | Path) -> Solution:

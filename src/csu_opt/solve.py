@@ -1,7 +1,7 @@
 """Solving with HiGHS, the model built by Pyomo (appsi) or as arrays (csu_opt.matrix).
 
 ``solve(instance, options)`` builds the model, hands it to HiGHS, maps every termination to
-SPEC's statuses and returns a :class:`~csu_opt.solution.Solution` of plain data. Two backends
+csu-opt's statuses and returns a :class:`~csu_opt.solution.Solution` of plain data. Two backends
 build the same model (``tests/test_matrix.py`` checks it row for row): ``pyomo``, the
 reference modelling layer (:mod:`csu_opt.model`, handed over through Pyomo's appsi), and
 ``matrix`` (:mod:`csu_opt.matrix`, numpy arrays straight into highspy), which costs a few
@@ -889,7 +889,7 @@ def _attach_callbacks(
 
 
 def _status(h: highspy.Highs) -> tuple[Status, str]:
-    """SPEC's status and a plain sentence from HiGHS's model status."""
+    """csu-opt's status and a plain sentence from HiGHS's model status."""
     ms = h.getModelStatus()
     S = highspy.HighsModelStatus
     has_solution = h.getInfo().primal_solution_status == 2

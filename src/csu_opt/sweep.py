@@ -296,3 +296,18 @@ def export_frame(store: SweepStore, cases: list[Case], axes: list[Axis]) -> pd.D
             row[k] = r[k]
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+def mark_lead_changes(frame: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``frame`` (one row per case, a column ``key``) sorted by ``key``, with a column
+    ``leads_changed``: true where the set of leads differs from the case before (the upper
+    side of a tipping point)."""
+    if frame.empty:
+        return frame.assign(leads_changed=pd.Series(dtype=bool))
+    out = frame.sort_values(key, kind="stable").reset_index(drop=True)
+    lead_sets = [
+        frozenset(str(s).split(";")) if status in ("optimal", "feasible") else None
+        for s, status in zip(out["leads"], out["status"], strict=True)
+    ]
+    changed = [False] + [a != b for a, b in itertools.pairwise(lead_sets)]
+    return out.assign(leads_changed=changed)

@@ -22,8 +22,17 @@ from rich.progress import (
 from rich.table import Table
 
 from csu_opt.errors import UsageError
+from csu_opt.numbers import clean_frame
 from csu_opt.render import handled_errors
-from csu_opt.sweep import Axis, SweepSpec, export_frame, load_sweep_file, parse_axis
+from csu_opt.sweep import (
+    Axis,
+    Case,
+    SweepSpec,
+    export_frame,
+    load_sweep_file,
+    mark_lead_changes,
+    parse_axis,
+)
 from csu_opt.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
 
 
@@ -89,6 +98,7 @@ def run(
         raise UsageError(f"polish must be a fraction in [0, 1), not {polish}")
     if polish and time_limit is None:
         raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
+    key, axis_scale = "", False  # the searched key, and whether it scales a column
     if threshold_key is not None:
         if threshold_range is None or threshold_range.count(":") != 1:
             raise UsageError("--find-threshold needs --range A:B")
@@ -98,6 +108,8 @@ def run(
             raise UsageError(f"--range {threshold_range!r}: expected two numbers A:B") from None
         if not lo < hi:
             raise UsageError("--range A:B needs A < B")
+        axis_scale = threshold_key in ("demand.volume",) or threshold_key.endswith("*")
+        key = threshold_key.rstrip("*")
     elif not spec.axes:
         raise UsageError("nothing to vary: give --vary, --scale, a sweep file or --find-threshold")
 
@@ -115,7 +127,13 @@ def run(
             "time_limit": time_limit,
             "mip_gap": mip_gap,
             "polish": polish,
-            "threshold": {"key": threshold_key, "range": threshold_range, "tol": tol}
+            "threshold": {
+                "key": key,
+                "scale": axis_scale,
+                "range": threshold_range,
+                "tol": tol,
+                "as_given": threshold_key,
+            }
             if threshold_key
             else None,
         },
@@ -175,8 +193,6 @@ def run(
                 progress.update(task_id, completed=already)
                 counts = runner.run(cases)
             else:
-                axis_scale = threshold_key in ("demand.volume",) or threshold_key.endswith("*")
-                key = threshold_key.rstrip("*")
                 probe = SweepSpec(
                     spec.instance, [parse_axis(f"{key}={lo}", axis_scale)], spec.base_overrides
                 )
@@ -224,12 +240,17 @@ def run(
             f"{counts['failed']} failed; results in {out / 'sweep.db'}",
             highlight=False,
         )
-    if export is not None and threshold_key is None:
-        frame = export_frame(runner.store, cases, spec.axes)
+    if export is not None:
+        if threshold_key is None:
+            frame = export_frame(runner.store, cases, spec.axes)
+        else:  # the values searched, in order, and where the set of leads changes
+            axis = Axis(key, tuple(v for v, _ in evaluated), axis_scale)
+            searched = [Case.make({key: v}, (axis.override(v),)) for v in axis.values]
+            frame = mark_lead_changes(export_frame(runner.store, searched, [axis]), key)
         export.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=export.parent, prefix=f".{export.name}.")
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            frame.to_csv(fh, index=False)
+            clean_frame(frame).to_csv(fh, index=False)
         os.replace(tmp, export)
         console.print(f"exported {len(frame)} cases to {export}", highlight=False)
     runner.store.close()

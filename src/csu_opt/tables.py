@@ -107,14 +107,30 @@ def read_csv_table(path: Path, table: str, problems: list[Problem]) -> RawTable 
             na_filter=False,
             skipinitialspace=True,
             encoding="utf-8-sig",
-            skip_blank_lines=True,
+            skip_blank_lines=False,  # kept, so that row i is on line i + 2 ...
         )
     except (pd.errors.ParserError, ValueError):
         problems.extend(_malformed_csv_lines(path, table, len(header)))
         return None
     frame.columns = [c.strip() for c in frame.columns]
-    frame = frame.astype(object)
-    return RawTable(table, frame, label, "line", np.arange(len(frame)) + 2, path)
+    lines = _csv_lines(frame, quoted=b'"' in path.read_bytes())
+    # ... then dropped with the empty rows a spreadsheet writes for rows it thinks are used
+    # (",,"; skipinitialspace leaves blank cells empty)
+    empty = np.logical_and.reduce([frame[c].to_numpy() == "" for c in frame.columns])
+    frame = frame[~empty].reset_index(drop=True).astype(object)
+    return RawTable(table, frame, label, "line", lines[~empty], path)
+
+
+def _csv_lines(frame: pd.DataFrame, quoted: bool) -> np.ndarray:
+    """The line each record of a CSV file starts on: line 2 for the first, one more for
+    every record before it and every line break inside its quoted cells."""
+    lines = np.arange(len(frame)) + 2
+    if not quoted or not len(frame):  # line breaks in a cell need quotes
+        return lines
+    breaks = np.zeros(len(frame), dtype=int)
+    for col in frame.columns:
+        breaks += frame[col].str.count("\n").to_numpy()
+    return lines + np.concatenate(([0], np.cumsum(breaks)[:-1]))
 
 
 def _malformed_csv_lines(path: Path, table: str, width: int) -> list[Problem]:
@@ -122,15 +138,17 @@ def _malformed_csv_lines(path: Path, table: str, width: int) -> list[Problem]:
     with path.open(newline="", encoding="utf-8-sig") as fh:
         reader = csv.reader(fh)
         next(reader, None)
+        start = reader.line_num + 1
         for fields in reader:
-            if fields and len(fields) != width:
+            line, start = start, reader.line_num + 1  # where the record starts
+            if any(f.strip() for f in fields) and len(fields) != width:
                 out.append(
                     Problem(
                         str(path),
                         f"expected {width} comma-separated fields like the header, "
                         f"found {len(fields)}",
                         table,
-                        f"line {reader.line_num}",
+                        f"line {line}",
                     )
                 )
     return out or [Problem(str(path), "the CSV file could not be parsed", table)]

@@ -1,4 +1,4 @@
-"""An independent check of a solution against every rule of SPEC section 2 (C1-C11).
+"""An independent check of a solution against every rule of model/formulation.md (C1-C11).
 
 ``verify`` reads a result folder (summary.json, roles.csv, assignments.csv, flows.csv) and the
 validated instance, never the Pyomo model: it rebuilds the decisions from the files
@@ -19,8 +19,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,6 +28,7 @@ import numpy as np
 import pandas as pd
 
 from csu_opt.instance import Instance
+from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
 from csu_opt.solution import CostBreakdown, Role, Solution, Status
 
 ROLES = tuple(r.value for r in Role)
@@ -71,8 +71,9 @@ class Tolerances:
 
 @dataclass(frozen=True)
 class Violation:
-    """One broken rule: its SPEC label (``C6``; or ``files``, ``ids``, ``roles``, ``bounds``,
-    ``integrality``, ``objective``, ``breakdown``, ``status``), a sentence, and by how much."""
+    """One broken rule: its label in model/formulation.md (``C6``; or ``files``, ``ids``,
+    ``roles``, ``bounds``, ``integrality``, ``objective``, ``breakdown``, ``status``), a
+    sentence, and by how much."""
 
     rule: str
     message: str
@@ -93,7 +94,10 @@ class VerifyReport:
     reported_objective: float | None  # as summary.json gives it
     tolerances: Tolerances = field(default_factory=Tolerances)
     counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # not violations: e.g. a changed instance
+    notes: list[str] = field(default_factory=list)  # not violations: e.g. the overrides used
+    #: Set when the instance is not the one the run was solved with (its sha256 differs):
+    #: the violations may then say only that, and this is what a reader must see first.
+    instance_changed: str = ""
 
     def by_rule(self, rule: str) -> list[Violation]:
         return [v for v in self.violations if v.rule == rule]
@@ -105,15 +109,6 @@ class VerifyReport:
     def as_record(self) -> dict[str, Any]:
         """Plain data for JSON (e.g. a ``verification`` entry in summary.json)."""
         return dataclasses.asdict(self)
-
-
-def fmt(x: float | None) -> str:
-    """A number as a planner reads it: ``3,100``, ``22.5``, ``0.6``."""
-    if x is None or (isinstance(x, float) and math.isnan(x)):
-        return "-"
-    if abs(x) >= 1000:
-        return f"{x:,.0f}" if abs(x - round(x)) < 1e-9 * abs(x) + 1e-9 else f"{x:,.2f}"
-    return f"{x:.6g}"
 
 
 # --------------------------------------------------------------------------- reading
@@ -195,12 +190,15 @@ def verify(instance: Instance, folder: str | Path, tol: Tolerances | None = None
 
 
 def verify_run(
-    instance_path: str | Path, folder: str | Path, tol: Tolerances | None = None
+    instance_path: str | Path | None, folder: str | Path, tol: Tolerances | None = None
 ) -> VerifyReport:
-    """``csu-opt verify INSTANCE RUN``: the instance file with the overrides the run recorded.
+    """``csu-opt verify [INSTANCE] RUN``: the instance with the overrides the run recorded.
 
-    A run solved with ``--set`` overrides is checked against the same changed instance. Bad
-    input raises :class:`~csu_opt.errors.InstanceError` or ``UsageError`` like ``validate``.
+    Without ``instance_path`` the instance file recorded in the run's summary.json is used
+    (as ``plot``, ``report`` and ``resilience`` do). A run solved with ``--set`` overrides is
+    checked against the same changed instance. When the instance's content differs from the
+    one the run was solved with, ``instance_changed`` says so. Bad input raises
+    :class:`~csu_opt.errors.InstanceError` or ``UsageError`` like ``validate``.
     """
     from csu_opt.instance import load_instance
 
@@ -209,17 +207,39 @@ def verify_run(
     record = summary.get("instance") if summary else None
     record = record if isinstance(record, dict) else {}
     overrides = [str(o) for o in record.get("overrides") or []]
+    if instance_path is None:
+        instance_path = recorded_instance(Path(folder), record, summary is not None)
     instance = load_instance(instance_path, overrides)
     report = verify(instance, folder, tol)
     if overrides:
         report.notes.append(f"checked with the run's overrides: {' '.join(overrides)}")
     sha = record.get("sha256")
     if sha and instance.sha256 and sha != instance.sha256:
-        report.notes.append(
-            f"the instance content differs from the one the run was solved with "
+        report.instance_changed = (
+            f"the instance {instance_path} differs from the one the run was solved with "
             f"(sha256 {instance.sha256[:12]}... now, {str(sha)[:12]}... in summary.json)"
         )
     return report
+
+
+def recorded_instance(folder: Path, record: dict[str, Any], has_summary: bool = True) -> Path:
+    """The instance file a run's summary.json names: as written, or relative to the working
+    folder, the result folder or its parents. ``UsageError`` when there is none."""
+    from csu_opt.errors import UsageError
+
+    hint = f"give it: csu-opt verify INSTANCE {folder}"
+    if not has_summary:
+        raise UsageError(f"{folder} has no readable summary.json to name its instance; {hint}")
+    raw = record.get("path")
+    if not raw or raw == "<memory>":
+        raise UsageError(f"{folder}: summary.json does not record the instance file; {hint}")
+    path = Path(raw)
+    bases = [Path.cwd(), folder, *folder.resolve().parents[:4]]
+    candidates = [path] if path.is_absolute() else [b / path for b in bases]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise UsageError(f"the run's instance file {raw} is not found; {hint}")
+    return found
 
 
 def verify_solution(
@@ -259,7 +279,7 @@ def check(
     tol: Tolerances | None = None,
     problems: list[Violation] | None = None,
 ) -> VerifyReport:
-    """Every rule of SPEC section 2 on normalised result tables and the summary mapping."""
+    """Every rule (model/formulation.md) on normalised result tables and the summary mapping."""
     tol = tol or Tolerances()
     checker = _Checker(instance, tol, list(problems or []))
     status = summary.get("status")
@@ -763,9 +783,21 @@ class _Checker:
 # --------------------------------------------------------------------------- rendering
 
 
-def format_report(report: VerifyReport) -> list[str]:
-    """The report as lines of text for the command line."""
+def format_report(report: VerifyReport, max_listed: int | None = None) -> list[str]:
+    """The report as lines of text for the command line.
+
+    A changed instance is said first: against another instance most violations only echo
+    that difference, so at most ``max_listed`` (default 10 then, all otherwise) are listed.
+    """
     lines = []
+    if report.instance_changed:
+        lines.append(f"WARNING: {report.instance_changed}.")
+        lines.append(
+            "  Violations found against it may only reflect that difference; verify "
+            "against the instance the run was solved with."
+        )
+        if max_listed is None:
+            max_listed = 10
     if report.ok:
         lines.append(
             f"verified: the solution satisfies every rule C1-C11 "
@@ -773,11 +805,13 @@ def format_report(report: VerifyReport) -> list[str]:
         )
     else:
         n = len(report.violations)
-        lines.append(
-            f"NOT verified: {n} violation{'s' if n != 1 else ''} "
-            f"({', '.join(report.rules_violated)})"
-        )
-        lines.extend(f"  - {v}" for v in report.violations)
+        counts = Counter(v.rule for v in report.violations)
+        by_rule = ", ".join(f"{r} {counts[r]}" if counts[r] > 1 else r for r in sorted(counts))
+        lines.append(f"NOT verified: {n} violation{'s' if n != 1 else ''} ({by_rule})")
+        shown = report.violations if max_listed is None else report.violations[:max_listed]
+        lines.extend(f"  - {v}" for v in shown)
+        if len(shown) < n:
+            lines.append(f"  ... and {n - len(shown)} more")
     if report.breakdown is not None:
         parts = ", ".join(f"{k} {fmt(v)}" for k, v in vars(report.breakdown).items())
         lines.append(

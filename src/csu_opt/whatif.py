@@ -36,6 +36,7 @@ import pyomo.environ as pyo
 from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
 from csu_opt.model import _groups, _lin
+from csu_opt.numbers import clean_frame
 from csu_opt.solution import TOL, Role, Solution
 from csu_opt.solve import ModelSession, SolveOptions
 
@@ -354,7 +355,8 @@ def write_text(path: Path, text: str) -> Path:
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    return write_text(path, frame.to_csv(index=False))
+    """``frame`` as CSV, its numbers without float noise (:func:`csu_opt.numbers.clean_frame`)."""
+    return write_text(path, clean_frame(frame).to_csv(index=False))
 
 
 def out_path(out: Path, default_name: str) -> Path:
