@@ -33,10 +33,9 @@ from csu_opt.proof import (
     fmt_gap,
     fmt_range,
     not_proven,
-    parse_binding,
 )
 from csu_opt.report import sweep_report
-from csu_opt.report_whatif import whatif_sections
+from csu_opt.report_whatif import resilience_figure, whatif_sections
 from csu_opt.resilience import format_resilience, resilience, two_stage, without
 from csu_opt.rulecosts import format_rule_costs, relaxations, rule_costs
 from csu_opt.solution import Solution, Status
@@ -92,7 +91,7 @@ def test_difference_hand_worked() -> None:
         Optimum("feasible", 60, 40, 1 / 3), Optimum("feasible", 55, 50, 1 / 11), a_at_least_b=True
     )
     assert iv is not None and (iv.low, iv.high) == (0.0, 10.0)  # raw [-15, 10], tightened
-    assert iv.binding == UNKNOWN and iv.within_gap
+    assert iv.binding == UNKNOWN
     # a relaxed solve without a network: the base's network bounds it from above
     iv = difference(
         Optimum("feasible", 60, 40, 1 / 3),
@@ -172,7 +171,6 @@ def test_words_for_people() -> None:
     assert positive is not None and describe(positive, 237_620.78) == "61,000–240,000"
     exact = difference(Optimum("optimal", 50, 50, 0), Optimum("optimal", 30, 30, 0))
     assert exact is not None and describe(exact, 20.0) == "20"
-    assert [parse_binding(c) for c in ("True", "False", "unknown")] == [True, False, UNKNOWN]
 
 
 # --------------------------------------------------------------------------- rule costs
@@ -289,6 +287,34 @@ def test_resilience_of_a_proven_network_is_exact() -> None:
     s = r.table.set_index("provider").loc["S"]
     assert s["proven"] and s["cost_low"] == pytest.approx(16.0) == s["cost_high"]
     assert "not proven" not in "\n".join(format_resilience(r))
+
+
+def test_repairs_not_found_before_a_limit_are_not_called_impossible(tmp_path: Path) -> None:
+    """HiGHS stopped before any node (no network found): V's exit is proven infeasible (line
+    D is left with no provider), L1's and S's are not, and are never said to be impossible."""
+    inst = load_instance(DATA / "whatif_resilience.yaml")
+    base = solve(inst, EXACT)
+    nothing = SolveOptions(
+        mip_gap=1e-9, highs_options={"mip_max_nodes": 0, "presolve": "off"}, start_heuristic=False
+    )
+    r = resilience(inst, base, nothing, repair="reoptimise")
+    t = r.table.set_index("provider")
+    assert t.loc["V", "status"] == "infeasible" and t.loc["V", "proven"]
+    assert oracle_solve(without(inst, "V")) is None
+    for p in ("L1", "S"):
+        assert t.loc[p, "status"] == "no_solution" and not t.loc[p, "proven"]
+        assert oracle_solve(without(inst, p)) is not None  # a repair exists
+    lines = format_resilience(r)
+    text = "\n".join(lines)
+    assert "V (subcontractor of L1): NO REPAIR (proven infeasible)" in text
+    assert text.count("no repair found (no_solution; not proven impossible)") == 2
+    write_csv(r.table, tmp_path / "resilience.csv")
+    html = "\n".join(whatif_sections(tmp_path, "£k"))
+    assert "2 of 3 row(s) not proven" in html
+    fig = resilience_figure(pd.read_csv(tmp_path / "resilience.csv", keep_default_na=False), "£k")
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert "no feasible repair (proven)" in legend
+    assert "no repair found before the limit (not proven impossible)" in legend
 
 
 def test_a_repair_is_proven_only_when_both_stages_are(

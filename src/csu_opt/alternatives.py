@@ -10,6 +10,11 @@ alternatives are the best lead sets in order of their best cost. The search stop
 alternatives, at the first whose cost exceeds z* + within·|z*|, or when no other lead set is
 feasible: fewer than k are returned when fewer lead sets lie within the tolerance.
 
+When the first solve stops at a limit, "the optimum" is known only between its bound and the
+cheapest network found: each alternative's extra cost is then the interval it surely lies in
+(``cost_low``..``cost_high``), and ``surely_within`` says whether it is within the tolerance
+even at the lowest possible optimum.
+
 Decisions common to every alternative are robust; the others are coin-flips. They are listed
 per decision: a provider leads (``lead``), a provider's role (``role``: lead, exit or
 sub:L1;L2), a CCG's network (``ccg``).

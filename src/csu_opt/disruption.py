@@ -9,8 +9,10 @@ lead``). A CCG *moves* when it loses share in a network it is in today
 - ``churn_cost = C`` adds C·Σ_c mv[c] to the objective: each move costs C a year;
 - :func:`tradeoff` is the epsilon-constraint curve: the cheapest network for K = 0, 1, 2, ...
   moves (or a given grid), up to the unconstrained optimum, so a planner sees what
-  stability costs. One model is built; K is a mutable parameter and each point starts from
-  the previous one (feasible, as K only grows), so the curve is non-increasing.
+  stability costs (each point's cost over the optimum and saving against K = 0 with the
+  interval they surely lie in when a solve stops at a limit). One model is built; K is a
+  mutable parameter and each point starts from the previous one (feasible, as K only
+  grows), so the curve is non-increasing.
 
 CCGs of the instance that the incumbent does not name are new: they may go anywhere and do
 not count as moves. A CCG whose lead today cannot lead in the instance must move.

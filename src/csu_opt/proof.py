@@ -87,10 +87,6 @@ class Optimum:
     def high(self) -> float:
         return self.objective if self.objective is not None else INF
 
-    def note(self) -> str:
-        """``""`` when proven, else ``not proven (gap x%)`` (or why there is no gap)."""
-        return "" if self.proven else not_proven(self)
-
 
 @dataclass(frozen=True)
 class Interval:
@@ -113,14 +109,6 @@ class Interval:
         if self.high <= self.tol:
             return False
         return UNKNOWN
-
-    @property
-    def within_gap(self) -> bool:
-        """Neither surely positive nor surely zero: the difference is not a price."""
-        return self.binding == UNKNOWN
-
-    def contains(self, value: float, slack: float = 1e-9) -> bool:
-        return self.low - slack <= value <= self.high + slack
 
     def scaled(self, factor: float) -> Interval:
         """The interval times a positive factor (e.g. 100 / base for percent)."""
@@ -155,10 +143,6 @@ def zero_tol(*optima: Optimum) -> float:
     scale = max((abs(o.objective) for o in optima if o.objective is not None), default=0.0)
     gap = max((o.gap or 0.0 for o in optima if o.proven), default=0.0)
     return 1e-6 + 1e-9 * scale + 2.0 * gap * scale
-
-
-def proven_all(*optima: Optimum) -> bool:
-    return all(o.proven for o in optima)
 
 
 # --------------------------------------------------------------------------- words
@@ -271,16 +255,6 @@ def describe(iv: Interval, value: float | None = None, suffix: str = "") -> str:
     if iv.proven and value is not None and math.isfinite(iv.high):
         return fmt_near(value, iv.low, iv.high, suffix)
     return fmt_range(iv.low, iv.high, suffix)
-
-
-def parse_binding(cell: object) -> Binding:
-    """A ``binding`` cell read back from CSV (``True``, ``False`` or ``unknown``)."""
-    text = str(cell).strip().lower()
-    if text in ("true", "1"):
-        return True
-    if text in ("false", "0"):
-        return False
-    return UNKNOWN
 
 
 def _num(x: float | None) -> float | None:

@@ -137,20 +137,30 @@ def resilience_figure(table: pd.DataFrame, unit: str) -> Figure:
     ends = pd.concat([costs["extra_cost"], costs["cost_high"]])
     finite = ends.replace([np.inf, -np.inf], np.nan).dropna()
     top = float(finite.max()) if len(finite) and finite.max() > 0 else 1.0
+    # no repair: proven infeasible, or none found before a limit (not proven impossible)
+    impossible = t["status"].astype(str) == "infeasible"
     for y, ok in enumerate(repairable):
         if not ok:
-            ax.barh(labels[y], top * 1.1, color=VERMILION)
-            ax.text(top * 1.1, y, " no repair", va="center", color=VERMILION)
+            sure = bool(impossible[y])
+            style = {"color": VERMILION} if sure else {"color": GREY, "hatch": "..."}
+            ax.barh(labels[y], top * 1.1, **style)  # type: ignore[arg-type]
+            text = " no repair" if sure else " none found (limit)"
+            ax.text(top * 1.1, y, text, va="center", color=VERMILION if sure else "black")
     ax.invert_yaxis()
     ax.set_xlabel(f"extra annual cost after the provider fails ({unit})")
     ax.set_ylabel("failed provider (most critical first)")
     ax.set_title("Resilience (N-1): how much the network depends on each provider")
-    _legend(
-        ax,
-        "repairable: extra cost (proven)",
-        hatched,
-        [(plt.Rectangle((0, 0), 1, 1, color=VERMILION), "no feasible repair")],
-    )
+    extra: list[tuple[Any, str]] = [
+        (plt.Rectangle((0, 0), 1, 1, color=VERMILION), "no feasible repair (proven)")
+    ]
+    if (~repairable & ~impossible).any():
+        extra.append(
+            (
+                plt.Rectangle((0, 0), 1, 1, color=GREY, hatch="..."),
+                "no repair found before the limit (not proven impossible)",
+            )
+        )
+    _legend(ax, "repairable: extra cost (proven)", hatched, extra)
     fig.tight_layout()
     return fig
 
@@ -226,6 +236,8 @@ class Section:
     caption: str
     value: str
     solves: list[tuple[str, str]]
+    pct: str = ""  # the value as a percentage of the reference (base) objective
+    base_sign: float = -1.0  # the reference objective is objective + base_sign * value
 
 
 BOTH = [("status", "gap"), ("base_status", "base_gap")]
@@ -251,6 +263,7 @@ SECTIONS: list[Section] = [
         "is the range it surely lies in.",
         "extra_cost",
         BOTH,
+        "extra_pct",
     ),
     Section(
         "rule_costs.csv",
@@ -262,6 +275,8 @@ SECTIONS: list[Section] = [
         "zero is within the gap.",
         "cost",
         BOTH,
+        "cost_pct",
+        1.0,
     ),
     Section(
         "alternatives.csv",
@@ -283,6 +298,7 @@ SECTIONS: list[Section] = [
         "network found, when the optimum is not proven).",
         "extra_cost",
         BOTH,
+        "extra_pct",
     ),
     Section(
         "tradeoff.csv",
@@ -304,6 +320,18 @@ def shown(row: pd.Series, section: Section) -> str:
         value = _cell(row.get(section.value))
         return "-" if value is None else fmt_range(value, value)
     return describe(iv, _cell(row.get(section.value)))
+
+
+def shown_pct(row: pd.Series, section: Section) -> str:
+    """The percentage beside a surely positive difference, as :func:`shown` shows it."""
+    iv = row_interval(row, section.value, section.solves)
+    objective, value = _cell(row.get("objective")), _cell(row.get(section.value))
+    if iv is None or objective is None or value is None:
+        return "-"
+    if iv.binding is not True:
+        return "0%" if iv.binding is False else "within the gap"
+    base = abs(objective + section.base_sign * value)
+    return describe(iv.scaled(100 / max(base, 1e-9)), _cell(row.get(section.pct)), "%")
 
 
 def whatif_sections(folder: Path, unit: str) -> list[str]:
@@ -333,7 +361,12 @@ def whatif_sections(folder: Path, unit: str) -> list[str]:
         rows: list[list[Any]] = []
         for _, r in head.iterrows():
             cells: list[Any] = [
-                shown(r, sec) if c == sec.value else _plain_cell(r[c]) for c in cols
+                shown(r, sec)
+                if c == sec.value
+                else shown_pct(r, sec)
+                if c == sec.pct
+                else _plain_cell(r[c])
+                for c in cols
             ]
             rows.append([*cells, row_note(r, sec.solves) or "proven"])
         out.append(table_html([*cols, "proof"], rows))

@@ -11,9 +11,11 @@ network is repaired. Two repairs:
 - ``reoptimise``: the cheapest network without p, however much else changes (a lower bound
   on the cost of any repair).
 
-Each failure reports the extra cost over the base network, the CCGs that must move, the
-other role changes, and, when no repair exists, the lines left uncovered or short of
-capacity and the necessary conditions (``csu_opt.explain.necessary_checks``) that fail.
+Each failure reports the extra cost over the base network (with the interval
+``cost_low``..``cost_high`` it surely lies in, from both solves' objectives and bounds, and
+``proven``), the CCGs that must move, the other role changes, and, when no repair exists,
+the lines left uncovered or short of capacity and the necessary conditions
+(``csu_opt.explain.necessary_checks``) that fail.
 Providers are ranked by how much the network depends on them: failures with no repair first,
 then by extra cost.
 
@@ -410,8 +412,9 @@ def format_resilience(r: Resilience, max_rows: int = 40) -> list[str]:
     unproven = int((~r.table["proven"].astype(bool)).sum()) if len(r.table) else 0
     if unproven:
         lines.append(
-            f"{unproven} of {len(r.table)} failures not proven: their extra cost is the "
-            "interval it surely lies in (ranked by the cost of the repair found)"
+            f"{unproven} of {len(r.table)} failures not proven (a solve stopped at a limit): "
+            "an extra cost is the range it surely lies in (ranked by the cost of the repair "
+            "found)"
         )
     lines.append(f"({len(r.table)} failures analysed in {r.elapsed_s:.1f} s)")
     return lines

@@ -13,8 +13,11 @@ Each rule group is relaxed in turn, the rest kept, and the model re-solved:
 | ``C11`` | viability (minimum volumes) | v[p] = 0 for every provider |
 | ``SS`` | single sourcing | z continuous |
 
-The cost of a rule is the base optimum minus the relaxed optimum (>= 0 up to the MIP gap:
-solve with a tight gap when the numbers matter). Relaxations reuse
+The cost of a rule is the base optimum minus the relaxed optimum (>= 0: a relaxation cannot
+cost more). When a solve stops at a limit the price is known only as the interval it surely
+lies in (``cost_low``..``cost_high``, :func:`csu_opt.proof.difference`); ``binding`` is then
+``True`` only when that interval lies above zero, ``False`` when the price is proven zero and
+``unknown`` otherwise. Relaxations reuse
 ``csu_opt.explain._relax``. Each relaxed solve starts from the base solution, mapped by ids
 onto the relaxed model's frames (it stays feasible: a relaxation only removes
 restrictions), so HiGHS has a good incumbent from the start; the model itself is rebuilt for
