@@ -214,8 +214,11 @@ def fmt_range(low: float, high: float, suffix: str = "") -> str:
 
 
 def _own_step(x: float) -> float:
-    """Two significant digits of ``x`` itself (inf for 0: no digits to keep)."""
-    return _step(abs(x)) if x != 0 else INF
+    """Two significant digits of ``x`` itself, however small (inf for 0: no digits to
+    keep), so that a small positive end is never shown as 0."""
+    if x == 0 or not math.isfinite(x):
+        return INF
+    return 10.0 ** (math.floor(math.log10(abs(x))) - 1)
 
 
 def _end(x: float, step: float, down: bool) -> str:
