@@ -21,7 +21,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csu_opt.alternatives import alternatives, format_alternatives
-from csu_opt.disruption import Incumbent, format_tradeoff, tradeoff
+from csu_opt.disruption import (
+    Incumbent,
+    format_tradeoff,
+    incumbent_summary,
+    solve_with_incumbent,
+    tradeoff,
+)
 from csu_opt.generate import generate, generate_to_folder
 from csu_opt.instance import Instance, instance_from_document, load_instance
 from csu_opt.plots_sweep import load_sweep, sweep_leads_figure
@@ -393,6 +399,19 @@ def test_tradeoff_with_unproven_points(spec: tuple[int, int, int, int]) -> None:
             assert "within the gap" in ln
 
 
+def test_churn_solve_says_whether_its_objective_is_proven() -> None:
+    """A churn cost makes the objective cost + churn: its proof is said beside it."""
+    inst = generated(4, 4, 2, 6)
+    today = Incumbent.from_solution(solve(inst, pyomo_options(STOP)))
+    loose = solve_with_incumbent(inst, today, STOP, churn_cost=3000)
+    info = loose.extra["incumbent"]
+    assert loose.status is Status.FEASIBLE
+    assert info["best_bound_with_churn"] < info["objective_with_churn"]
+    assert "(not proven (gap 1.9%))" in incumbent_summary(loose)[1]
+    exact = solve_with_incumbent(inst, today, EXACT, churn_cost=3000)
+    assert exact.status is Status.OPTIMAL and "not proven" not in incumbent_summary(exact)[1]
+
+
 # --------------------------------------------------------------------------- sweeps
 
 
@@ -461,3 +480,24 @@ def test_sweep_report_names_unproven_cases(stopped_sweep: tuple[Path, str]) -> N
     warn = html.split('<p class="warn">')[1].split("</p>")[0]
     assert "1 case(s) not proven" in warn and "max=2 (feasible, gap 19%)" in warn
     assert "max=1" not in warn
+
+
+def test_tipping_points_between_unproven_cases_are_marked() -> None:
+    from rich.console import Console
+
+    from csu_opt.sweep_cli import _print_thresholds
+    from csu_opt.sweep_exec import TippingPoint
+
+    console = Console(record=True, width=120)
+    _print_thresholds(
+        console,
+        "demand.volume",
+        [
+            TippingPoint(1.0, 1.5, ("A",), ("B",), True),
+            TippingPoint(1.5, 2.0, ("B",), ("C",), False),
+        ],
+    )
+    text = console.export_text()
+    rows = [ln for ln in text.splitlines() if "│" in ln and ("A" in ln or "C" in ln)]
+    assert "yes" in rows[0] and "no *" in rows[1]
+    assert "* not proven: a case beside it stopped at a limit" in text
