@@ -184,7 +184,7 @@ def _optimum(first: Solution | None, found: list[Solution]) -> Optimum | None:
     gap = None
     if opt.bound is not None:
         gap = abs(best - opt.bound) / max(abs(best), 1e-10) if best != opt.bound else 0.0
-    return Optimum(opt.status, best, opt.bound, gap)
+    return Optimum(opt.status, best, opt.bound, gap, opt.target_gap)
 
 
 def _intervals(found: list[Solution], optimum: Optimum | None) -> list[Interval]:

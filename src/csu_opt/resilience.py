@@ -260,8 +260,10 @@ def resilience(
         base = robust_network(instance, options)
         if base.objective is not None and solution.objective is not None:
             robust_cost = base.objective - solution.objective
-            # the robust model is the model with rules added: it cannot be cheaper
-            robust_iv = difference(Optimum.of(base), Optimum.of(solution), a_at_least_b=True)
+            # the robust model is the model with rules added: it cannot be cheaper (than a
+            # network solved without an incumbent's limits)
+            plain = "incumbent" not in solution.extra
+            robust_iv = difference(Optimum.of(base), Optimum.of(solution), a_at_least_b=plain)
     if not base.status.has_solution or base.objective is None:
         raise NoNetwork(
             f"no network to analyse: the {'robust ' if robust else ''}solve ended "
