@@ -222,6 +222,7 @@ def test_threshold_search_finds_the_tipping_point(tmp_path):
     assert len(tips) == 1
     (tip,) = tips
     assert tip.leads_below == ("P2",) and tip.leads_above == ("P1",)
+    assert tip.proven  # both cases beside it proven optimal
     assert tip.below <= 105 <= tip.above and tip.above - tip.below <= 1.0
     # a fine grid confirms it
     for f2 in range(95, 116):
@@ -250,7 +251,7 @@ def test_threshold_cli_writes_thresholds_json(tmp_path):
     assert code == 0
     data = json.loads((tmp_path / "th" / "thresholds.json").read_text())
     (tip,) = data["tipping_points"]
-    assert tip["below"] <= 105 <= tip["above"]
+    assert tip["below"] <= 105 <= tip["above"] and tip["proven"] is True
 
 
 def test_sweep_polish_option(tmp_path):

@@ -151,6 +151,9 @@ def test_robust_network_covers_every_line_twice() -> None:
     assert verify_solution(inst, robust).ok
     r = resilience(inst, base, OPTS, robust=True)
     assert r.robust_cost == pytest.approx(25.0)
+    iv = r.robust_interval  # both solves proven: the interval is the one value
+    assert iv is not None and iv.proven and iv.low == pytest.approx(25.0) == iv.high
+    assert "robustness costs 25 a year" in "\n".join(format_resilience(r))
     # every single exit of the robust network can be repaired
     assert r.table["repairable"].all()
     assert len(r.table) == 4  # L1, L2, S1, S2 are active

@@ -67,6 +67,13 @@ def test_rule_costs_command(tmp_path: Path) -> None:
     assert tuple(table.columns) == rulecosts.COLUMNS
     assert dict(zip(table["key"], table["cost"], strict=True))["C7:A"] == pytest.approx(20.0)
     assert "service_lines.A.quality_threshold=0" in set(table["overrides"])
+    # every solve proven (the default gap is 1e-6): each price is its interval's one value
+    t = table.set_index("key")
+    assert t["proven"].all() and set(t["base_status"]) == {"optimal"}
+    assert t.loc["C7:A", "cost_low"] == pytest.approx(20.0, abs=1e-3)
+    assert t.loc["C7:A", "cost_high"] == pytest.approx(20.0, abs=1e-3)
+    assert str(t.loc["C7:A", "binding"]) == "True" and str(t.loc["C8", "binding"]) == "False"
+    assert "Base optimum 50" in res.output and "not proven" not in res.output
 
 
 def test_alternatives_command(tmp_path: Path) -> None:

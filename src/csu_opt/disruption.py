@@ -9,8 +9,10 @@ lead``). A CCG *moves* when it loses share in a network it is in today
 - ``churn_cost = C`` adds C·Σ_c mv[c] to the objective: each move costs C a year;
 - :func:`tradeoff` is the epsilon-constraint curve: the cheapest network for K = 0, 1, 2, ...
   moves (or a given grid), up to the unconstrained optimum, so a planner sees what
-  stability costs. One model is built; K is a mutable parameter and each point starts from
-  the previous one (feasible, as K only grows), so the curve is non-increasing.
+  stability costs (each point's cost over the optimum and saving against K = 0 with the
+  interval they surely lie in when a solve stops at a limit). One model is built; K is a
+  mutable parameter and each point starts from the previous one (feasible, as K only
+  grows), so the curve is non-increasing.
 
 CCGs of the instance that the incumbent does not name are new: they may go anywhere and do
 not count as moves. A CCG whose lead today cannot lead in the instance must move.
@@ -31,6 +33,7 @@ import pyomo.environ as pyo
 from csu_opt.errors import InstanceError, Problem, UsageError
 from csu_opt.indices import ModelIndex
 from csu_opt.instance import Instance
+from csu_opt.proof import Interval, Optimum, describe, difference, not_proven
 from csu_opt.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.verify import fmt
@@ -52,9 +55,17 @@ COLUMNS = (
     "max_moves",
     "moves",
     "status",
+    "gap",
+    "base_status",
+    "base_gap",
+    "proven",
     "objective",
     "stability_cost",
+    "cost_low",
+    "cost_high",
     "saving",
+    "saving_low",
+    "saving_high",
     "leads",
     "moved",
     "reason",
@@ -368,6 +379,8 @@ class Tradeoff:
     solutions: dict[int | None, Solution] = field(default_factory=dict)
     elapsed_s: float = 0.0
     fewest: FewestMoves | None = None  # when some point of the grid is below it
+    stability: dict[int | None, Interval | None] = field(default_factory=dict)  # over optimum
+    savings: dict[int | None, Interval | None] = field(default_factory=dict)  # under K = 0
 
 
 def parse_grid(text: str) -> list[int]:
@@ -442,20 +455,40 @@ def tradeoff(
             reasons[k] = f"proven infeasible by its own solve; the fewest moves found is {fewest.k}"
     sols[None] = free
     status_quo = sols[0].objective if 0 in sols and sols[0].status.has_solution else None
-    rows = []
+    best = Optimum.of(free)
+    today = Optimum.of(sols[0]) if 0 in sols else None
+    rows, stability, savings = [], {}, {}
     for key, sol in sols.items():
         obj = sol.objective if sol.status.has_solution else None
         info = sol.extra.get("incumbent", {})
+        here = Optimum.of(sol)
+        # fewer moves allowed is a restriction: z*(K) >= z*(any), z*(0) >= z*(K)
+        cost = difference(here, best, a_at_least_b=True) if obj is not None else None
+        saving = (
+            difference(today, here, a_at_least_b=True)
+            if obj is not None and today is not None and status_quo is not None
+            else None
+        )
+        stability[key], savings[key] = cost, saving
+        compared = [here, best] + ([today] if saving is not None and today else [])
         rows.append(
             {
                 "max_moves": key,
                 "moves": info.get("moves") if obj is not None else None,
                 "status": sol.status.value,
+                "gap": sol.mip_gap,
+                "base_status": best.status,
+                "base_gap": best.gap,
+                "proven": all(o.proven for o in compared),
                 "objective": obj,
                 "stability_cost": obj - optimum
                 if obj is not None and optimum is not None
                 else None,
+                "cost_low": cost.low if cost is not None else None,
+                "cost_high": cost.high if cost is not None else None,
                 "saving": status_quo - obj if obj is not None and status_quo is not None else None,
+                "saving_low": saving.low if saving is not None else None,
+                "saving_high": saving.high if saving is not None else None,
                 "leads": joined(sol.leads) if obj is not None else "",
                 "moved": joined(info.get("moved_ccgs", [])) if obj is not None else "",
                 "reason": reasons.get(key, "") if obj is None else "",
@@ -464,7 +497,17 @@ def tradeoff(
     table = pd.DataFrame(rows, columns=list(COLUMNS)).astype(
         {"max_moves": "Int64", "moves": "Int64"}
     )
-    return Tradeoff(table, optimum, status_quo, notes, sols, time.perf_counter() - t0, fewest)
+    return Tradeoff(
+        table,
+        optimum,
+        status_quo,
+        notes,
+        sols,
+        time.perf_counter() - t0,
+        fewest=fewest,
+        stability=stability,
+        savings=savings,
+    )
 
 
 def _proven_infeasible(
@@ -488,27 +531,45 @@ def _proven_infeasible(
 
 
 def format_tradeoff(t: Tradeoff) -> list[str]:
-    """The curve as lines of text."""
+    """The curve as lines of text; a cost over the optimum as a value only when proven, else
+    the interval it surely lies in, with ``not proven (gap x%)``."""
+    free = t.solutions.get(None)
+    best = Optimum.of(free) if free is not None else None
+    if best is None or best.proven:
+        head = f"optimum {fmt(t.optimum)}"
+    else:
+        head = f"best network with any moves {fmt(t.optimum)}, {not_proven(best)}"
+    today = t.solutions.get(0)
     kept = fmt(t.status_quo) if t.status_quo is not None else "impossible"
-    lines = [f"Cost against CCGs moved (optimum {fmt(t.optimum)}, today's networks kept: {kept})"]
+    if today is not None and t.status_quo is not None and not Optimum.of(today).proven:
+        kept += f", {not_proven(Optimum.of(today))}"
+    lines = [f"Cost against CCGs moved ({head}; today's networks kept: {kept})"]
     f = t.fewest
     if f is not None and f.k is not None:
         how = "proven" if f.proven else f"found; at least {f.at_least} proven necessary"
         lines.append(f"the fewest moves that work: {f.k} ({how})")
     lines.extend(f"note: {n}" for n in t.notes)
     lines.append(f"{'max moves':>10} {'moves':>6} {'cost':>14} {'over optimum':>14}  moved")
-    for row in t.table.itertuples(index=False):
+    for row, key in zip(t.table.itertuples(index=False), t.solutions, strict=True):
         k = "any" if pd.isna(row.max_moves) else str(row.max_moves)
         if row.objective is None or pd.isna(row.objective):
             why = f"  {row.reason}" if row.reason else ""
             lines.append(f"{k:>10} {'-':>6} {row.status:>14}{why}")
             continue
+        iv = t.stability.get(key)
+        over = describe(iv, row.stability_cost) if iv is not None else "-"
+        sol = t.solutions[key]
+        note = "" if row.proven else f"  [{_tradeoff_note(sol, free, today)}]"
         lines.append(
-            f"{k:>10} {row.moves!s:>6} {fmt(row.objective):>14} {fmt(row.stability_cost):>14}  "
-            f"{short(row.moved, 10)}"
+            f"{k:>10} {row.moves!s:>6} {fmt(row.objective):>14} {over:>14}  "
+            f"{short(row.moved, 10)}{note}"
         )
     lines.append(f"({len(t.table)} points in {t.elapsed_s:.1f} s)")
     return lines
+
+
+def _tradeoff_note(sol: Solution, *others: Solution | None) -> str:
+    return not_proven(Optimum.of(sol), *(Optimum.of(o) for o in others if o is not None))
 
 
 def incumbent_summary(sol: Solution) -> list[str]:
@@ -521,9 +582,16 @@ def incumbent_summary(sol: Solution) -> list[str]:
         + (f": {', '.join(info['moved_ccgs'])}" if info["moved_ccgs"] else "")
     ]
     if info.get("churn_cost"):
+        obj, bound = info.get("objective_with_churn"), info.get("best_bound_with_churn")
+        gap = (
+            abs(obj - bound) / max(abs(obj), 1e-10)
+            if obj is not None and bound is not None
+            else None
+        )
+        proof = not_proven(Optimum(sol.status.value, obj, bound, gap))
         out.append(
             f"churn {fmt(info['churn_total'])} at {fmt(info['churn_cost'])} a move; "
-            f"objective with churn {fmt(info['objective_with_churn'])}"
+            f"objective with churn {fmt(obj)}" + (f" ({proof})" if proof else "")
         )
     if info.get("partnerships_broken"):
         out.append(f"partnerships ended: {', '.join(info['partnerships_broken'])}")

@@ -22,13 +22,14 @@ from matplotlib.artist import Artist
 from matplotlib.colors import ListedColormap
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.patches import Patch
+from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import blended_transform_factory
 
 from csu_opt.compare import ResultFolderError
 from csu_opt.errors import UsageError
 from csu_opt.numbers import pct
 from csu_opt.plots import GREY, OKABE_ITO, ROLE_COLOURS, mtext, series_style
+from csu_opt.sweep import case_proven
 
 SOLVED = ("optimal", "feasible")
 #: y metrics: name -> (column, label, unit key or literal unit)
@@ -137,6 +138,10 @@ def load_sweep(folder: str | Path) -> Sweep:
     for k in axes:
         df[k] = [p.get(k, np.nan) for p in params]
     df["gap_pct"] = df["mip_gap"] * 100
+    df["proven"] = [
+        case_proven(*r)
+        for r in zip(df["status"], df["objective"], df["best_bound"], df["mip_gap"], strict=True)
+    ]
     quality, staff = [], []
     for key in df["case_key"]:
         q, s = _case_extras(folder / "cases" / key)
@@ -388,7 +393,11 @@ ROLE_CODES = {"lead": 0, "subcontractor": 1, "exit": 2}
 
 
 def sweep_leads_figure(sw: Sweep, fix: dict[str, Any] | None = None) -> Figure:
-    """Which provider leads (subcontracts, exits) in which case: providers x cases."""
+    """Which provider leads (subcontracts, exits) in which case: providers x cases.
+
+    A case not proven (stopped at a limit) is hatched and its label starred: its roles are
+    those of the best network found, which need not be an optimum's.
+    """
     df = sw.select(fix)
     roles = [json.loads(r) if isinstance(r, str) and r else {} for r in df["roles"]]
     providers = list(dict.fromkeys(p for r in roles for p in r))
@@ -407,9 +416,26 @@ def sweep_leads_figure(sw: Sweep, fix: dict[str, Any] | None = None) -> Figure:
     ax.imshow(
         m, cmap=ListedColormap(colours), vmin=-0.5, vmax=3.5, aspect="auto", interpolation="nearest"
     )
+    proven = df["proven"].astype(bool).to_numpy() if "proven" in df else np.ones(len(df), bool)
+    for col in np.flatnonzero(~proven).tolist():
+        ax.add_patch(
+            Rectangle(
+                (col - 0.5, -0.5),
+                1,
+                len(providers),
+                fill=False,
+                hatch="///",
+                edgecolor="black",
+                linewidth=0,
+                alpha=0.45,
+            )
+        )
     ax.set_xticks(
         range(len(df)),
-        [mtext(sw.case_label(row, depth=1).replace(", ", "\n")) for _, row in df.iterrows()],
+        [
+            mtext(sw.case_label(row, depth=1).replace(", ", "\n")) + ("" if ok else " *")
+            for (_, row), ok in zip(df.iterrows(), proven, strict=True)
+        ],
         fontsize=8,
         rotation=45 if len(df) > 6 else 0,
         ha="right" if len(df) > 6 else "center",
@@ -436,6 +462,15 @@ def sweep_leads_figure(sw: Sweep, fix: dict[str, Any] | None = None) -> Figure:
         handles.append(
             Line2D([], [], color="black", linewidth=2.5, label="tipping point: leads change")
         )
+    if not proven.all():
+        handles.append(
+            Patch(
+                facecolor="white",
+                edgecolor="black",
+                hatch="///",
+                label="* not proven optimal\n(stopped at a limit)",
+            )
+        )
     ax.legend(
         handles=handles,
         loc="upper left",
@@ -443,7 +478,8 @@ def sweep_leads_figure(sw: Sweep, fix: dict[str, Any] | None = None) -> Figure:
         fontsize=8,
         title="role",
     )
-    ax.set_title(mtext(f"{sw.name or 'sweep'}: which provider leads in which case"))
+    unproven = "" if proven.all() else f"; {int((~proven).sum())} case(s) not proven (*)"
+    ax.set_title(mtext(f"{sw.name or 'sweep'}: which provider leads in which case{unproven}"))
     return fig
 
 

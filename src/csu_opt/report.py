@@ -30,6 +30,7 @@ from csu_opt.compare import Run
 from csu_opt.numbers import clean_record, money, number, pct, seconds, staff
 from csu_opt.plots import RUN_FIGURES, status_note
 from csu_opt.plots_sweep import Sweep, sweep_heatmap_figure, sweep_leads_figure, sweep_lines_figure
+from csu_opt.proof import fmt_gap
 
 #: Sets data-figures-ok="yes" on <body> once every <img> has loaded (read by the browser test).
 CHECK_SCRIPT = """
@@ -430,12 +431,20 @@ def sweep_report(sw: Sweep) -> str:
         + esc(", ".join(f"{n} {k}" for k, n in status.items()))
         + ".</p>",
     ]
-    unproven = int((df["status"] != "optimal").sum())
-    if unproven:
+    open_cases = df[~df["proven"].astype(bool)]
+    if len(open_cases):
+        listed = "; ".join(
+            f"{sw.case_label(r)} ({r['status'] if isinstance(r['status'], str) else 'unfinished'}"
+            + (f", gap {fmt_gap(_num(r['mip_gap']))}" if _num(r["mip_gap"]) is not None else "")
+            + ")"
+            for _, r in open_cases.iterrows()
+        )
         parts.append(
-            f'<p class="warn"><strong>{unproven} case(s) not proven optimal</strong> '
-            "(stopped at a limit, infeasible or unfinished): open markers and gap "
-            "bands in the figures, 'gap' in the heatmap.</p>"
+            f'<p class="warn"><strong>{len(open_cases)} case(s) not proven</strong> '
+            f"(stopped at a limit or unfinished): {esc(listed)}. Their optimum lies between "
+            "the best bound and the objective, and their lead sets need not be an optimum's: "
+            "open markers and gap bands in the figures, 'gap' in the heatmap, hatched and "
+            "starred (*) in the who-leads matrix.</p>"
         )
     if spec.get("threshold"):
         parts.extend(_tipping_html(sw))
@@ -468,7 +477,16 @@ def sweep_report(sw: Sweep) -> str:
         figure_html(sweep_leads_figure(sw), "Role of every provider in every case.", "leads")
     )
     parts.append("<h2>Cases</h2>")
-    cols = ["status", "objective", "best_bound", "mip_gap", "n_leads", "n_exits", "leads"]
+    cols = [
+        "status",
+        "proven",
+        "objective",
+        "best_bound",
+        "mip_gap",
+        "n_leads",
+        "n_exits",
+        "leads",
+    ]
     rows = []
     for _, r in df.iterrows():
         leads = ", ".join(json.loads(r["leads"])) if isinstance(r["leads"], str) else "-"
@@ -476,6 +494,7 @@ def sweep_report(sw: Sweep) -> str:
             [
                 sw.case_label(r),
                 r["status"],
+                "yes" if r["proven"] else "no",
                 _num(r["objective"]),
                 _num(r["best_bound"]),
                 Shown(pct(_num(r["mip_gap"]))),

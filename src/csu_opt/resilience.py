@@ -11,9 +11,11 @@ network is repaired. Two repairs:
 - ``reoptimise``: the cheapest network without p, however much else changes (a lower bound
   on the cost of any repair).
 
-Each failure reports the extra cost over the base network, the CCGs that must move, the
-other role changes, and, when no repair exists, the lines left uncovered or short of
-capacity and the necessary conditions (``csu_opt.explain.necessary_checks``) that fail.
+Each failure reports the extra cost over the base network (with the interval
+``cost_low``..``cost_high`` it surely lies in, from both solves' objectives and bounds, and
+``proven``), the CCGs that must move, the other role changes, and, when no repair exists,
+the lines left uncovered or short of capacity and the necessary conditions
+(``csu_opt.explain.necessary_checks``) that fail.
 Providers are ranked by how much the network depends on them: failures with no repair first,
 then by extra cost.
 
@@ -24,6 +26,7 @@ line of every network covered by two eligible members, at least two leads:
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import time
 from dataclasses import dataclass, field
@@ -35,6 +38,7 @@ import pyomo.environ as pyo
 
 from csu_opt.errors import CsuOptError
 from csu_opt.instance import Instance, load_instance, replace
+from csu_opt.proof import Interval, Optimum, describe, difference, not_proven
 from csu_opt.solution import Role, Solution, Status, read_results
 from csu_opt.solve import SolveOptions
 from csu_opt.verify import fmt
@@ -65,9 +69,15 @@ COLUMNS = (
     "role",
     "serves",
     "status",
+    "gap",
+    "base_status",
+    "base_gap",
+    "proven",
     "repairable",
     "objective",
     "extra_cost",
+    "cost_low",
+    "cost_high",
     "extra_pct",
     "exit_cost",
     "changes",
@@ -104,15 +114,26 @@ class Resilience:
     repairs: dict[str, Solution] = field(default_factory=dict)
     robust_cost: float | None = None  # robust network's cost minus the given network's
     elapsed_s: float = 0.0
+    robust_interval: Interval | None = None  # where the robust optimum's premium surely lies
+    extra: dict[str, Interval] = field(default_factory=dict)  # extra cost by provider
 
     def summary(self) -> dict[str, Any]:
         t = self.table
+        base = Optimum.of(self.base)
+        iv = self.robust_interval
         return {
             "base_objective": self.base.objective,
+            "base_status": base.status,
+            "base_bound": base.bound,
+            "base_gap": base.gap,
+            "base_proven": base.proven,
+            "proven": bool(base.proven and t["proven"].astype(bool).all()),
             "base_leads": self.base.leads,
             "repair": self.repair,
             "robust": self.robust,
             "robust_cost": self.robust_cost,
+            "robust_cost_low": iv.low if iv is not None else None,
+            "robust_cost_high": iv.high if iv is not None else None,
             "providers_checked": len(t),
             "not_repairable": list(t.loc[~t["repairable"].astype(bool), "provider"]),
             "most_critical": str(t["provider"].iloc[0]) if len(t) else None,
@@ -161,7 +182,13 @@ def repair_without(
     repair: Repair = "min_change",
 ) -> tuple[Solution, int | None]:
     """The repaired network after ``provider`` fails, and the number of changes it makes
-    (moves + role changes; None for ``reoptimise`` or when there is no repair)."""
+    (moves + role changes; None for ``reoptimise`` or when there is no repair).
+
+    With ``min_change`` the repair is proven only when both stages are: a first stage
+    stopped at a limit leaves the fewest changes unproven, and the repair returned is the
+    cheapest (within its own gap) with at most that many changes; its status is then
+    ``feasible``.
+    """
     options = pyomo_options(options)
     session = pyomo_session(instance, options)
     m, ix = session.model, session.ix
@@ -180,8 +207,20 @@ def repair_without(
     m.whatif_changes_cap = pyo.Constraint(expr=moves.total() + changed.total() <= n + 0.5)
     push(session, m.whatif_changes_cap)
     use_objective(session, m.total_cost)
-    second = session.solve(instance, options)
-    return (second, n) if second.status.has_solution else (at_cost(first), n)
+    return two_stage(first, session.solve(instance, options), n), n
+
+
+def two_stage(first: Solution, second: Solution, n: int) -> Solution:
+    """The repair of a lexicographic solve (fewest changes ``first``, then the cheapest with
+    at most ``n`` changes ``second``), proven only when both stages are: otherwise its
+    status is ``feasible`` and its message says which stage is open."""
+    if not second.status.has_solution:
+        why = f"the cost stage ended {second.status.value}: the fewest-change network at its cost"
+        return dataclasses.replace(at_cost(first), status=Status.FEASIBLE, message=why)
+    if first.status is not Status.OPTIMAL and second.status is Status.OPTIMAL:
+        why = f"the fewest changes ({n}) are not proven: {first.message}"
+        return dataclasses.replace(second, status=Status.FEASIBLE, message=why)
+    return second
 
 
 def _gaps(instance: Instance, provider: str) -> tuple[list[str], list[str]]:
@@ -217,12 +256,16 @@ def resilience(
 
     t0 = time.perf_counter()
     options = pyomo_options(options or SolveOptions())
-    robust_cost = None
+    robust_cost, robust_iv = None, None
     base = solution
     if robust:
         base = robust_network(instance, options)
         if base.objective is not None and solution.objective is not None:
             robust_cost = base.objective - solution.objective
+            # the robust model is the model with rules added: it cannot be cheaper (than a
+            # network solved without an incumbent's limits)
+            plain = "incumbent" not in solution.extra
+            robust_iv = difference(Optimum.of(base), Optimum.of(solution), a_at_least_b=plain)
     if not base.status.has_solution or base.objective is None:
         explanation = []
         if robust and base.status is Status.INFEASIBLE:
@@ -241,7 +284,12 @@ def resilience(
     if providers is not None:
         roles = roles[roles["provider"].isin(providers)]
     exit_cost = instance.providers["exit_cost"].astype(float)
-    rows, repairs = [], {}
+    base_opt = Optimum.of(base)
+    # a failure restricts the base's model, so it cannot make things cheaper; not so for a
+    # robust network (its repair need not cover every line twice) or a base solved with
+    # an incumbent's limits (the repair is not held to them)
+    restricts = not robust and "incumbent" not in base.extra
+    rows, repairs, extra = [], {}, {}
     for p, role, serves in zip(roles["provider"], roles["role"], roles["leads"], strict=True):
         sol, n = repair_without(instance, base, p, options, repair)
         row: dict[str, Any] = {
@@ -249,6 +297,10 @@ def resilience(
             "role": role,
             "serves": serves if role == Role.SUBCONTRACTOR else "",
             "status": sol.status.value,
+            "gap": sol.mip_gap,
+            "base_status": base_opt.status,
+            "base_gap": base_opt.gap,
+            "proven": Optimum.of(sol).proven,
             "repairable": sol.status.has_solution,
             "exit_cost": float(exit_cost[p]),
             "overrides": " ".join(removal_overrides(p)),
@@ -260,9 +312,15 @@ def resilience(
             repairs[p] = sol
             moved = moved_ccgs(base.assignments, sol.assignments)
             changes = role_changes(base, sol, skip=[p])
+            iv = difference(Optimum.of(sol), base_opt, a_at_least_b=restricts)
+            assert iv is not None  # neither solve is infeasible
+            extra[p] = iv
             row |= {
+                "proven": iv.proven,
                 "objective": sol.objective,
                 "extra_cost": sol.objective - base.objective,
+                "cost_low": iv.low,
+                "cost_high": iv.high,
                 "extra_pct": 100
                 * (sol.objective - base.objective)
                 / max(abs(base.objective), 1e-9),
@@ -292,14 +350,16 @@ def resilience(
             }
         rows.append(row)
     table = _rank(pd.DataFrame(rows))
-    return Resilience(base, table, repair, robust, repairs, robust_cost, time.perf_counter() - t0)
+    elapsed = time.perf_counter() - t0
+    return Resilience(base, table, repair, robust, repairs, robust_cost, elapsed, robust_iv, extra)
 
 
 def _rank(table: pd.DataFrame) -> pd.DataFrame:
     """No repair first (proven infeasible before undecided), then by extra cost, moves."""
     for col in COLUMNS:
         if col not in table.columns:
-            table[col] = "" if col not in ("objective", "extra_cost", "extra_pct") else None
+            numeric = ("objective", "extra_cost", "cost_low", "cost_high", "extra_pct")
+            table[col] = None if col in numeric else ""
     if table.empty:
         return table.reindex(columns=list(COLUMNS))
     order = table["status"].map({"infeasible": 0, "no_solution": 1}).fillna(2)
@@ -317,34 +377,64 @@ def _rank(table: pd.DataFrame) -> pd.DataFrame:
 
 
 def format_resilience(r: Resilience, max_rows: int = 40) -> list[str]:
-    """The analysis as lines of text for the command line."""
+    """The analysis as lines of text for the command line: each extra cost as a value when
+    proven, as the interval it surely lies in otherwise, with ``not proven (gap x%)``."""
     head = "robust network" if r.robust else "network"
+    base = Optimum.of(r.base)
+    proof = f", {not_proven(base)}" if not base.proven else ""
     lines = [
-        f"N-1 resilience of the {head} (cost {fmt(r.base.objective)}, leads "
+        f"N-1 resilience of the {head} (cost {fmt(r.base.objective)}{proof}, leads "
         f"{', '.join(r.base.leads)}); repair: "
         + ("fewest changes, then cost" if r.repair == "min_change" else "full re-optimisation")
     ]
-    if r.robust_cost is not None:
-        lines.append(f"robustness costs {fmt(r.robust_cost)} a year over the given network")
+    if r.robust_interval is not None:
+        iv = r.robust_interval
+        note = "" if iv.proven else f" ({not_proven(base)})"
+        lines.append(
+            f"robustness costs {describe(iv, r.robust_cost)} a year over the given network{note}"
+        )
     for row in r.table.head(max_rows).itertuples(index=False):
         who = f"{row.provider} ({row.role}{' of ' + row.serves if row.serves else ''})"
+        repair = r.repairs.get(row.provider)
+        solves = (base, Optimum.of(repair)) if repair is not None else (base,)
+        note = "" if row.proven else f"  {not_proven(*solves)}"
         if row.repairable:
+            iv = r.extra[row.provider]
             moved = f"{row.moved_ccgs} CCGs move" + (f" ({short(row.moved)})" if row.moved else "")
             roles = f"; roles: {short(row.role_changes)}" if row.role_changes else ""
+            pct = ""
+            if iv.binding is True and r.base.objective:
+                scale = 100 / max(abs(r.base.objective), 1e-9)
+                pct = f" ({describe(iv.scaled(scale), row.extra_pct, '%')})"
             lines.append(
-                f"{row.rank:>3}. {who}: +{fmt(row.extra_cost)} ({row.extra_pct:.1f}%), "
-                f"{moved}{roles}"
+                f"{row.rank:>3}. {who}: {_signed(describe(iv, row.extra_cost))}{pct}, "
+                f"{moved}{roles}{note}"
             )
         else:
             why = row.why.split(" | ")
             more = f" (and {len(why) - 2} more)" if len(why) > 2 else ""
-            lines.append(
-                f"{row.rank:>3}. {who}: NO REPAIR ({row.status}): {' | '.join(why[:2])}{more}"
+            what = (
+                "NO REPAIR (proven infeasible)"
+                if row.status == Status.INFEASIBLE
+                else f"no repair found ({row.status}; not proven impossible)"
             )
+            lines.append(f"{row.rank:>3}. {who}: {what}: {' | '.join(why[:2])}{more}")
     if len(r.table) > max_rows:
         lines.append(f"  ... {len(r.table) - max_rows} more in resilience.csv")
+    unproven = int((~r.table["proven"].astype(bool)).sum()) if len(r.table) else 0
+    if unproven:
+        lines.append(
+            f"{unproven} of {len(r.table)} failures not proven (a solve stopped at a limit): "
+            "an extra cost is the range it surely lies in (ranked by the cost of the repair "
+            "found)"
+        )
     lines.append(f"({len(r.table)} failures analysed in {r.elapsed_s:.1f} s)")
     return lines
+
+
+def _signed(text: str) -> str:
+    """``+16``, ``+1,234–1,261``; words and negative ends as they are."""
+    return f"+{text}" if text[:1].isdigit() else text
 
 
 def write_resilience(r: Resilience, folder: Path) -> list[Path]:

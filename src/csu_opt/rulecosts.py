@@ -13,8 +13,11 @@ Each rule group is relaxed in turn, the rest kept, and the model re-solved:
 | ``C11`` | viability (minimum volumes) | v[p] = 0 for every provider |
 | ``SS`` | single sourcing | z continuous |
 
-The cost of a rule is the base optimum minus the relaxed optimum (>= 0 up to the MIP gap:
-solve with a tight gap when the numbers matter). Relaxations reuse
+The cost of a rule is the base optimum minus the relaxed optimum (>= 0: a relaxation cannot
+cost more). When a solve stops at a limit the price is known only as the interval it surely
+lies in (``cost_low``..``cost_high``, :func:`csu_opt.proof.difference`); ``binding`` is then
+``True`` only when that interval lies above zero, ``False`` when the price is proven zero and
+``unknown`` otherwise. Relaxations reuse
 ``csu_opt.explain._relax``. Each relaxed solve starts from the base solution, mapped by ids
 onto the relaxed model's frames (it stays feasible: a relaxation only removes
 restrictions), so HiGHS has a good incumbent from the start; the model itself is rebuilt for
@@ -24,6 +27,7 @@ each relaxed instance.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from dataclasses import dataclass, field
 
@@ -31,6 +35,15 @@ import pandas as pd
 
 from csu_opt.explain import RULES, _relax, applicable_groups
 from csu_opt.instance import Instance, replace
+from csu_opt.proof import (
+    UNKNOWN,
+    Binding,
+    Interval,
+    Optimum,
+    describe,
+    difference,
+    not_proven,
+)
 from csu_opt.solution import Solution
 from csu_opt.solve import SolveOptions
 from csu_opt.verify import fmt
@@ -42,8 +55,14 @@ COLUMNS = (
     "rule",
     "description",
     "status",
+    "gap",
     "objective",
+    "base_status",
+    "base_gap",
+    "proven",
     "cost",
+    "cost_low",
+    "cost_high",
     "cost_pct",
     "binding",
     "leads",
@@ -139,6 +158,7 @@ class RuleCosts:
     table: pd.DataFrame
     solutions: dict[str, Solution] = field(default_factory=dict)
     elapsed_s: float = 0.0
+    prices: dict[str, Interval | None] = field(default_factory=dict)  # by key
 
 
 def solve_relaxed(
@@ -155,6 +175,24 @@ def solve_relaxed(
     return session.solve(relaxation.instance, options)
 
 
+def price(base: Solution, relaxed: Solution) -> tuple[Interval | None, Binding]:
+    """The interval a rule's price surely lies in, and whether the rule binds.
+
+    The price is z*_base - z*_relaxed (:func:`~csu_opt.proof.difference`, >= 0: a
+    relaxation cannot cost more). Without a base network: relaxing a rule of a proven
+    infeasible instance binds when it makes the instance feasible, and does not when the
+    relaxed instance is infeasible too (it is then infeasible whatever the base).
+    """
+    b, r = Optimum.of(base), Optimum.of(relaxed)
+    if r.infeasible:
+        return None, False if (b.infeasible or not base.status.has_solution) else UNKNOWN
+    if b.infeasible:
+        return None, True if relaxed.status.has_solution else UNKNOWN
+    iv = difference(b, r, a_at_least_b=True)
+    assert iv is not None  # neither side is infeasible
+    return iv, iv.binding
+
+
 def rule_costs(
     instance: Instance,
     options: SolveOptions | None = None,
@@ -162,16 +200,17 @@ def rule_costs(
     keys: list[str] | None = None,
 ) -> RuleCosts:
     """Relax each rule group of ``instance`` in turn (or those in ``keys``) and report what
-    it costs a year: base optimum minus relaxed optimum."""
+    it costs a year: the base optimum minus the relaxed optimum, with the interval it surely
+    lies in when a solve stopped at a limit."""
     from csu_opt.solve import solve
 
     t0 = time.perf_counter()
     options = options or SolveOptions()
     if base is None:
         base = solve(instance, options)
+    base_opt = Optimum.of(base)
     base_obj = base.objective if base.status.has_solution else None
-    tol = 1e-6 + 2 * options.mip_gap * abs(base_obj or 0.0)
-    rows, sols = [], {}
+    rows, sols, prices = [], {}, {}
     for r in relaxations(instance):
         if keys is not None and r.key not in keys:
             continue
@@ -181,18 +220,26 @@ def rule_costs(
         obj = sol.objective if sol.status.has_solution else None
         ok = obj is not None
         cost = base_obj - obj if obj is not None and base_obj is not None else None
+        iv, binding = price(base, sol)
+        prices[r.key] = iv
         rows.append(
             {
                 "key": r.key,
                 "rule": r.rule,
                 "description": r.description,
                 "status": sol.status.value,
+                "gap": sol.mip_gap,
                 "objective": obj,
+                "base_status": base.status.value,
+                "base_gap": base.mip_gap,
+                "proven": base_opt.proven and Optimum.of(sol).proven,
                 "cost": cost,
+                "cost_low": iv.low if iv is not None else None,
+                "cost_high": iv.high if iv is not None else None,
                 "cost_pct": 100 * cost / max(abs(base_obj), 1e-9)
                 if cost is not None and base_obj is not None
                 else None,
-                "binding": bool(cost is not None and cost > tol) or (ok and base_obj is None),
+                "binding": binding,  # True, False or "unknown"
                 "leads": joined(sol.leads) if ok else "",
                 "leads_changed": ok and set(sol.leads) != set(base.leads),
                 "overrides": " ".join(r.overrides),
@@ -205,36 +252,67 @@ def rule_costs(
         table = (
             table.assign(_c=-order).sort_values(["_c", "key"], kind="stable").drop(columns="_c")
         ).reset_index(drop=True)
-    return RuleCosts(base, table, sols, time.perf_counter() - t0)
+    return RuleCosts(base, table, sols, time.perf_counter() - t0, prices)
+
+
+def base_line(base: Solution) -> str:
+    """``Base optimum X`` of a proven optimum; otherwise the network found, its gap and the
+    bound the optimum lies above."""
+    if base.status.value == "optimal":
+        return f"Base optimum {fmt(base.objective)}"
+    bound = (
+        f"; the optimum is at least {fmt(base.best_bound)}" if base.best_bound is not None else ""
+    )
+    return f"Base network {fmt(base.objective)} ({not_proven(Optimum.of(base))}{bound})"
 
 
 def format_rule_costs(rc: RuleCosts) -> list[str]:
-    """The table as lines of text."""
+    """The table as lines of text: a price only where it is surely positive; ``within the
+    gap`` where the solves leave it open; ``not proven (gap x%)`` beside unproven rows."""
     base = rc.base
-    if not base.status.has_solution:
-        lines = [f"The instance is {base.status.value}; relaxing one rule group at a time:"]
+    base_opt = Optimum.of(base)
+    if base.status.value == "infeasible":
+        lines = ["The instance is infeasible; relaxing one rule group at a time:"]
+    elif not base.status.has_solution:
+        lines = [
+            "The base solve stopped without a network (the instance is not proven "
+            "infeasible); relaxing one rule group at a time:"
+        ]
     else:
         lines = [
-            f"Base optimum {fmt(base.objective)} (leads {', '.join(base.leads)}). "
+            f"{base_line(base)} (leads {', '.join(base.leads)}). "
             "What each rule costs a year (base minus the optimum without it):"
         ]
     for row in rc.table.itertuples(index=False):
         name = RULES.get(row.rule, "single sourcing" if row.rule == "SS" else row.rule)
-        if row.objective is None or pd.isna(row.objective):
-            lines.append(f"  {row.key:<10} {row.description}: relaxed solve {row.status}")
+        sol = rc.solutions.get(row.key)
+        proof = not_proven(base_opt, Optimum.of(sol)) if sol is not None else ""
+        note = f"  {proof}" if proof else ""
+        iv = rc.prices.get(row.key)
+        if iv is None:
+            if _missing(row.objective):
+                lines.append(f"  {row.key:<10} {row.description}: relaxed solve {row.status}{note}")
+            else:
+                lines.append(
+                    f"  {row.key:<10} {row.description}: relaxing it makes the instance "
+                    f"feasible at {fmt(row.objective)}{note}"
+                )
             continue
-        if row.cost is None or pd.isna(row.cost):
-            lines.append(
-                f"  {row.key:<10} {row.description}: relaxing it makes the instance "
-                f"feasible at {fmt(row.objective)}"
-            )
-            continue
-        tag = "" if row.binding else "  (not binding)"
+        value = None if _missing(row.cost) else float(row.cost)
+        pct = ""
+        if iv.binding is True and base.objective:
+            scale = 100 / max(abs(base.objective), 1e-9)
+            shown = describe(iv.scaled(scale), None if value is None else value * scale, "%")
+            pct = f" ({shown})"
+        tag = "  (not binding)" if iv.binding is False else ""
         lead = f"; leads become {row.leads.replace(';', ', ')}" if row.leads_changed else ""
         lines.append(
-            f"  {row.key:<10} {fmt(row.cost if abs(row.cost) > 1e-6 else 0.0):>12} "
-            f"({row.cost_pct:.2f}%)  {row.description} "
-            f"[{name}]{tag}{lead}"
+            f"  {row.key:<10} {describe(iv, value):>12}{pct}  {row.description} "
+            f"[{name}]{tag}{lead}{note}"
         )
     lines.append(f"({len(rc.table)} relaxed solves in {rc.elapsed_s:.1f} s)")
     return lines
+
+
+def _missing(x: object) -> bool:
+    return x is None or (isinstance(x, float) and math.isnan(x))

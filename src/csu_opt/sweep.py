@@ -259,8 +259,20 @@ class SweepStore:
         self.db.close()
 
 
+def case_proven(status: Any, objective: Any, best_bound: Any, mip_gap: Any) -> bool:
+    """A stored case is proven when optimal within the gap (with its bound) or infeasible."""
+    from csu_opt.proof import Optimum
+
+    def num(x: Any) -> float | None:
+        return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)
+
+    return Optimum(str(status), num(objective), num(best_bound), num(mip_gap)).proven
+
+
 def export_frame(store: SweepStore, cases: list[Case], axes: list[Axis]) -> pd.DataFrame:
-    """One row per finished case: a column per varied key, then the results."""
+    """One row per finished case: a column per varied key, then the results (``proven``:
+    optimal within the gap or proven infeasible; a case stopped at a limit is not, and its
+    optimum lies between ``best_bound`` and ``objective``)."""
     df = store.frame([c.key for c in cases]).set_index("case_key")
     rows = []
     for c in cases:
@@ -276,6 +288,7 @@ def export_frame(store: SweepStore, cases: list[Case], axes: list[Axis]) -> pd.D
             objective=r["objective"],
             best_bound=r["best_bound"],
             mip_gap=r["mip_gap"],
+            proven=case_proven(r["status"], r["objective"], r["best_bound"], r["mip_gap"]),
             leads=";".join(leads),
             n_leads=r["n_leads"],
             n_subcontractors=r["n_subcontractors"],

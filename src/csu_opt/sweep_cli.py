@@ -362,7 +362,7 @@ def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:
         console.print(f"the set of leads does not change over the range of {key}")
         return
     t = Table(title=f"Tipping points of {key}", title_justify="left")
-    for col in ("between", "and", "leads below", "leads above"):
+    for col in ("between", "and", "leads below", "leads above", "proven"):
         t.add_column(col)
     for tp in tips:
         t.add_row(
@@ -370,5 +370,12 @@ def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:
             f"{tp.above:g}",
             ", ".join(tp.leads_below) if tp.leads_below else "no solution",
             ", ".join(tp.leads_above) if tp.leads_above else "no solution",
+            "yes" if tp.proven else "no *",
         )
     console.print(t)
+    if not all(tp.proven for tp in tips):
+        console.print(
+            "* not proven: a case beside it stopped at a limit, so its lead set may not be "
+            "the optimum's",
+            highlight=False,
+        )

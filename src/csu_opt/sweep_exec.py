@@ -27,7 +27,7 @@ from csu_opt.runner import atomic_folder, verify_into
 from csu_opt.solution import Solution, write_files
 from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.solve import solve as cold_solve
-from csu_opt.sweep import Case, SweepStore, split_persistable
+from csu_opt.sweep import Case, SweepStore, case_proven, split_persistable
 
 
 @dataclass(frozen=True)
@@ -245,6 +245,16 @@ class SweepRun:
             polish=self.polish,
         )
 
+    def proven_of(self, keys: list[str]) -> dict[str, bool]:
+        """Whether each finished case is proven (optimal within the gap, or infeasible)."""
+        df = self.store.frame(keys)
+        return {
+            str(r["case_key"]): case_proven(
+                r["status"], r["objective"], r["best_bound"], r["mip_gap"]
+            )
+            for _, r in df.iterrows()
+        }
+
     def leads_of(self, keys: list[str]) -> dict[str, tuple[str, ...] | None]:
         """The lead set of each finished case (None where no solution was found)."""
         df = self.store.frame(keys)
@@ -257,10 +267,14 @@ class SweepRun:
 
 @dataclass(frozen=True)
 class TippingPoint:
+    """The lead set changes between ``below`` and ``above``; ``proven`` when both cases
+    are (a case stopped at a limit may have another optimal lead set)."""
+
     below: float
     above: float
     leads_below: tuple[str, ...] | None
     leads_above: tuple[str, ...] | None
+    proven: bool = True
 
 
 def find_thresholds(
@@ -293,14 +307,17 @@ def find_thresholds(
 
     grid = sorted({value(lo + i * (hi - lo) / (points - 1)) for i in range(points)})
     seen: dict[float | int, tuple[str, ...] | None] = {}
+    proven: dict[float | int, bool] = {}
 
     def evaluate(values: list[float | int]) -> None:
         cases = [case(v) for v in values if v not in seen]
         if cases:
             run.run(cases)
-            leads = run.leads_of([c.key for c in cases])
+            keys = [c.key for c in cases]
+            leads, sure = run.leads_of(keys), run.proven_of(keys)
             for c in cases:
                 seen[c.values[key]] = leads.get(c.key)
+                proven[c.values[key]] = sure.get(c.key, False)
 
     evaluate(grid)
     while True:
@@ -316,7 +333,7 @@ def find_thresholds(
         evaluate(mids)
     xs = sorted(seen)
     tips = [
-        TippingPoint(a, b, seen[a], seen[b])
+        TippingPoint(a, b, seen[a], seen[b], proven[a] and proven[b])
         for a, b in itertools.pairwise(xs)
         if seen[a] != seen[b]
     ]
