@@ -28,6 +28,7 @@ def load(name: str) -> csu_opt.Instance:
 
 @cache
 def solved(name: str) -> csu_opt.Solution:
+    # england-2014 is proven optimal in 45-101 s of HiGHS on a busy 2-core machine
     return csu_opt.solve(load(name), time_limit=300)
 
 
@@ -136,19 +137,20 @@ def test_workbook_version_has_the_same_optimum() -> None:
 
 @pytest.mark.slow
 def test_england_2013_finds_a_verified_solution() -> None:
-    """Not proven optimal within minutes (0.27-0.47% gap after 300 s; instances/README.md):
+    """Not proven optimal within minutes (about 0.5% gap after 300 s; instances/README.md):
     the test asks for a feasible network that passes the independent verifier, with a bound
-    below it, not for a speed that would depend on the machine's load."""
+    below it, not for a speed that would depend on the machine's load. The first network
+    comes after 40-120 s on a busy 2-core machine, hence the limit."""
     from csu_opt.verify import verify_solution
 
     inst = load("england-2013")
-    sol = csu_opt.solve(inst, time_limit=60, polish=0.33)  # as instances/README.md advises
+    sol = csu_opt.solve(inst, time_limit=120, polish=0.33)  # as instances/README.md advises
     assert sol.status in (csu_opt.Status.OPTIMAL, csu_opt.Status.FEASIBLE)
     assert sol.objective is not None and sol.best_bound is not None
     assert sol.best_bound <= sol.objective * (1 + 1e-9)
     assert verify_solution(inst, sol).ok
     assert 10 <= len(sol.leads) <= 15
-    # the last 20 s polished the search's network within its lead set: never worse
+    # the last 40 s polished the search's network within its lead set: never worse
     polish = sol.solver["polish"]
     if sol.status is csu_opt.Status.FEASIBLE:
         assert polish["ran"] and polish["leads_fixed"] == len(sol.leads)
