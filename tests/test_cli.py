@@ -111,7 +111,9 @@ def test_solve_writes_the_result_folder(tmp_path):
         "P2": "lead",
         "P3": "subcontractor",
     }
-    assert list(pd.read_csv(out_dir / "assignments.csv").columns) == ["ccg", "lead", "share"]
+    assignments = pd.read_csv(out_dir / "assignments.csv")
+    assert list(assignments.columns) == ["ccg", "lead", "share", "ccg_name"]
+    assert (assignments["ccg_name"] == assignments["ccg"]).all()  # tiny.yaml names no CCG
     assert list(pd.read_csv(out_dir / "flows.csv").columns) == [
         "provider",
         "lead",

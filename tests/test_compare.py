@@ -6,6 +6,7 @@ import copy
 import re
 from pathlib import Path
 
+import pandas as pd
 import pytest
 
 from csu_opt.cli_figures import compare
@@ -117,3 +118,21 @@ def test_compare_command(runs, tmp_path):
     code, out = invoke(compare, a, tmp_path / "missing")
     assert code == 1 and "not a result folder" in out and "Traceback" not in out
     assert invoke(compare, a, b, "--out", tmp_path / "cmp.doc")[0] == 2
+
+
+def test_ccg_names_travel_with_the_result_files(tmp_path):
+    """assignments.csv carries each CCG's name, so a run whose instance file is gone still
+    shows CCGs by name."""
+    doc = board_document()
+    for ccg in doc["ccgs"]:
+        ccg["name"] = f'NHS {ccg["id"]} & Co, "quoted"'
+    inst = write_board(tmp_path / "inst", doc)
+    run = solve_board(inst, tmp_path / "run")
+    written = pd.read_csv(run / "assignments.csv", keep_default_na=False)
+    assert list(written.columns) == ["ccg", "lead", "share", "ccg_name"]
+    assert (written["ccg_name"] == "NHS " + written["ccg"] + ' & Co, "quoted"').all()
+    inst.unlink()
+    alone = load_run(run)
+    assert alone.instance is None
+    table = alone.ccg_networks().set_index("ccg")
+    assert table.loc["N1", "name"] == 'NHS N1 & Co, "quoted"'

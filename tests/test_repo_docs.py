@@ -9,7 +9,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 #: Citations of documents kept outside the repository (spelled in pieces so that this file
 #: does not match itself).
-OUTSIDE = re.compile(r"\b" + "SP" + r"EC\b|\.\./" + "shared|/work/" + "shared")
+OUTSIDE = re.compile(
+    r"\b"
+    + "SP"
+    + r"EC\b|\.\./"
+    + "shared|/work/"
+    + "shared|\b("
+    + "FACTS|PITFALLS|STYLE"
+    + r")\.md\b"
+)
 
 
 def tracked_files() -> list[Path]:

@@ -61,6 +61,8 @@ def allowed_text(col: Col) -> str:
         return f"{col.lo:g}-{col.hi:g}"
     if col.lo is not None:
         return f">= {col.lo:g}"
+    if col.pattern is not None:
+        return f"like {col.example}"
     return ""
 
 

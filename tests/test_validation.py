@@ -139,6 +139,21 @@ CASES = [
         {"table": "demand", "text": "required table is missing"},
     ),
     (
+        "ONS code of the wrong form",
+        lambda d: mutate(d, "ccgs", 1, ons_code="E39000001"),
+        {"table": "ccgs", "row": "row 2", "field": "ons_code", "text": "such as E38000001"},
+    ),
+    (
+        "ONS code that is a number",
+        lambda d: mutate(d, "ccgs", 0, ons_code=38000001),
+        {"table": "ccgs", "row": "row 1", "field": "ons_code", "text": "38000001"},
+    ),
+    (
+        "CCG served by an unknown provider",
+        lambda d: mutate(d, "ccgs", 2, csu="P9"),
+        {"table": "ccgs", "row": "row 3", "field": "csu", "text": "'P9' is not an id in providers"},
+    ),
+    (
         "lead without fixed cost",
         lambda d: d["providers"][0].pop("lead_fixed_cost") and d,
         {"table": "providers", "row": "row 1", "field": "lead_fixed_cost"},
@@ -164,6 +179,21 @@ def test_every_problem_is_collected_in_one_pass(tmp_path):
     problems = problems_of(write(tmp_path, doc))
     fields = {p.field for p in problems}
     assert {"extra_field", "exit_cost", "quality", "ccg", "single_sorcing"} <= fields
+
+
+def test_real_ccg_columns_are_optional_and_kept(tmp_path):
+    """ons_code, area_team and csu (the England instances' real CCGs) load as given."""
+    doc = tiny_doc()
+    mutate(doc, "ccgs", 0, name="NHS Airedale, Wharfedale and Craven", ons_code="E38000001")
+    mutate(doc, "ccgs", 0, area_team="West Yorkshire", region="North of England", csu="P1")
+    inst = csu_opt.load_instance(write(tmp_path, doc))
+    c1 = inst.ccgs.loc["C1"]
+    assert (c1["ons_code"], c1["area_team"], c1["csu"]) == ("E38000001", "West Yorkshire", "P1")
+    assert inst.ccgs.loc["C2", ["ons_code", "area_team", "csu"]].isna().all()
+    # and survive a round trip through the in-memory document (--set, what-ifs)
+    again = inst.with_changes(["ccgs.C2.area_team=Essex"])
+    assert again.ccgs.loc["C1", "ons_code"] == "E38000001"
+    assert again.ccgs.loc["C2", "area_team"] == "Essex"
 
 
 def test_csv_tables_name_the_csv_file_and_line(tmp_path):

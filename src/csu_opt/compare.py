@@ -152,9 +152,11 @@ class Run:
                     "region": ccgs["region"].fillna("no region").astype(str).to_numpy(),
                 }
             )
-        else:
+        else:  # names from assignments.csv where the run wrote them
             ids = sorted(main.index.astype(str))
-            df = pd.DataFrame({"ccg": ids, "name": ids, "region": "all CCGs"})
+            names = a.drop_duplicates("ccg").set_index("ccg").get("ccg_name")
+            shown = [str(names[c]) if names is not None and names[c] else c for c in ids]
+            df = pd.DataFrame({"ccg": ids, "name": shown, "region": "all CCGs"})
         df["lead"] = df["ccg"].map(main["lead"]).fillna("")
         df["split"] = df["ccg"].map(main["n"]).fillna(0).astype(int) > 1
         return df

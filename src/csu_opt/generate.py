@@ -4,7 +4,7 @@
 as DataFrames); ``generate_to_folder`` writes it with :func:`csu_opt.writer.write_document`.
 Everything is drawn from one ``numpy.random.Generator(seed)`` in a fixed order, so a seed gives
 the same bytes on every run. All values are assumptions; the figures they are scaled by come
-from FACTS.md and are named where used.
+from the published facts (instances/README.md) and are named where used.
 
 Structure
     Regions: ``max(1, round(ccgs / 15))`` points in a unit square (one unit ~ 500 km).
@@ -423,7 +423,7 @@ def generate_to_folder(
     header = (
         f"Synthetic instance written by csu-opt generate: --providers {providers} "
         f"--ccgs {ccgs} --lines {lines} --seed {seed} --tightness {tightness:g}\n"
-        "Every value is an assumption drawn at random; scales follow FACTS.md (total demand\n"
+        "Every value is an assumption drawn at random; scales follow the published facts (total demand\n"
         "211 CCGs x £3.9m a year, VAT 5-9% for non-NHS providers, one staff member per £100k).\n"
         "Feasible by construction: see the docstring of csu_opt.generate."
     )

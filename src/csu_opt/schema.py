@@ -39,6 +39,8 @@ class Col:
     hi: float | None = None
     choices: tuple[str, ...] = ()
     ref: str | None = None  # the table whose ids this column names (kind "ids": each id)
+    pattern: str | None = None  # kind "str": a regular expression every value must match
+    example: str = ""  # a value that matches ``pattern``, for the message
 
 
 @dataclass(frozen=True)
@@ -100,8 +102,11 @@ TABLES: dict[str, TableSpec] = {
                 Col("id", "id", required=True),
                 Col("name", "str"),
                 Col("region", "str", default=""),
-                # the CCG's ONS code (E38...): finds its shape in the boundaries file
-                Col("ons_code", "str"),
+                # optional descriptions of real CCGs (the England instances): the ONS code,
+                # the NHS area team, and the provider that served the CCG before the solve
+                Col("ons_code", "str", pattern=r"E38\d{6}", example="E38000001"),
+                Col("area_team", "str"),
+                Col("csu", "id", ref="providers"),
             ),
             ("id",),
         ),
@@ -295,6 +300,14 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
                 ),
             )
             out = low
+        if col.pattern is not None:
+            text = out.where(~missing, "").astype(str)
+            bad = ~missing & ~text.str.fullmatch(col.pattern).to_numpy(dtype=bool)
+            rep.rows(
+                bad,
+                col.name,
+                lambda i: f"expected a code such as {col.example}, got {s.iloc[i]!r}",
+            )
         if col.default is not None:
             out = out.where(~missing, col.default)
         return out

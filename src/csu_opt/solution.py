@@ -101,7 +101,7 @@ class Solution:
     message: str
     cost_breakdown: CostBreakdown | None
     roles: pd.DataFrame  # provider, kind, role, leads
-    assignments: pd.DataFrame  # ccg, lead, share
+    assignments: pd.DataFrame  # ccg, lead, share, ccg_name
     flows: pd.DataFrame  # provider, lead, service_line, volume, quality
     timings: Timings
     solver: dict[str, Any]
@@ -189,7 +189,7 @@ def solution_from_values(
             message,
             None,
             empty(columns=["provider", "kind", "role", "leads", "staff"]),
-            empty(columns=["ccg", "lead", "share"]),
+            empty(columns=["ccg", "lead", "share", "ccg_name"]),
             empty(columns=["provider", "lead", "service_line", "volume", "quality"]),
             timings,
             solver,
@@ -250,6 +250,8 @@ def solution_from_values(
         .sort_values(["ccg", "lead"], kind="stable")
         .reset_index(drop=True)
     )
+    # the CCG's name beside its id, for people reading the file (the id when none is given)
+    assignments["ccg_name"] = assignments["ccg"].map(instance.ccgs["name"]).astype(object)
 
     xmask = x > TOL
     f = ix.flows[xmask]
@@ -339,7 +341,14 @@ def read_results(folder: str | Path) -> Solution:
     def csv(name: str) -> pd.DataFrame:
         return pd.read_csv(
             folder / name,
-            dtype={"provider": str, "lead": str, "ccg": str, "service_line": str, "leads": str},
+            dtype={
+                "provider": str,
+                "lead": str,
+                "ccg": str,
+                "service_line": str,
+                "leads": str,
+                "ccg_name": str,
+            },
             keep_default_na=False,
         )
 
