@@ -1,9 +1,10 @@
 """The shipped instances: they validate, agree with the published facts, and solve.
 
-Facts are the published ones (instances/README.md) and the public data in instances/data/nhs-england-2013 (211 CCGs;
-North West 24 and Yorkshire and Humber 23 CCGs; Greater Manchester CSU's 550 staff; nearly
-9,000 CSU staff; five service lines; 10-15 lead providers; 19 CSUs in spring 2013). The real
-CCGs themselves are checked in test_real_ccgs.py. Solves use the default gap (1e-4).
+Facts are the published ones (instances/README.md) and the public data in instances/data/nhs-
+england-2013 (211 CCGs; North West 24 and Yorkshire and Humber 23 CCGs; Greater Manchester
+CSU's 550 staff; nearly 9,000 CSU staff; five service lines; 10-15 lead providers; 19 CSUs in
+spring 2013). The real CCGs themselves are checked in test_real_ccgs.py. Solves use the default
+gap (1e-4).
 """
 
 from __future__ import annotations

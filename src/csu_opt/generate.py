@@ -423,8 +423,9 @@ def generate_to_folder(
     header = (
         f"Synthetic instance written by csu-opt generate: --providers {providers} "
         f"--ccgs {ccgs} --lines {lines} --seed {seed} --tightness {tightness:g}\n"
-        "Every value is an assumption drawn at random; scales follow the published facts (total demand\n"
-        "211 CCGs x £3.9m a year, VAT 5-9% for non-NHS providers, one staff member per £100k).\n"
+        "Every value is an assumption drawn at random; scales follow the published facts\n"
+        "(total demand 211 CCGs x £3.9m a year, VAT 5-9% for non-NHS providers,\n"
+        "one staff member per £100k).\n"
         "Feasible by construction: see the docstring of csu_opt.generate."
     )
     return write_document(doc, out_dir, header=header)
