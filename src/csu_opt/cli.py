@@ -1,7 +1,8 @@
 """The ``csu-opt`` command line (SPEC section 4): parse, call the library, print.
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
-2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 interrupted.
+2 usage error; 3 proven infeasible; 4 no feasible solution within limits; 130/143 stopped by
+Ctrl-C/SIGTERM (every command, as csu_opt.stops describes).
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 from rich.console import Console
 
-from csu_opt import __version__
+from csu_opt import __version__, stops
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
 from csu_opt.render import (
@@ -39,7 +40,17 @@ if TYPE_CHECKING:
     from csu_opt.solve import Backend, SolveOptions
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: every command runs with Ctrl-C and SIGTERM handled as
+    :mod:`csu_opt.stops` says; a stop that the command did not report itself ends here
+    with a message and exit 128 + the signal's number."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with stops.handling(), handled_errors(stopped="the command did not finish"):
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csu-opt")
 def main() -> None:
     """csu-opt: who leads, who subcontracts, who exits, and which network serves each CCG."""

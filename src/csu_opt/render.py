@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -12,8 +13,8 @@ from rich.table import Table
 
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance
-from csu_opt.runner import Interrupted
 from csu_opt.solution import Role, Solution
+from csu_opt.stops import Interrupted
 
 err_console = Console(stderr=True)
 
@@ -25,8 +26,12 @@ def print_lines(console: Console, lines: Iterable[str], prefix: str = "") -> Non
 
 
 @contextmanager
-def handled_errors() -> Iterator[None]:
-    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks."""
+def handled_errors(stopped: str = "no result folder was written") -> Iterator[None]:
+    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks.
+
+    A stop by Ctrl-C or SIGTERM (csu_opt.stops) prints ``stopped: interrupted by SIGTERM;
+    <stopped>`` and exits 128 + the signal's number.
+    """
     try:
         yield
     except InstanceError as exc:
@@ -35,14 +40,10 @@ def handled_errors() -> Iterator[None]:
     except UsageError as exc:
         err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)
-    except Interrupted as exc:
-        err_console.print(
-            f"[bold red]stopped:[/] {exc}; no result folder was written", highlight=False
-        )
-        sys.exit(128 + exc.signum)
-    except KeyboardInterrupt:
-        err_console.print("[bold red]stopped:[/] interrupted; no result folder was written")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        err_console.print(f"[bold red]stopped:[/] {stop}; {stopped}", highlight=False)
+        sys.exit(stop.exit_code)
 
 
 def fmt(x: float | None, digits: int = 2) -> str:
