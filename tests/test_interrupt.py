@@ -276,6 +276,19 @@ def test_signal_during_solve_leaves_no_folder(tmp_path, long_instance, command, 
     assert run.left_after(3) == []
 
 
+def test_a_stop_keeps_the_instances_solved_before_it(tmp_path, long_instance, command):
+    out = tmp_path / "runs"
+    run = command("solve", ROOT / "instances" / "demo.yaml", long_instance, "--out", out)
+    run.wait_for(lambda: "solving gen-" in run.out and "  solving " in run.err, 90, "the 2nd")
+    assert run.stop(signal.SIGTERM) == 143
+    said = " ".join(run.err.split())
+    assert (
+        f"no result folder was written for the instance being solved; kept: {out / 'demo'}" in said
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["demo"]
+    assert (out / "demo" / "summary.json").exists()
+
+
 def test_interrupting_a_pyomo_solve_prints_no_pyomo_warning(tmp_path, command):
     """appsi logged "Received unhandled status=kInterrupt from solver HiGHS" first."""
     run = command("solve", ENGLAND, "--backend", "pyomo", "--out", tmp_path / "run")

@@ -205,7 +205,15 @@ def solve(
 ) -> None:
     """Solve one or more instance files, each into its own result folder."""
     console = Console(stderr=as_json)
-    with handled_errors():
+    results: list[RunResult] = []
+
+    def stopped() -> str:  # with several instances, the folders solved before the stop stay
+        kept = ", ".join(str(r.folder) for r in results)
+        return "no result folder was written" + (
+            f" for the instance being solved; kept: {kept}" if kept else ""
+        )
+
+    with handled_errors(stopped=stopped):
         if (max_moves is not None or churn_cost is not None) and incumbent is None:
             raise UsageError("--max-moves and --churn-cost need --incumbent")
         if polish and time_limit is None:
@@ -216,7 +224,6 @@ def solve(
 
             solver = incumbent_solver(read_incumbent(incumbent), max_moves, churn_cost)
         loaded = _load_all(instances, overrides)
-        results: list[RunResult] = []
         for inst in loaded:
             folder = _folder_for(inst, out, several=len(loaded) > 1)
             options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)

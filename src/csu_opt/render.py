@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import signal
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from csu_opt.errors import InstanceError, UsageError
@@ -26,11 +27,14 @@ def print_lines(console: Console, lines: Iterable[str], prefix: str = "") -> Non
 
 
 @contextmanager
-def handled_errors(stopped: str = "no result folder was written") -> Iterator[None]:
+def handled_errors(
+    stopped: str | Callable[[], str] = "no result folder was written",
+) -> Iterator[None]:
     """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks.
 
     A stop by Ctrl-C or SIGTERM (csu_opt.stops) prints ``stopped: interrupted by SIGTERM;
-    <stopped>`` and exits 128 + the signal's number.
+    <stopped>`` (what was kept; a callable is asked at the stop) and exits 128 + the
+    signal's number.
     """
     try:
         yield
@@ -42,7 +46,8 @@ def handled_errors(stopped: str = "no result folder was written") -> Iterator[No
         sys.exit(2)
     except KeyboardInterrupt as exc:
         stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
-        err_console.print(f"[bold red]stopped:[/] {stop}; {stopped}", highlight=False)
+        said = escape(stopped() if callable(stopped) else stopped)
+        err_console.print(f"[bold red]stopped:[/] {stop}; {said}", highlight=False)
         sys.exit(stop.exit_code)
 
 
