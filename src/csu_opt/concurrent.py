@@ -172,8 +172,7 @@ def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection) -
     t0 = time.perf_counter()
     with stops.working():
         try:
-            with stops.deferred():
-                result = _run_search(mm, cfg, shared, parent)
+            result = _run_search(mm, cfg, shared, parent)
         except Exception as exc:  # reported to the parent, which decides
             result = SearchResult(
                 cfg.index, "error", False, False, None, None, None, 0, 0.0, cfg.highs_options
@@ -231,7 +230,8 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     h.cbMipInterrupt.subscribe(on_mip)
     h.cbSimplexInterrupt.subscribe(on_lp)
     h.cbIpmInterrupt.subscribe(on_lp)
-    h.run()
+    with stops.deferred():
+        h.run()
 
     S = highspy.HighsModelStatus
     status = h.getModelStatus()

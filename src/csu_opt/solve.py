@@ -245,7 +245,7 @@ class _PyomoEngine:
         self.opt.config.time_limit = seconds
 
     def run(self) -> None:
-        with handled_interrupt_status():
+        with stops.deferred(), handled_interrupt_status():
             self.opt.solve(self.model)
 
     def solver_columns(self) -> np.ndarray:
@@ -324,7 +324,8 @@ class _MatrixEngine:
         self.h.setOptionValue("time_limit", INF if seconds is None else float(seconds))
 
     def run(self) -> None:
-        self.h.run()
+        with stops.deferred():
+            self.h.run()
 
     def solver_columns(self) -> np.ndarray:
         """HiGHS's column of every variable in the u|a|w|z|x layout."""
@@ -401,13 +402,13 @@ class ModelSession:
         """Solve ``instance`` (this session's model, with its parameters) under ``options``.
 
         A stop by Ctrl-C or SIGTERM (:mod:`csu_opt.stops`) interrupts HiGHS at its next
-        callback and raises :class:`~csu_opt.stops.Interrupted` instead of returning.
+        callback and raises :class:`~csu_opt.stops.Interrupted` instead of returning (the
+        session is left as the stop found it: build a new one to solve again).
         """
         options.check()
-        with stops.deferred():
-            return self._solve(
-                instance, replace(options, should_stop=stops.or_requested(options.should_stop))
-            )
+        return self._solve(
+            instance, replace(options, should_stop=stops.or_requested(options.should_stop))
+        )
 
     def _solve(self, instance: Instance, options: SolveOptions) -> Solution:
         t_start = time.perf_counter()

@@ -9,15 +9,16 @@ the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 (``cli.main``; :func:`~csu_opt.runner.run_solve` installs it too, for library callers).
 While installed, the first SIGINT or SIGTERM
 
-- outside a solve, raises :class:`Interrupted` at once (a ``KeyboardInterrupt``, so no
-  ``except Exception`` swallows it); it unwinds through the ``with`` blocks that remove
+- outside a run of HiGHS, raises :class:`Interrupted` at once (a ``KeyboardInterrupt``, so
+  no ``except Exception`` swallows it); it unwinds through the ``with`` blocks that remove
   half-written folders (``runner.atomic_folder``) and stop worker pools, to the command's
   boundary, which prints the message and exits;
-- inside a solve (a :func:`deferred` region: ``ModelSession.solve``, explain's feasibility
-  solves), only records the signal. Every HiGHS callback reads :func:`requested` and
-  interrupts HiGHS at its next call; the region raises :class:`Interrupted` when it ends.
-  An exception is never raised inside a HiGHS callback: HiGHS would carry on for seconds
-  and return the status "Not Set", which is not a result.
+- while HiGHS runs (every ``run()`` is a :func:`deferred` region), only records the signal.
+  Every HiGHS callback reads :func:`requested` (``ModelSession.solve`` adds it to the
+  solve's ``should_stop``) and interrupts HiGHS at its next call; the region raises
+  :class:`Interrupted` when the run returns. An exception is never raised inside a HiGHS
+  callback: HiGHS would carry on for seconds and return the status "Not Set", which is not
+  a result.
 
 Later signals are recorded and otherwise ignored, so the clean-up is not cut short.
 
@@ -154,7 +155,7 @@ def handling() -> Iterator[None]:
 
 @contextlib.contextmanager
 def deferred(on_stop: Callable[[], None] | None = None) -> Iterator[None]:
-    """A region (a solve) in which a signal only records the stop request.
+    """A region (a run of HiGHS) in which a signal only records the stop request.
 
     ``on_stop`` is called (from the signal handler) when a signal arrives inside the region,
     for solvers that do not read :func:`requested` themselves. When the outermost region
