@@ -165,10 +165,10 @@ def search_configs(
 # --------------------------------------------------------------------------- one search
 
 
-def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection) -> None:
-    """Run one search in a child process; send its :class:`SearchResult` through ``conn``."""
-    stops.supervise()  # Ctrl-C is the parent's; SIGTERM or the parent's death end the search
-    parent = os.getppid()
+def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection, parent: int) -> None:
+    """Run one search in a child process of ``parent``; send its :class:`SearchResult`
+    through ``conn``."""
+    stops.supervise(parent)  # Ctrl-C is the parent's; SIGTERM or its death end the search
     t0 = time.perf_counter()
     with stops.working():
         try:
@@ -301,7 +301,7 @@ def race(
     procs, conns = [], []
     for cfg in configs:
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_search, args=(mm, cfg, shared, send), daemon=True)
+        proc = ctx.Process(target=_search, args=(mm, cfg, shared, send, os.getpid()), daemon=True)
         proc.start()
         send.close()
         procs.append(proc)

@@ -20,7 +20,7 @@ While installed, the first SIGINT or SIGTERM
   callback: HiGHS would carry on for seconds and return the status "Not Set", which is not
   a result.
 
-Later signals are recorded and otherwise ignored, so the clean-up is not cut short.
+Later signals are ignored, so the clean-up is not cut short (SIGKILL still ends everything).
 
 **Child processes** (sweep workers, the searches of ``--concurrent``) call
 :func:`supervise` when they start. They ignore SIGINT (Ctrl-C reaches the whole process
@@ -185,14 +185,16 @@ def deferred(on_stop: Callable[[], None] | None = None) -> Iterator[None]:
 # --------------------------------------------------------------------------- children
 
 
-def supervise(grace_s: float = CHILD_GRACE_S) -> None:
-    """Set up a child process started by csu-opt (call first thing in it)."""
+def supervise(parent: int, grace_s: float = CHILD_GRACE_S) -> None:
+    """Set up a child process started by the process ``parent`` (call first thing in it;
+    ``parent`` is the starter's ``os.getpid()``, passed along: by the time a child runs
+    this, a parent killed meanwhile is no longer ``os.getppid()``)."""
     _state.child = True
     _state.installed = True
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _on_signal)
     threading.Thread(
-        target=_watch, args=(os.getppid(), grace_s), name="csu-opt-stop-watch", daemon=True
+        target=_watch, args=(parent, grace_s), name="csu-opt-stop-watch", daemon=True
     ).start()
 
 
@@ -201,16 +203,14 @@ def _watch(parent: int, grace_s: float) -> None:
     orphaned_at: float | None = None
     main = threading.main_thread().ident
     while True:
-        time.sleep(WATCH_S)
         if orphaned_at is None and os.getppid() != parent:
             orphaned_at = time.monotonic()
             if main is not None:  # as if the parent had sent SIGTERM
                 signal.pthread_kill(main, signal.SIGTERM)
         asked = [t for t in (orphaned_at, _state.caught_at) if t is not None]
-        if _state.caught is None and orphaned_at is None:
-            continue
-        if not _state.busy or time.monotonic() - min(asked) > grace_s:
+        if asked and (not _state.busy or time.monotonic() - min(asked) > grace_s):
             os._exit(_exit_code(_state.caught or signal.SIGTERM))
+        time.sleep(WATCH_S)
 
 
 @contextlib.contextmanager

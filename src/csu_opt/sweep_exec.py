@@ -205,6 +205,7 @@ class Executor:
                 max_workers=self.workers,
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=stops.supervise,
+                initargs=(os.getpid(),),
             )
         pending: list[Future[dict[str, Any]]] = [self.pool.submit(_run_in_worker, t) for t in tasks]
         for fut in as_completed(pending):
