@@ -1,18 +1,39 @@
-"""A solve stopped by SIGTERM or Ctrl-C leaves no result folder and no half file."""
+"""Stops leave nothing behind (csu_opt.stops): Ctrl-C and SIGTERM end every command the same
+way, every worker and child process with it, and leave no half-written folder.
+
+The command-line tests run real ``csu-opt`` processes, each in its own process group, and
+send the signal once the process shows progress (a line, a file, or CPU time spent), never
+after a fixed sleep. "Nothing left" means no live process in that group: the command, its
+workers, concurrent searches and multiprocessing's resource tracker.
+"""
 
 from __future__ import annotations
 
+import json
+import logging
+import os
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
+from csu_opt import stops
 from csu_opt.generate import generate_to_folder
-from csu_opt.runner import ProgressLine
-from csu_opt.solve import Progress
+from csu_opt.instance import load_instance
+from csu_opt.runner import ProgressLine, run_solve
+from csu_opt.solve import Progress, SolveOptions, solve
+from csu_opt.stops import Interrupted
+
+ROOT = Path(__file__).resolve().parents[1]
+ENGLAND = ROOT / "instances" / "england-2014.yaml"
+
+pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 
 
 @pytest.fixture(scope="module")
@@ -21,27 +42,404 @@ def long_instance(tmp_path_factory) -> Path:
     return generate_to_folder(tmp_path_factory.mktemp("gen"), 60, 211, seed=3)
 
 
-@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
-def test_signal_during_solve_leaves_no_folder(tmp_path, long_instance, sig):
-    out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "csu_opt.cli", "solve", str(long_instance), "--out", str(out)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    # wait until HiGHS is running: its log exists in the hidden partial folder
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob(".run.partial-*/highs.log")):
+@pytest.fixture(scope="module")
+def sweep_instance(tmp_path_factory) -> Path:
+    # 30 x 211: minutes to prove (benchmarks/README.md), so every case stops at its limit
+    return generate_to_folder(tmp_path_factory.mktemp("gen30"), 30, 211, seed=0)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _stat(pid: int) -> list[str] | None:
+    """Fields of /proc/PID/stat after the command name (state, ppid, pgid, ..., utime,
+    stime), or None when the process is gone."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+
+
+def group_alive(pgid: int) -> list[int]:
+    """Live processes (zombies count as gone) of the process group ``pgid``."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        fields = _stat(int(entry.name))
+        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
+            alive.append(int(entry.name))
+    return alive
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = _stat(pid)
+    if fields is None:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f}s"
         time.sleep(0.05)
-    assert list(tmp_path.glob(".run.partial-*/highs.log")), "the solve never started"
-    time.sleep(1.0)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 128 + sig
-    assert "no result folder was written" in err
-    assert "Traceback" not in err
+
+
+#: ``csu-opt`` with Ctrl-C's default action, as in a foreground shell, even when the tests
+#: run where SIGINT is ignored (a background job)
+CSU_OPT = (
+    "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "from csu_opt.cli import main; sys.exit(main())"
+)
+
+
+class Command:
+    """``csu-opt ARGS`` in its own process group, its output collected as it comes."""
+
+    def __init__(self, *args: object, cwd: Path | None = None):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-c", CSU_OPT, *map(str, args)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            cwd=cwd,
+            start_new_session=True,
+        )
+        self.pgid = self.proc.pid
+        self._out: list[str] = []
+        self._err: list[str] = []
+        self._readers = [
+            threading.Thread(target=self._read, args=(s, b), daemon=True)
+            for s, b in ((self.proc.stdout, self._out), (self.proc.stderr, self._err))
+        ]
+        for t in self._readers:
+            t.start()
+
+    @staticmethod
+    def _read(stream, buffer: list[str]) -> None:
+        for line in stream:
+            buffer.append(line)
+
+    @property
+    def out(self) -> str:
+        return "".join(self._out)
+
+    @property
+    def err(self) -> str:
+        return "".join(self._err)
+
+    def wait_for(self, condition: Callable[[], object], timeout: float, what: str) -> None:
+        """Wait until ``condition()`` holds while the command runs."""
+
+        def met() -> object:
+            assert self.proc.poll() is None, f"ended ({self.proc.returncode}): {self.err}"
+            return condition()
+
+        wait_until(met, timeout, what)
+
+    def stop(self, sig: int, timeout: float = 60) -> int:
+        """Send ``sig`` to the command (not its group, as kill or a scheduler does); its
+        exit code."""
+        self.proc.send_signal(sig)
+        code = self.proc.wait(timeout=timeout)
+        for t in self._readers:
+            t.join(timeout=5)
+        return code
+
+    def left_after(self, seconds: float) -> list[int]:
+        """Processes of the group still alive ``seconds`` after the command ended."""
+        deadline = time.monotonic() + seconds
+        while group_alive(self.pgid) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return group_alive(self.pgid)
+
+    def kill(self) -> None:
+        for pid in group_alive(self.pgid):
+            os.kill(pid, signal.SIGKILL)
+
+
+@pytest.fixture
+def command():
+    started: list[Command] = []
+
+    def start(*args: object, **kw: object) -> Command:
+        c = Command(*args, **kw)  # type: ignore[arg-type]
+        started.append(c)
+        return c
+
+    yield start
+    for c in started:  # a failed test leaves nothing running either
+        c.kill()
+
+
+def _rows(db: Path) -> dict[str, str]:
+    if not db.exists():
+        return {}
+    with sqlite3.connect(db) as conn:
+        try:
+            rows = conn.execute("SELECT case_key, status, finished_at FROM cases").fetchall()
+        except sqlite3.OperationalError:  # the table is not there yet
+            return {}
+    return {k: f"{s}@{t}" for k, s, t in rows}
+
+
+# --------------------------------------------------------------------------- the mechanism
+
+
+def test_a_signal_outside_a_solve_raises_at_once():
+    with stops.handling():
+        t0 = time.monotonic()
+        with pytest.raises(Interrupted) as caught:
+            signal.raise_signal(signal.SIGTERM)
+            time.sleep(5)
+        assert time.monotonic() - t0 < 1
+    assert caught.value.signum == signal.SIGTERM and caught.value.exit_code == 143
+    assert stops.requested() is None  # leaving the handling forgets the stop
+
+
+def test_a_signal_inside_a_solve_is_raised_when_the_solve_ends():
+    seen = []
+    told = stops.deferred(on_stop=lambda: seen.append("told"))
+    with stops.handling(), pytest.raises(Interrupted) as caught, told:
+        signal.raise_signal(signal.SIGINT)
+        time.sleep(0.1)  # the handler ran: it recorded the stop and told the solver
+        seen.append(stops.requested())
+        signal.raise_signal(signal.SIGTERM)  # a second signal changes nothing
+        seen.append(stops.requested())
+    assert seen == ["told", signal.SIGINT, signal.SIGINT]
+    assert caught.value.exit_code == 130
+
+
+def test_a_stop_interrupts_highs_and_leaves_no_folder(tmp_path, long_instance):
+    """The signal arrives inside a HiGHS callback: HiGHS stops at its next call, no
+    exception is raised inside HiGHS, and the result folder is never written."""
+    inst = load_instance(long_instance)
+    sent: list[float] = []
+
+    def on_progress(p: Progress) -> None:
+        if not sent and p.incumbent is not None:
+            sent.append(time.monotonic())
+            signal.raise_signal(signal.SIGTERM)
+
+    # without the root reduction, the first report comes from HiGHS's own callback
+    options = SolveOptions(on_progress=on_progress, backend="matrix", root_reduction=False)
+    with pytest.raises(Interrupted) as caught:
+        run_solve(inst, tmp_path / "run", options, explain=False)
+    assert sent and time.monotonic() - sent[0] < 5
+    assert caught.value.signum == signal.SIGTERM
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_end_processes_kills_what_does_not_stop(tmp_path):
+    import multiprocessing as mp
+
+    ready = tmp_path / "ignoring"
+    script = (
+        "import signal, time\n"
+        "signal.signal(signal.SIGTERM, signal.SIG_IGN)\n"
+        f"open({str(ready)!r}, 'w').close()\n"
+        "time.sleep(60)\n"
+    )
+    proc = mp.get_context("spawn").Process(target=exec, args=(script,))
+    proc.start()
+    wait_until(ready.exists, 30, "the child ignoring SIGTERM")
+    t0 = time.monotonic()
+    stops.end_processes([proc], wait_s=0.0, kill_after_s=0.5)
+    assert proc.exitcode == -signal.SIGKILL
+    assert time.monotonic() - t0 < 3
+
+
+# --------------------------------------------------------------------------- solve
+
+
+def test_an_interrupted_pyomo_solve_logs_no_appsi_warning(caplog):
+    """appsi warned "Received unhandled status=kInterrupt" whenever HiGHS stopped at an
+    interrupt: a stop, or the end of the main search's share before a polish."""
+    with caplog.at_level(logging.WARNING):
+        sol = solve(load_instance(ENGLAND), SolveOptions(backend="pyomo", should_stop=lambda: True))
+    assert sol.message.startswith("stopped at an interrupt")
+    assert [r.getMessage() for r in caplog.records if "unhandled" in r.getMessage()] == []
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_during_solve_leaves_no_folder(tmp_path, long_instance, command, sig):
+    out = tmp_path / "run"
+    run = command("solve", long_instance, "--out", out)
+    # HiGHS is running once the progress line reports (after 2 s)
+    run.wait_for(lambda: "  solving " in run.err, 90, "a progress line")
+    assert list(tmp_path.glob(".run.partial-*/highs.log"))
+    assert run.stop(sig) == 128 + sig
+    assert f"stopped: interrupted by {signal.Signals(sig).name}" in run.err
+    assert "no result folder was written" in run.err
+    assert "Traceback" not in run.err
     assert list(tmp_path.iterdir()) == []  # neither the folder nor a partial one
+    assert run.left_after(3) == []
+
+
+def test_a_stop_keeps_the_instances_solved_before_it(tmp_path, long_instance, command):
+    out = tmp_path / "runs"
+    run = command("solve", ROOT / "instances" / "demo.yaml", long_instance, "--out", out)
+    run.wait_for(lambda: "solving gen-" in run.out and "  solving " in run.err, 90, "the 2nd")
+    assert run.stop(signal.SIGTERM) == 143
+    said = " ".join(run.err.split())
+    assert (
+        f"no result folder was written for the instance being solved; kept: {out / 'demo'}" in said
+    )
+    assert sorted(p.name for p in out.iterdir()) == ["demo"]
+    assert (out / "demo" / "summary.json").exists()
+
+
+def test_interrupting_a_pyomo_solve_prints_no_pyomo_warning(tmp_path, command):
+    """appsi logged "Received unhandled status=kInterrupt from solver HiGHS" first."""
+    run = command("solve", ENGLAND, "--backend", "pyomo", "--out", tmp_path / "run")
+    run.wait_for(lambda: "  solving " in run.err, 90, "a progress line")
+    assert run.stop(signal.SIGINT) == 130
+    assert "stopped: interrupted by SIGINT" in run.err
+    assert "unhandled" not in run.out + run.err and "WARNING" not in run.out + run.err
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_sigterm_during_concurrent_solve_stops_every_search(tmp_path, long_instance, command):
+    run = command("solve", long_instance, "--out", tmp_path / "run", "--concurrent", "2")
+
+    def searching() -> bool:  # each search has written its HiGHS log's header
+        logs = list(tmp_path.glob(".run.partial-*/highs.log.search*"))
+        return len(logs) == 2 and all(p.stat().st_size > 0 for p in logs)
+
+    run.wait_for(searching, 90, "the concurrent searches starting")
+    searches = [p for p in group_alive(run.pgid) if p != run.pgid]
+    assert len(searches) >= 2  # two searches (and the resource tracker)
+    assert run.stop(signal.SIGTERM) == 143
+    assert "no result folder was written" in run.err and "Traceback" not in run.err
+    assert list(tmp_path.iterdir()) == []
+    assert run.left_after(3) == []  # the parent ended every search before it exited
+
+
+@pytest.fixture(scope="module")
+def england_run(tmp_path_factory) -> Path:
+    """An england-2014 run within 2% of the optimum, for the what-ifs that start from one."""
+    folder = tmp_path_factory.mktemp("england") / "run"
+    result = run_solve(
+        load_instance(ENGLAND), folder, SolveOptions(time_limit=60, mip_gap=0.02), explain=False
+    )
+    assert result.solution.status.has_solution
+    return folder
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_solve_held_to_an_incumbent(tmp_path, command, england_run):
+    """``solve --incumbent`` (the disruption what-if) stops as a plain solve does."""
+    out = tmp_path / "moved"
+    run = command("solve", ENGLAND, "--incumbent", england_run, "--max-moves", "5", "--out", out)
+    run.wait_for(lambda: "  solving " in run.err, 90, "a progress line")
+    assert run.stop(signal.SIGTERM) == 143
+    assert "no result folder was written" in run.err and "Traceback" not in run.err
+    assert not out.exists() and not list(tmp_path.glob(".moved*"))
+    assert run.left_after(3) == []
+
+
+# --------------------------------------------------------------------------- what-ifs
+
+
+WHATIFS = [
+    pytest.param(("rule-costs", ENGLAND), id="rule-costs"),
+    pytest.param(("alternatives", ENGLAND), id="alternatives", marks=pytest.mark.slow),
+    pytest.param(("resilience", "RUN"), id="resilience", marks=pytest.mark.slow),
+    pytest.param(
+        ("tradeoff", ENGLAND, "--incumbent", "RUN"), id="tradeoff", marks=pytest.mark.slow
+    ),
+]
+
+
+@pytest.mark.parametrize("args", WHATIFS)
+def test_sigterm_stops_a_what_if(tmp_path, command, args, request):
+    """Before: the default SIGTERM action killed the command silently (exit -15)."""
+    if "RUN" in args:
+        run_folder = request.getfixturevalue("england_run")
+        args = tuple(run_folder if a == "RUN" else a for a in args)
+    out = tmp_path / "out"
+    run = command(*args, "--time-limit", "60", "--out", out)
+    # the what-ifs print nothing while they solve: past its imports and model build
+    # (about 3 s of CPU), the command is solving
+    run.wait_for(lambda: cpu_seconds(run.pgid) > 5, 90, "5 s of CPU time")
+    assert run.stop(signal.SIGTERM) == 143
+    assert "stopped: interrupted by SIGTERM" in run.err and "Traceback" not in run.err
+    assert not out.exists()
+    assert run.left_after(3) == []
+
+
+# --------------------------------------------------------------------------- sweeps
+
+
+def _sweep_args(instance: Path, out: Path) -> tuple[object, ...]:
+    return (
+        "sweep",
+        instance,
+        "--scale",
+        "demand.volume=1,1.1,1.2",
+        "--time-limit",
+        "2",
+        "--workers",
+        "2",
+        "--out",
+        out,
+    )
+
+
+def _case_folders(out: Path) -> list[str]:
+    cases = out / "cases"
+    return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
+
+
+@pytest.mark.slow
+def test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes(
+    tmp_path, sweep_instance, command
+):
+    """Before: the parent ended silently (exit -15) while its worker solved on at 100% CPU
+    and wrote case folders that sweep.db never recorded."""
+    out = tmp_path / "sw"
+    run = command(*_sweep_args(sweep_instance, out))
+    run.wait_for(lambda: len(_rows(out / "sweep.db")) >= 1, 120, "a first case recorded")
+    run.wait_for(
+        lambda: len(list((out / "cases").glob(".*/highs.log"))) >= 1, 60, "the next case solving"
+    )
+    assert run.stop(signal.SIGTERM) == 143
+    said = " ".join(run.err.split())
+    assert "stopped: interrupted by SIGTERM" in said
+    assert "run the same command again to resume" in said
+    assert "Traceback" not in said
+    assert run.left_after(4) == []
+    # a case has a folder exactly when sweep.db records it; nothing half-written
+    first = _rows(out / "sweep.db")
+    assert 1 <= len(first) < 3
+    assert _case_folders(out) == sorted(first)
+    # the rerun solves what is missing, once
+    again = command(*_sweep_args(sweep_instance, out))
+    assert again.proc.wait(timeout=120) == 0, again.err
+    second = _rows(out / "sweep.db")
+    assert len(second) == 3
+    assert all(second[k] == v for k, v in first.items())  # finished cases were not redone
+    assert _case_folders(out) == sorted(second)
+    for key, row in second.items():
+        summary = json.loads((out / "cases" / key / "summary.json").read_text())
+        assert row.startswith(summary["status"] + "@")
+
+
+@pytest.mark.slow
+def test_workers_stop_when_the_sweep_is_killed(tmp_path, sweep_instance, command):
+    """SIGKILL leaves the parent no say: its workers notice it has gone and stop (the next
+    run tidies what they leave: test_sweep.py)."""
+    out = tmp_path / "sw"
+    run = command(*_sweep_args(sweep_instance, out))
+    run.wait_for(lambda: list((out / "cases").glob(".*/highs.log")), 120, "a case solving")
+    assert run.stop(signal.SIGKILL) == -signal.SIGKILL
+    assert run.left_after(stops.CHILD_GRACE_S + 3) == []
+    visible = [p for p in _case_folders(out) if not p.startswith(".")]
+    assert visible == sorted(_rows(out / "sweep.db"))
+
+
+# --------------------------------------------------------------------------- progress line
 
 
 def test_progress_line_reports_incumbent_bound_and_gap(capfd):
@@ -64,62 +462,3 @@ def test_progress_line_repeats_the_last_report_while_highs_is_silent(capfd):
     assert "no news from HiGHS for" in lines[-1]
     elapsed = [float(x.split()[1].rstrip("s")) for x in lines]
     assert elapsed == sorted(elapsed) and elapsed[-1] > elapsed[0]
-
-
-def _children(pid: int) -> list[int]:
-    """The concurrent searches started by ``pid``: its spawned children (Linux /proc)."""
-    kids = []
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        try:
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        cmdline = (stat.parent / "cmdline").read_bytes() if int(fields[1]) == pid else b""
-        if b"spawn_main" in cmdline and b"resource_tracker" not in cmdline:
-            kids.append(int(stat.parent.name))
-    return kids
-
-
-def _alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except OSError:
-        return False
-    return state != "Z"
-
-
-@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
-def test_sigterm_during_concurrent_solve_stops_every_search(tmp_path, long_instance):
-    out = tmp_path / "run"
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "csu_opt.cli",
-            "solve",
-            str(long_instance),
-            "--out",
-            str(out),
-            "--concurrent",
-            "2",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    deadline = time.time() + 60
-    while time.time() < deadline and not list(tmp_path.glob(".run.partial-*/highs.log.search1")):
-        time.sleep(0.05)
-    assert list(tmp_path.glob(".run.partial-*/highs.log.search1")), "the searches never started"
-    time.sleep(1.0)
-    searches = _children(proc.pid)
-    assert len(searches) >= 2
-    proc.send_signal(signal.SIGTERM)
-    _, err = proc.communicate(timeout=90)
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert "no result folder was written" in err and "Traceback" not in err
-    assert list(tmp_path.iterdir()) == []
-    deadline = time.time() + 10  # the searches end with their parent (they poll for it)
-    while time.time() < deadline and any(_alive(pid) for pid in searches):
-        time.sleep(0.1)
-    assert not [pid for pid in searches if _alive(pid)]

@@ -188,6 +188,33 @@ def test_polish_after_a_race() -> None:
     assert rec["objective_before"] >= sol.objective
 
 
+@pytest.mark.parametrize(
+    ("backend", "concurrent", "seed"), [("pyomo", 1, 26), ("matrix", 1, 26), ("pyomo", 2, 34)]
+)
+def test_timing_parts_are_disjoint_and_add_up_to_the_total(
+    backend: str, concurrent: int, seed: int
+) -> None:
+    """build + hand-over + solve (the polish included) + load = total: load_s counted the
+    polish a second time (parts of 79.7 s in a 60 s solve)."""
+    sol = csu_opt.solve(
+        cut_instance(seed),
+        time_limit=60,
+        polish=0.5,
+        mip_gap=1e-9,
+        backend=backend,
+        concurrent=concurrent,
+        start_heuristic=False,
+        highs_options={"mip_max_improving_sols": 1},
+    )
+    assert sol.solver["polish"]["ran"]
+    tm = sol.timings
+    parts = tm.build_s + tm.handover_s + tm.solve_s + tm.load_s
+    assert parts <= tm.total_s
+    assert parts == pytest.approx(tm.total_s, abs=0.25)  # nothing left out either
+    assert tm.solve_s >= sol.solver["polish"]["time_s"]
+    assert min(tm.build_s, tm.handover_s, tm.solve_s, tm.load_s) >= 0
+
+
 def test_no_polish_after_a_proof() -> None:
     sol = csu_opt.solve(
         csu_opt.load_instance(ROOT / "instances" / "demo.yaml"), time_limit=30, polish=0.5

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import sqlite3
 import subprocess
@@ -188,6 +189,32 @@ def test_resume_after_kill(tmp_path):
     assert all(finished[k] == t for k, t in first.items())  # finished cases were not redone
     folders = [p for p in (out / "cases").iterdir()]
     assert len(folders) == 30 and not any(p.name.startswith(".") for p in folders)
+
+
+def _folders(out: Path) -> list[str]:
+    return sorted(p.name for p in (out / "cases").iterdir())
+
+
+def test_a_case_has_a_folder_exactly_when_sweep_db_records_it(tmp_path):
+    """What a killed run can leave (a half-written case, a case written but never recorded,
+    a recorded case whose folder is gone) is tidied before the next run solves anything."""
+    out = tmp_path / "sw"
+    cases = SweepSpec(TINY, [parse_axis("settings.lead_providers.max=1,2,3")]).cases()
+    first = SweepRun(TINY, (), out, Executor(workers=1))
+    first.run(cases[:2])
+    first.executor.close()
+    first.store.close()
+    kept, gone, never = (c.key for c in cases)
+    assert _folders(out) == sorted([kept, gone])
+    (out / "cases" / f".{never}.partial-999").mkdir()
+    (out / "cases" / never).mkdir()
+    shutil.rmtree(out / "cases" / gone)
+    again = SweepRun(TINY, (), out, Executor(workers=1))
+    assert _folders(out) == [kept] and again.store.finished() == {kept}
+    counts = again.run(cases)
+    again.executor.close()
+    assert counts == {"total": 3, "skipped": 1, "done": 2, "failed": 0}
+    assert _folders(out) == sorted(c.key for c in cases) == sorted(again.store.finished())
 
 
 def test_dask_local_cluster_gives_the_same_results(tmp_path):

@@ -30,6 +30,7 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.indices import ModelIndex
 from csu_opt.lp import quiet_highs
 from csu_opt.matrix import index_codes
@@ -105,7 +106,8 @@ def aggregate_bound(ix: ModelIndex, demand_scale: float = 1.0) -> float | None:
         val[order],
         np.zeros(nE + nP, dtype=np.int32),
     )
-    h.run()
+    with stops.deferred():
+        h.run()
     if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
         return None
     return float(h.getInfo().objective_function_value)

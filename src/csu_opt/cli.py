@@ -2,7 +2,8 @@
 
 Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
 2 usage error; 3 proven infeasible (``validate`` exits 1 when a necessary condition proves it);
-4 no feasible solution within limits; 130/143 interrupted.
+4 no feasible solution within limits; 130/143 stopped by Ctrl-C/SIGTERM (every command, as
+csu_opt.stops describes).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import TYPE_CHECKING, Any, cast
 import click
 from rich.console import Console
 
-from csu_opt import __version__
+from csu_opt import __version__, stops
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance, load_instance
 from csu_opt.numbers import clean_record, money, pct
@@ -45,7 +46,17 @@ if TYPE_CHECKING:
     from csu_opt.solve import Backend, SolveOptions
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+class _Commands(click.Group):
+    """The command group: every command runs with Ctrl-C and SIGTERM handled as
+    :mod:`csu_opt.stops` says; a stop that the command did not report itself ends here
+    with a message and exit 128 + the signal's number."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        with stops.handling(), handled_errors(stopped="the command did not finish"):
+            return super().invoke(ctx)
+
+
+@click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csu-opt")
 def main() -> None:
     """csu-opt: who leads, who subcontracts, who exits, and which network serves each CCG."""
@@ -235,7 +246,15 @@ def solve(
 ) -> None:
     """Solve one or more instance files, each into its own result folder."""
     console = Console(stderr=as_json)
-    with handled_errors():
+    results: list[RunResult] = []
+
+    def stopped() -> str:  # with several instances, the folders solved before the stop stay
+        kept = ", ".join(str(r.folder) for r in results)
+        return "no result folder was written" + (
+            f" for the instance being solved; kept: {kept}" if kept else ""
+        )
+
+    with handled_errors(stopped=stopped):
         if (max_moves is not None or churn_cost is not None) and incumbent is None:
             raise UsageError("--max-moves and --churn-cost need --incumbent")
         if polish and time_limit is None:
@@ -251,7 +270,6 @@ def solve(
             if max_moves is not None:  # a churn cost is a price, never a rule
                 rules.append(MovesLimit(today, max_moves))
         loaded = _load_all(instances, overrides)
-        results: list[RunResult] = []
         for inst in loaded:
             folder = _folder_for(inst, out, several=len(loaded) > 1)
             options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)

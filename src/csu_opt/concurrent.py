@@ -20,17 +20,17 @@ the gap depends on timing, so unlike ``concurrent = 1`` two runs may return diff
 (equally good within the gap) networks.
 
 Searches run in spawned processes (HiGHS's scheduler is global to a process); they ignore
-Ctrl-C (the parent stops them through the shared flag) and stop by themselves when the
-parent dies. The model goes to them as arrays (:class:`~csu_opt.matrix.MatrixModel`),
-with the root reduction's fixings and the starting solution; results come back as plain
-data. Each search writes its own HiGHS log, which the parent appends to ``highs.log``.
+Ctrl-C (the parent stops them through the shared flag, or ends them on a stop request) and
+stop by themselves when the parent dies (:mod:`csu_opt.stops`). The model goes to them as
+arrays (:class:`~csu_opt.matrix.MatrixModel`), with the root reduction's fixings and the
+starting solution; results come back as plain data. Each search writes its own HiGHS log,
+which the parent appends to ``highs.log``.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
 import os
-import signal
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -40,6 +40,7 @@ from typing import Any, cast
 
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.matrix import (
     INF,
     MatrixModel,
@@ -164,18 +165,19 @@ def search_configs(
 # --------------------------------------------------------------------------- one search
 
 
-def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection) -> None:
-    """Run one search in a child process; send its :class:`SearchResult` through ``conn``."""
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the parent stops us via the shared flag
-    parent = os.getppid()
+def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection, parent: int) -> None:
+    """Run one search in a child process of ``parent``; send its :class:`SearchResult`
+    through ``conn``."""
+    stops.supervise(parent)  # Ctrl-C is the parent's; SIGTERM or its death end the search
     t0 = time.perf_counter()
-    try:
-        result = _run_search(mm, cfg, shared, parent)
-    except Exception as exc:  # reported to the parent, which decides
-        result = SearchResult(
-            cfg.index, "error", False, False, None, None, None, 0, 0.0, cfg.highs_options
-        )
-        result.error = f"{type(exc).__name__}: {exc}"
+    with stops.working():
+        try:
+            result = _run_search(mm, cfg, shared, parent)
+        except Exception as exc:  # reported to the parent, which decides
+            result = SearchResult(
+                cfg.index, "error", False, False, None, None, None, 0, 0.0, cfg.highs_options
+            )
+            result.error = f"{type(exc).__name__}: {exc}"
     result.run_s = time.perf_counter() - t0
     conn.send(result)
     conn.close()
@@ -205,7 +207,7 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
         h.setSolution(mm.n_cols, hc.astype(np.int32), cfg.start.astype(float))
 
     def stop_now() -> bool:
-        return bool(shared.stop.value) or os.getppid() != parent
+        return bool(shared.stop.value) or stops.requested() is not None or os.getppid() != parent
 
     def on_mip(event: Any) -> None:
         out = event.data_out
@@ -228,7 +230,8 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     h.cbMipInterrupt.subscribe(on_mip)
     h.cbSimplexInterrupt.subscribe(on_lp)
     h.cbIpmInterrupt.subscribe(on_lp)
-    h.run()
+    with stops.deferred():
+        h.run()
 
     S = highspy.HighsModelStatus
     status = h.getModelStatus()
@@ -298,7 +301,7 @@ def race(
     procs, conns = [], []
     for cfg in configs:
         recv, send = ctx.Pipe(duplex=False)
-        proc = ctx.Process(target=_search, args=(mm, cfg, shared, send), daemon=True)
+        proc = ctx.Process(target=_search, args=(mm, cfg, shared, send, os.getpid()), daemon=True)
         proc.start()
         send.close()
         procs.append(proc)
@@ -306,7 +309,7 @@ def race(
     results: dict[int, SearchResult] = {}
     stopped_at: float | None = None
     try:
-        while len(results) < len(configs):
+        while len(results) < len(configs) and stops.requested() is None:
             pending = [c for k, c in enumerate(conns) if k not in results]
             for ready in wait(pending, timeout=POLL_S):
                 k = conns.index(cast(Connection, ready))
@@ -335,11 +338,9 @@ def race(
                 )
     finally:
         shared.stop.value = 1
-        for proc in procs:
-            proc.join(timeout=GRACE_S)
-            if proc.is_alive():
-                proc.terminate()
-                proc.join()
+        # on a stop request (Ctrl-C, SIGTERM) the searches are ended at once
+        stops.end_processes(procs, wait_s=0.0 if stops.requested() else GRACE_S)
+    stops.check()
     return _combine([results[k] for k in range(len(configs))], shared, mip_gap, should_stop)
 
 

@@ -44,11 +44,13 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
+from csu_opt import stops
 from csu_opt.errors import CsuOptError
 from csu_opt.indices import ModelIndex, build_index
 from csu_opt.instance import Instance, replace
 from csu_opt.model import build_model
 from csu_opt.numbers import exact
+from csu_opt.solve import handled_interrupt_status
 from csu_opt.verify import fmt, verify_solution
 
 if TYPE_CHECKING:
@@ -510,7 +512,8 @@ class _Oracle:
         if self.time_limit is not None:
             opt.config.time_limit = float(self.time_limit)
         opt.highs_options = {"log_to_console": False, "random_seed": 0}
-        res = opt.solve(model)
+        with stops.deferred(on_stop=lambda: _cancel(opt)), handled_interrupt_status():
+            res = opt.solve(model)
         tc = res.termination_condition
         if tc == TerminationCondition.optimal or res.best_feasible_objective is not None:
             return True
@@ -527,6 +530,15 @@ class _Oracle:
             except CsuOptError:
                 self.memo[key] = False
         return self.memo[key]
+
+
+def _cancel(opt: Highs) -> None:
+    """Ask appsi's HiGHS to stop at its next callback (a stop request, csu_opt.stops); appsi
+    creates that HiGHS object before it hands the model over, so a request during the
+    hand-over is kept too."""
+    highs = getattr(opt, "_solver_model", None)
+    if highs is not None:
+        highs.cancelSolve()
 
 
 def _relax(inst: Instance, groups: set[str]) -> tuple[Instance, list[str]]:

@@ -31,6 +31,7 @@ from typing import Any
 import highspy
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.matrix import MatrixModel, csr, pass_submodel
 
 
@@ -132,7 +133,8 @@ def assignment_lp(
         # the first LP from scratch by the interior point method (with crossover, for the
         # basis), the later ones by simplex from the previous basis
         h.setOptionValue("solver", first_solver if rnd == 0 else "simplex")
-        h.run()
+        with stops.deferred():
+            h.run()
         status = h.getModelStatus()
         res.rounds = rnd + 1
         out = np.flatnonzero(~active)

@@ -21,6 +21,7 @@ from typing import Any
 import highspy
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.matrix import highs_solution_cost, objectives_agree
 
 #: HiGHS limits that end the main search early; the polish runs under its time budget only,
@@ -104,7 +105,8 @@ def polish_lead_set(
     h.cbMipInterrupt.clear()
     h.cbMipInterrupt.subscribe(report)
     try:
-        h.run()
+        with stops.deferred():
+            h.run()
         reason = h.modelStatusToString(h.getModelStatus()).lower()
         info = h.getInfo()
         has = info.primal_solution_status == 2

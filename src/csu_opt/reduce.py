@@ -38,6 +38,7 @@ from typing import Any
 import highspy
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.indices import ModelIndex
 from csu_opt.lp import LPResult, assignment_lp, quiet_highs
 from csu_opt.matrix import MatrixModel, index_codes, pass_to_highs
@@ -297,7 +298,8 @@ def _direct_lp(
     h.setOptionValue("time_limit", float(time_limit) if time_limit else np.inf)
     h.setOptionValue("solver", lp_solver)
     h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, np.int32))
-    h.run()
+    with stops.deferred():
+        h.run()
     h.setOptionValue("solver", "choose")
     status = h.getModelStatus()
     res = LPResult(status=h.modelStatusToString(status))
@@ -421,7 +423,8 @@ def root_reduction(
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], np.zeros(len(cols)))
             _set_start(h, mm, red)
             h.setOptionValue("time_limit", float(max(budget / 2 if free_z else budget, 0.01)))
-            h.run()
+            with stops.deferred():
+                h.run()
             _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
         left = budget - (time.perf_counter() - t1)
@@ -430,7 +433,8 @@ def root_reduction(
             # (b) every assignment free, from the best network so far
             _set_start(h, mm, red)
             h.setOptionValue("time_limit", float(max(left, 0.01)))
-            h.run()
+            with stops.deferred():
+                h.run()
             _keep_better(red, h, mm, "restricted MIP")
         red.sub_s = time.perf_counter() - t1
 

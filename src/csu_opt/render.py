@@ -2,19 +2,21 @@
 
 from __future__ import annotations
 
+import signal
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance import Instance
 from csu_opt.numbers import money, number, pct, seconds, staff
-from csu_opt.runner import Interrupted
 from csu_opt.solution import Role, Solution
+from csu_opt.stops import Interrupted
 
 err_console = Console(stderr=True)
 
@@ -26,8 +28,15 @@ def print_lines(console: Console, lines: Iterable[str], prefix: str = "") -> Non
 
 
 @contextmanager
-def handled_errors() -> Iterator[None]:
-    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks."""
+def handled_errors(
+    stopped: str | Callable[[], str] = "no result folder was written",
+) -> Iterator[None]:
+    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks.
+
+    A stop by Ctrl-C or SIGTERM (csu_opt.stops) prints ``stopped: interrupted by SIGTERM;
+    <stopped>`` (what was kept; a callable is asked at the stop) and exits 128 + the
+    signal's number.
+    """
     try:
         yield
     except InstanceError as exc:
@@ -36,14 +45,11 @@ def handled_errors() -> Iterator[None]:
     except UsageError as exc:
         err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)
-    except Interrupted as exc:
-        err_console.print(
-            f"[bold red]stopped:[/] {exc}; no result folder was written", highlight=False
-        )
-        sys.exit(128 + exc.signum)
-    except KeyboardInterrupt:
-        err_console.print("[bold red]stopped:[/] interrupted; no result folder was written")
-        sys.exit(130)
+    except KeyboardInterrupt as exc:
+        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        said = escape(stopped() if callable(stopped) else stopped)
+        err_console.print(f"[bold red]stopped:[/] {stop}; {said}", highlight=False)
+        sys.exit(stop.exit_code)
 
 
 def print_problems(console: Console, err: InstanceError) -> None:

@@ -3,7 +3,7 @@
 The folder is assembled under a hidden temporary name beside its destination (HiGHS's log
 included) and renamed into place only when every file is written. Ctrl-C or SIGTERM during
 the solve interrupts HiGHS cleanly, removes the temporary folder and raises
-:class:`Interrupted`.
+:class:`~csu_opt.stops.Interrupted` (how: :mod:`csu_opt.stops`).
 """
 
 from __future__ import annotations
@@ -12,15 +12,14 @@ import contextlib
 import datetime as dt
 import os
 import shutil
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
-from types import FrameType
 from typing import TYPE_CHECKING, Any
 
+from csu_opt import stops
 from csu_opt.instance import Instance
 from csu_opt.numbers import money, pct
 from csu_opt.solution import Solution, write_files
@@ -32,14 +31,6 @@ if TYPE_CHECKING:
 DEFAULT_RESULTS = Path("results")
 #: Seconds a run goes before its progress line appears (short runs stay silent).
 PROGRESS_DELAY = 2.0
-
-
-class Interrupted(Exception):
-    """The solve was stopped by Ctrl-C or SIGTERM; no result folder was left."""
-
-    def __init__(self, signum: int):
-        self.signum = signum
-        super().__init__(f"interrupted by {signal.Signals(signum).name}")
 
 
 @dataclass
@@ -80,43 +71,40 @@ def default_folder(instance: Instance, parent: Path = DEFAULT_RESULTS) -> Path:
 
 
 @contextlib.contextmanager
-def _stop_on_signals() -> Iterator[Callable[[], int | None]]:
-    """While inside, SIGINT/SIGTERM set a flag (read by the solver callback) instead of killing."""
-    caught: list[int] = []
+def partial_folder(folder: Path) -> Iterator[Path]:
+    """Yield a hidden folder beside ``folder`` for its files; it is removed if the block fails.
 
-    def handler(signum: int, _frame: FrameType | None) -> None:
-        caught.append(signum)
-
-    previous = {}
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        with contextlib.suppress(ValueError):  # not the main thread: leave handlers alone
-            previous[sig] = signal.signal(sig, handler)
-    try:
-        yield lambda: caught[0] if caught else None
-    finally:
-        for sig, old in previous.items():
-            signal.signal(sig, old)
-
-
-@contextlib.contextmanager
-def atomic_folder(folder: Path) -> Iterator[Path]:
-    """Yield a hidden temporary folder that replaces ``folder`` only if the block succeeds."""
+    The caller moves it into place with :func:`publish` (at once, or later: a sweep's parent
+    publishes a worker's case when it records it).
+    """
     folder.parent.mkdir(parents=True, exist_ok=True)
     tmp = folder.parent / f".{folder.name}.partial-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
     try:
         yield tmp
-        if folder.exists():
-            old = folder.parent / f".{folder.name}.old-{os.getpid()}"
-            folder.rename(old)
-            tmp.rename(folder)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            tmp.rename(folder)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+
+
+def publish(tmp: Path, folder: Path) -> None:
+    """Move the complete folder ``tmp`` to ``folder``, replacing what is there."""
+    if folder.exists():
+        old = folder.parent / f".{folder.name}.old-{os.getpid()}"
+        folder.rename(old)
+        tmp.rename(folder)
+        shutil.rmtree(old, ignore_errors=True)
+    else:
+        tmp.rename(folder)
+
+
+@contextlib.contextmanager
+def atomic_folder(folder: Path) -> Iterator[Path]:
+    """Yield a hidden temporary folder that replaces ``folder`` only if the block succeeds."""
+    with partial_folder(folder) as tmp:
+        yield tmp
+        publish(tmp, folder)
 
 
 def run_solve(
@@ -139,20 +127,8 @@ def run_solve(
     """
     from csu_opt.solve import solve  # Pyomo and HiGHS load only when a solve runs
 
-    with atomic_folder(folder) as tmp:
-        with _stop_on_signals() as signalled:
-            user_stop = options.should_stop
-            opts = replace(
-                options,
-                log_file=tmp / "highs.log",
-                should_stop=lambda: (
-                    signalled() is not None or (user_stop is not None and user_stop())
-                ),
-            )
-            solution = (solver or solve)(instance, opts)
-            sig = signalled()
-        if sig is not None:
-            raise Interrupted(sig)
+    with stops.handling(), atomic_folder(folder) as tmp:
+        solution = (solver or solve)(instance, replace(options, log_file=tmp / "highs.log"))
         explanation = None
         if after_solve is not None:
             after_solve(solution, tmp)

@@ -10,9 +10,11 @@ percent of Pyomo's build and hand-over on large instances. ``auto`` picks by mod
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
@@ -21,6 +23,7 @@ import highspy
 import numpy as np
 from pyomo.contrib.appsi.solvers import Highs
 
+from csu_opt import stops
 from csu_opt.bounds import aggregate_bound
 from csu_opt.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.indices import ModelIndex, build_index
@@ -177,6 +180,31 @@ def choose_backend(ix: ModelIndex, backend: str) -> str:
     return backend
 
 
+class _InterruptStatus(logging.Filter):
+    """Drops appsi's warning "Received unhandled status=<HighsModelStatus.kInterrupt ...>"."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        return not ("unhandled status" in message and "kInterrupt" in message)
+
+
+@contextlib.contextmanager
+def handled_interrupt_status() -> Iterator[None]:
+    """While inside, Pyomo's appsi does not warn of HiGHS's status kInterrupt.
+
+    appsi (Pyomo 6.10) logs "Received unhandled status=kInterrupt" whenever HiGHS stops at a
+    user interrupt: a stop request, or the end of the main search's share before a polish.
+    csu-opt reads HiGHS's status itself (:func:`_status`), so that warning is noise.
+    """
+    log = logging.getLogger("pyomo.contrib.appsi.solvers.highs")
+    quiet = _InterruptStatus()
+    log.addFilter(quiet)
+    try:
+        yield
+    finally:
+        log.removeFilter(quiet)
+
+
 class _PyomoEngine:
     """The reference path: the Pyomo model of :mod:`csu_opt.model`, handed over by appsi."""
 
@@ -217,7 +245,8 @@ class _PyomoEngine:
         self.opt.config.time_limit = seconds
 
     def run(self) -> None:
-        self.opt.solve(self.model)
+        with stops.deferred(), handled_interrupt_status():
+            self.opt.solve(self.model)
 
     def solver_columns(self) -> np.ndarray:
         """HiGHS's column of every variable in the u|a|w|z|x layout (-1: not in HiGHS)."""
@@ -295,7 +324,8 @@ class _MatrixEngine:
         self.h.setOptionValue("time_limit", INF if seconds is None else float(seconds))
 
     def run(self) -> None:
-        self.h.run()
+        with stops.deferred():
+            self.h.run()
 
     def solver_columns(self) -> np.ndarray:
         """HiGHS's column of every variable in the u|a|w|z|x layout."""
@@ -369,7 +399,18 @@ class ModelSession:
         self.params = (lead_min, lead_max, float(demand_scale))
 
     def solve(self, instance: Instance, options: SolveOptions) -> Solution:
+        """Solve ``instance`` (this session's model, with its parameters) under ``options``.
+
+        A stop by Ctrl-C or SIGTERM (:mod:`csu_opt.stops`) interrupts HiGHS at its next
+        callback and raises :class:`~csu_opt.stops.Interrupted` instead of returning (the
+        session is left as the stop found it: build a new one to solve again).
+        """
         options.check()
+        return self._solve(
+            instance, replace(options, should_stop=stops.or_requested(options.should_stop))
+        )
+
+    def _solve(self, instance: Instance, options: SolveOptions) -> Solution:
         t_start = time.perf_counter()
         full = options  # the whole time limit; the main search gets its share of it
         share: _MainShare | None = None
@@ -440,9 +481,12 @@ class ModelSession:
         if share is not None and share.ended and status is Status.FEASIBLE:
             message = "stopped at the end of the search's share of the time limit"
         polished: PolishResult | None = None
+        polish_s = 0.0  # the polish is part of solve_s, not of load_s
         if full.polish and status is Status.FEASIBLE:
+            t_polish = time.perf_counter()
             polished = self._polish(h, full, t_start, values, objective, bound)
-            t_solve += polished.time_s
+            polish_s = time.perf_counter() - t_polish
+            t_solve += polish_s
             if polished.col is not None:
                 values = self.engine.values(polished.col)
                 objective = polished.objective_after
@@ -460,15 +504,17 @@ class ModelSession:
         gap = None
         if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
-        t_load = time.perf_counter() - t3
+        t_end = time.perf_counter()
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1
+        # disjoint parts: build, hand-over, solve (reduction, HiGHS, polish), load (reading
+        # the results); they add up to the total
         timings = Timings(
             build_s=build_s,
             handover_s=t_handover,
             solve_s=t_solve,
-            load_s=t_load,
-            total_s=build_s + time.perf_counter() - t_start,
+            load_s=t_end - t3 - polish_s,
+            total_s=build_s + t_end - t_start,
         )
         solver: dict[str, Any] = {
             "name": "highs",

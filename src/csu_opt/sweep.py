@@ -249,6 +249,11 @@ class SweepStore:
         with self.db:
             self.db.execute(sql, [row[k] for k in keys])
 
+    def forget(self, keys: list[str]) -> None:
+        """Delete the rows of ``keys`` (their cases are solved again by the next run)."""
+        with self.db:
+            self.db.executemany("DELETE FROM cases WHERE case_key = ?", [(k,) for k in keys])
+
     def frame(self, keys: list[str] | None = None) -> pd.DataFrame:
         df = pd.read_sql_query("SELECT * FROM cases", self.db)
         if keys is not None:

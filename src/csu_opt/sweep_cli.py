@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import sys
 import tempfile
 from pathlib import Path
@@ -24,6 +25,7 @@ from rich.table import Table
 from csu_opt.errors import UsageError
 from csu_opt.numbers import clean_frame
 from csu_opt.render import handled_errors
+from csu_opt.stops import Interrupted
 from csu_opt.sweep import (
     Axis,
     Case,
@@ -183,7 +185,7 @@ def run(
         polish=polish,
         on_row=on_row,
     )
-    interrupted = False
+    interrupted: Interrupted | None = None
     try:
         with progress:
             if threshold_key is None:
@@ -207,22 +209,24 @@ def run(
                     "failed": failed,
                     "skipped": 0,
                 }
-    except KeyboardInterrupt:
-        interrupted = True
-        executor.close(cancel=True)
+    except KeyboardInterrupt as exc:  # Ctrl-C or SIGTERM (csu_opt.stops)
+        interrupted = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        executor.close(cancel=True)  # every worker stopped, or killed
+        runner.remove_partial()  # what they left half-done
     else:
         executor.close()
     if client is not None:
         client.close()
     done = runner.store.finished()
-    if interrupted:
+    if interrupted is not None:
         console.print(
-            f"[bold red]stopped:[/] {len(done)} cases are saved in {out / 'sweep.db'}; "
-            "run the same command again to resume.",
+            f"[bold red]stopped:[/] {interrupted}; {len(done)} cases are saved in "
+            f"{out / 'sweep.db'}; run the same command again to resume.",
             highlight=False,
+            soft_wrap=True,
         )
         runner.store.close()
-        return 130
+        return interrupted.exit_code
     if threshold_key is not None:
         _print_thresholds(console, key, tips)
         _write_json(
@@ -352,7 +356,7 @@ def run(
 def sweep(no_persist: bool, **params: Any) -> None:
     """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
     console = Console(stderr=True)
-    with handled_errors():
+    with handled_errors(stopped="run the same command again to resume"):
         code = run(console=console, persist=not no_persist, **params)
     sys.exit(code)
 

@@ -2,7 +2,14 @@
 
 Each worker keeps the last model it built (:class:`~csu_opt.solve.ModelSession`); a case
 that differs from it only in the lead band or a demand scale is a parameter change and a
-warm-started re-solve, not a rebuild. The parent process alone writes ``sweep.db``.
+warm-started re-solve, not a rebuild.
+
+The parent process alone writes ``sweep.db`` and ``cases/``: a worker writes a case into a
+hidden folder and the parent moves it to ``cases/<key>/`` as it records the case's row, so
+a case has a folder exactly when sweep.db records it finished. Stopped by Ctrl-C or
+SIGTERM, the parent stops every worker (:mod:`csu_opt.stops`) and removes what they left
+half-done; workers also stop when the parent dies. A new run first removes whatever a
+killed run left (hidden folders, folders no row records) and then solves what is missing.
 """
 
 from __future__ import annotations
@@ -21,9 +28,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from csu_opt import stops
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance import Instance, load_instance
-from csu_opt.runner import atomic_folder, verify_into
+from csu_opt.runner import partial_folder, publish, verify_into
 from csu_opt.solution import Solution, write_files
 from csu_opt.solve import ModelSession, SolveOptions
 from csu_opt.solve import solve as cold_solve
@@ -89,7 +97,11 @@ def _solve_case(task: CaseTask, options: SolveOptions) -> tuple[Solution, Instan
 
 
 def run_case(task: CaseTask) -> dict[str, Any]:
-    """Solve one case into ``cases/<key>/`` and return its database row (never raises)."""
+    """Solve one case and return its database row; never raises, unless stopped.
+
+    The case's files go to a hidden folder beside ``cases/<key>/``, named in the row's
+    ``partial``: the parent moves it into place when it records the row.
+    """
     row: dict[str, Any] = {
         "case_key": task.case_key,
         "overrides": json.dumps(list(task.overrides)),
@@ -97,7 +109,7 @@ def run_case(task: CaseTask) -> dict[str, Any]:
     }
     try:
         folder = Path(task.folder) / "cases" / task.case_key
-        with atomic_folder(folder) as tmp:
+        with partial_folder(folder) as tmp:
             options = SolveOptions(
                 time_limit=task.time_limit,
                 mip_gap=task.mip_gap,
@@ -109,13 +121,20 @@ def run_case(task: CaseTask) -> dict[str, Any]:
             sol, case_inst = _solve_case(task, options)
             failures = verify_into(case_inst, sol)
             write_files(sol, tmp)
-        row.update(solution_row(sol))
+        row.update(solution_row(sol), partial=str(tmp))
         if failures:
             row["error"] = "failed verification: " + "; ".join(failures[:5])
     except Exception as exc:  # a failed case is recorded, and retried by the next run
         row.update(status="error", error=f"{type(exc).__name__}: {exc}")
     row["finished_at"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     return row
+
+
+def _run_in_worker(task: CaseTask) -> dict[str, Any]:
+    """:func:`run_case` in a local worker process (set up by :func:`csu_opt.stops.supervise`):
+    a stop ends the worker once the case's hidden folder is removed."""
+    with stops.working():
+        return run_case(task)
 
 
 def solution_row(sol: Solution) -> dict[str, Any]:
@@ -168,29 +187,45 @@ class Executor:
         self.client = client
         self.workers = workers
         self.pool: ProcessPoolExecutor | None = None
+        self.remote: list[Any] = []  # the Dask futures of the current map
 
     def map(self, tasks: list[CaseTask]) -> Iterable[dict[str, Any]]:
         """Rows in completion order."""
         if self.client is not None:
             from dask.distributed import as_completed as dask_completed
 
-            futures = self.client.map(run_case, tasks, pure=False)
-            for fut in dask_completed(futures):
+            self.remote = self.client.map(run_case, tasks, pure=False)
+            for fut in dask_completed(self.remote):
                 yield fut.result()
             return
         if not tasks:
             return
         if self.pool is None:  # started on first use: a resumed, finished sweep starts none
             self.pool = ProcessPoolExecutor(
-                max_workers=self.workers, mp_context=multiprocessing.get_context("spawn")
+                max_workers=self.workers,
+                mp_context=multiprocessing.get_context("spawn"),
+                initializer=stops.supervise,
+                initargs=(os.getpid(),),
             )
-        pending: list[Future[dict[str, Any]]] = [self.pool.submit(run_case, t) for t in tasks]
+        pending: list[Future[dict[str, Any]]] = [self.pool.submit(_run_in_worker, t) for t in tasks]
         for fut in as_completed(pending):
             yield fut.result()
 
     def close(self, cancel: bool = False) -> None:
-        if self.pool is not None:
-            self.pool.shutdown(wait=not cancel, cancel_futures=cancel)
+        """Wait for the workers to finish; with ``cancel``, stop them now (csu_opt.stops):
+        SIGTERM, which ends each one's solve and removes its half-written case, then
+        SIGKILL for any still running a few seconds later. Cases already running on a Dask
+        cluster finish there, but their folders stay hidden and unrecorded."""
+        if self.client is not None and cancel and self.remote:
+            self.client.cancel(self.remote)
+        if self.pool is None:
+            return
+        if cancel:
+            # the standard library has no public handle on a pool's processes before
+            # Python 3.14 (ProcessPoolExecutor.terminate_workers)
+            processes = getattr(self.pool, "_processes", None) or {}
+            stops.end_processes(list(processes.values()))
+        self.pool.shutdown(wait=True, cancel_futures=cancel)
 
 
 @dataclass
@@ -210,9 +245,34 @@ class SweepRun:
 
     def __post_init__(self) -> None:
         self.store = SweepStore(self.folder)
-        # folders half-written by a run that was killed are never results: remove them
-        for stale in (self.folder / "cases").glob(".*.partial-*"):
-            shutil.rmtree(stale, ignore_errors=True)
+        self.tidy()
+
+    @property
+    def cases_folder(self) -> Path:
+        return self.folder / "cases"
+
+    def remove_partial(self) -> None:
+        """Remove the hidden folders in ``cases/``: cases half-written, or written but not
+        recorded (never results)."""
+        if self.cases_folder.is_dir():
+            for path in self.cases_folder.iterdir():
+                if path.name.startswith(".") and path.is_dir():
+                    shutil.rmtree(path, ignore_errors=True)
+
+    def tidy(self) -> None:
+        """Make ``cases/`` and sweep.db agree after a run that was killed: hidden folders
+        and folders that no finished row records are removed, and a finished row whose
+        folder is missing is forgotten (the case is solved again)."""
+        self.remove_partial()
+        finished = self.store.finished()
+        folders = set()
+        if self.cases_folder.is_dir():
+            for path in self.cases_folder.iterdir():
+                if path.name in finished:
+                    folders.add(path.name)
+                elif path.is_dir() and not path.name.startswith("."):
+                    shutil.rmtree(path, ignore_errors=True)
+        self.store.forget(sorted(finished - folders))
 
     def run(self, cases: list[Case]) -> dict[str, int]:
         """Solve the cases not finished yet; returns counts (total, skipped, done, failed)."""
@@ -225,7 +285,11 @@ class SweepRun:
         counts = {"total": len(cases), "skipped": len(cases) - len(todo), "done": 0, "failed": 0}
         for row in self.executor.map(tasks):
             row["params"] = json.dumps(params[row["case_key"]], default=str)
-            self.store.record(row)
+            partial = row.pop("partial", None)
+            with stops.deferred():  # the folder and its row, or neither
+                if partial is not None:
+                    publish(Path(partial), self.cases_folder / row["case_key"])
+                self.store.record(row)
             counts["failed" if row["status"] == "error" else "done"] += 1
             if self.on_row is not None:
                 self.on_row(row)
