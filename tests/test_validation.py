@@ -64,6 +64,21 @@ CASES = [
         {"table": "capabilities", "row": "row 1", "field": "unit_cost", "text": "NaN"},
     ),
     (
+        "NaN as an id (YAML .nan)",
+        lambda d: mutate(d, "capabilities", 4, provider=float("nan")),
+        {"table": "capabilities", "row": "row 5", "field": "provider", "text": "got NaN"},
+    ),
+    (
+        "NaN as a line id",
+        lambda d: mutate(d, "demand", 1, service_line=float("nan")),
+        {"table": "demand", "row": "row 2", "field": "service_line", "text": "got NaN"},
+    ),
+    (
+        "NaN as an enum",
+        lambda d: mutate(d, "providers", 2, kind=float("nan")),
+        {"table": "providers", "row": "row 3", "field": "kind", "text": "got NaN"},
+    ),
+    (
         "infinity",
         lambda d: mutate(d, "demand", 0, volume=float("inf")),
         {"table": "demand", "row": "row 1", "field": "volume", "text": "finite"},

@@ -287,10 +287,13 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
             dtype=object,
         )
     if col.kind in ("id", "str", "enum"):
-        out = s.astype(str).str.strip().astype(object).where(~missing, None)
+        # a float NaN (YAML's .nan) is a value, not text: reported, never kept as an id
+        is_nan = ~missing & s.map(lambda v: isinstance(v, float) and v != v).to_numpy(bool)
+        rep.rows(is_nan, col.name, "expected text, got NaN (not a number)")
+        out = s.map(str).str.strip().astype(object).where(~(missing | is_nan), None)
         if col.kind == "enum":
             low = out.where(missing, out.astype(str).str.lower())
-            bad = ~missing & ~low.isin(col.choices).to_numpy()
+            bad = ~(missing | is_nan) & ~low.isin(col.choices).to_numpy()
             rep.rows(
                 bad,
                 col.name,
@@ -302,7 +305,7 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
             out = low
         if col.pattern is not None:
             text = out.where(~missing, "").astype(str)
-            bad = ~missing & ~text.str.fullmatch(col.pattern).to_numpy(dtype=bool)
+            bad = ~(missing | is_nan) & ~text.str.fullmatch(col.pattern).to_numpy(dtype=bool)
             rep.rows(
                 bad,
                 col.name,
