@@ -1,7 +1,8 @@
 """A brute-force oracle for the network-formation MIP of model/formulation.md, for tiny instances.
 
-Written from the maths of model/formulation.md alone (it does not use ``csu_opt.model`` or
-``csu_opt.indices``):
+Written from the maths of model/formulation.md alone (it does not use
+``csu_opt.model.pyomo_model`` or
+``csu_opt.model.index``):
 
 1. enumerate every role assignment: a set of leads L (C1), and for every other provider
    either exit or subcontracting to a non-empty set of at most m leads of L (C2, C3);
@@ -25,7 +26,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from csu_opt.instance import Instance
+from csu_opt.instance.load import Instance
 
 #: Relative tolerance for "this lower bound cannot beat the best cost found".
 PRUNE_TOL = 1e-9

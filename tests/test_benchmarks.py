@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 import csu_opt
-from csu_opt.benchmarks import (
+from csu_opt.instance.benchmarks import (
     ENV_VAR,
     Benchmark,
     BenchmarksNotFound,
@@ -26,7 +26,7 @@ from csu_opt.benchmarks import (
     read_orlib_cap,
     select,
 )
-from csu_opt.instance import instance_from_document
+from csu_opt.instance.load import instance_from_document
 
 ABS_TOL = 1e-3  # published optima are printed to 3 decimals, rounded inconsistently
 REL_TOL = 1e-8

@@ -12,7 +12,7 @@ import yaml
 from click.testing import CliRunner
 
 import csu_opt
-from csu_opt.cli import main
+from csu_opt.cli.main import main
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"

@@ -9,8 +9,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csu_opt.cli_figures import compare
-from csu_opt.compare import ABSENT, compare_runs, comparison_figure, load_run
+from csu_opt.analysis.compare import ABSENT, compare_runs, comparison_figure, load_run
+from csu_opt.cli.figures import compare
 from test_plots import board_document, invoke, solve_board, write_board
 
 

@@ -1,4 +1,4 @@
-"""Concurrent search (csu_opt.concurrent): several HiGHS searches race on one model.
+"""Concurrent search (csu_opt.solver.concurrent): several HiGHS searches race on one model.
 
 Known answers: published facility-location optima, the brute-force oracle of test_rules,
 hand-made infeasibility. Also: the searches' settings, a stop request, the log, and that no
@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 
 import csu_opt
-from csu_opt.concurrent import EFFORTS, effective_bound, search_configs
-from csu_opt.solve import SolveOptions, solve
+from csu_opt.solver.concurrent import EFFORTS, effective_bound, search_configs
+from csu_opt.solver.solve import SolveOptions, solve
 from test_matrix import benchmark
 from test_rules import big_instance, random_case
 
@@ -126,7 +126,7 @@ def test_cli_concurrent_writes_both_logs(tmp_path: Path) -> None:
         [
             sys.executable,
             "-m",
-            "csu_opt.cli",
+            "csu_opt.cli.main",
             "solve",
             str(DATA / "tiny.yaml"),
             "--concurrent",
@@ -163,9 +163,9 @@ def test_search_whose_objective_disagrees_with_its_solution_reports_no_bound(
     import threading
     from types import SimpleNamespace
 
-    import csu_opt.concurrent as conc
-    from csu_opt.indices import build_index
-    from csu_opt.matrix import build_matrix
+    import csu_opt.solver.concurrent as conc
+    from csu_opt.model.index import build_index
+    from csu_opt.model.matrix import build_matrix
 
     mm = build_matrix(build_index(benchmark("cap41")))
     true_cost = conc.highs_solution_cost

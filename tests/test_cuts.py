@@ -22,9 +22,9 @@ import numpy as np
 import pytest
 
 import csu_opt
-from csu_opt.indices import build_index, quality_covers
-from csu_opt.instance import Instance
-from csu_opt.matrix import build_matrix, pass_to_highs
+from csu_opt.instance.load import Instance
+from csu_opt.model.index import build_index, quality_covers
+from csu_opt.model.matrix import build_matrix, pass_to_highs
 from oracle import OracleResult
 from oracle import solve as oracle_solve
 from test_rules import build

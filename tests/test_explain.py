@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import csu_opt
-from csu_opt.explain import (
+from csu_opt.analysis.explain import (
     Explanation,
     applicable_groups,
     explain,

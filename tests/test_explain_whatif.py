@@ -19,18 +19,18 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csu_opt.disruption import (
+from csu_opt.analysis.disruption import (
     fewest_moves,
     format_tradeoff,
     read_incumbent,
     solve_with_incumbent,
     tradeoff,
 )
-from csu_opt.explain import explain, format_explanation
-from csu_opt.instance import Instance, load_instance
-from csu_opt.solution import Status
-from csu_opt.solve import SolveOptions, solve
-from csu_opt.whatif_rules import DoubleCoverage, MovesLimit
+from csu_opt.analysis.explain import explain, format_explanation
+from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
+from csu_opt.instance.load import Instance, load_instance
+from csu_opt.results.solution import Status
+from csu_opt.solver.solve import SolveOptions, solve
 from oracle import fewest_moves as brute_fewest_moves
 
 DATA = Path(__file__).parent / "data"
@@ -204,8 +204,8 @@ def test_data_checks_never_claim_too_much(seed: int) -> None:
     agrees with the robust solve."""
     import numpy as np
 
-    from csu_opt.disruption import Incumbent
-    from csu_opt.resilience import robust_network
+    from csu_opt.analysis.disruption import Incumbent
+    from csu_opt.analysis.resilience import robust_network
     from test_cuts import cut_instance
 
     inst = cut_instance(seed).with_changes(["settings.single_sourcing=true"])

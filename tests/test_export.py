@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 
 import csu_opt
-from csu_opt.export import write_workbook
-from csu_opt.instance import fingerprint
+from csu_opt.instance.export import write_workbook
+from csu_opt.instance.load import fingerprint
 
 INSTANCES = Path(__file__).resolve().parents[1] / "instances"
 TABLES = (

@@ -2,7 +2,7 @@
 same instance with the same options always gives the same solution.
 
 The property: ``instance_from_document`` on a mutated tiny.yaml either returns an Instance,
-which ``csu_opt.solve`` then solves to some status without raising (any solution it finds
+which ``csu_opt.solver.solve`` then solves to some status without raising (any solution it finds
 passes the independent checker; an infeasible one is explained, and a verified suggestion
 really is feasible), or raises ``InstanceError`` whose every problem names a table or a
 field. Any other exception is a bug. ``CSU_FUZZ_EXAMPLES=2000`` runs a longer search.
@@ -26,11 +26,11 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import csu_opt
-from csu_opt.explain import explain, format_explanation
-from csu_opt.instance import instance_from_document
-from csu_opt.schema import TABLES, TOP_LEVEL_FIELDS
-from csu_opt.solution import write_files
-from csu_opt.verify import format_report, verify_solution
+from csu_opt.analysis.explain import explain, format_explanation
+from csu_opt.instance.load import instance_from_document
+from csu_opt.instance.schema import TABLES, TOP_LEVEL_FIELDS
+from csu_opt.results.solution import write_files
+from csu_opt.results.verify import format_report, verify_solution
 
 DATA = Path(__file__).parent / "data"
 TINY: dict[str, Any] = yaml.safe_load((DATA / "tiny.yaml").read_text())
@@ -272,7 +272,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 import csu_opt
-from csu_opt.solution import write_files
+from csu_opt.results.solution import write_files
 from test_fuzz import _market
 sol = csu_opt.solve(_market(), mip_gap=1e-6, seed=3, threads=1)
 write_files(sol, Path({out!r}))

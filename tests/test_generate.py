@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 
 import csu_opt
-from csu_opt.generate import (
+from csu_opt.instance.generate import (
     DEFAULT_TIGHTNESS,
     check_witness,
     generate,
@@ -20,7 +20,7 @@ from csu_opt.generate import (
     line_ids,
     witness_cost,
 )
-from csu_opt.instance import instance_from_document
+from csu_opt.instance.load import instance_from_document
 
 
 def file_hashes(folder: Path) -> dict[str, str]:

@@ -142,7 +142,7 @@ def test_england_2013_finds_a_verified_solution() -> None:
     the test asks for a feasible network that passes the independent verifier, with a bound
     below it, not for a speed that would depend on the machine's load. The first network
     comes after 40-120 s on a busy 2-core machine, hence the limit."""
-    from csu_opt.verify import verify_solution
+    from csu_opt.results.verify import verify_solution
 
     inst = load("england-2013")
     sol = csu_opt.solve(inst, time_limit=120, polish=0.33)  # as instances/README.md advises

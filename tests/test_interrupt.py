@@ -24,10 +24,10 @@ from pathlib import Path
 import pytest
 
 from csu_opt import stops
-from csu_opt.generate import generate_to_folder
-from csu_opt.instance import load_instance
-from csu_opt.runner import ProgressLine, run_solve
-from csu_opt.solve import Progress, SolveOptions, solve
+from csu_opt.analysis.runner import ProgressLine, run_solve
+from csu_opt.instance.generate import generate_to_folder
+from csu_opt.instance.load import load_instance
+from csu_opt.solver.solve import Progress, SolveOptions, solve
 from csu_opt.stops import Interrupted
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -90,7 +90,7 @@ def wait_until(condition: Callable[[], object], timeout: float, what: str) -> No
 #: run where SIGINT is ignored (a background job)
 CSU_OPT = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "from csu_opt.cli import main; sys.exit(main())"
+    "from csu_opt.cli.main import main; sys.exit(main())"
 )
 
 

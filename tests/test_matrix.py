@@ -1,7 +1,7 @@
-"""The matrix backend (``csu_opt.matrix``) builds exactly the Pyomo model (issue 7).
+"""The matrix backend (``csu_opt.model.matrix``) builds exactly the Pyomo model (issue 7).
 
 Row for row: the arrays handed to highspy equal what Pyomo's appsi interface hands HiGHS for
-the model of ``csu_opt.model`` (same rows in the same order, same columns after mapping,
+the model of ``csu_opt.model.pyomo_model`` (same rows in the same order, same columns after mapping,
 same coefficients, bounds, integrality, costs and objective constant) on the rule instances,
 seeded random instances, generated ones, England 2014 and published benchmarks. Then both
 backends solve to the same optima, a kept matrix session re-solves parameter changes like a
@@ -21,20 +21,20 @@ import pytest
 from pyomo.contrib.appsi.solvers import Highs
 
 import csu_opt
-from csu_opt.benchmarks import BenchmarksNotFound, find_benchmark
-from csu_opt.generate import generate
-from csu_opt.indices import build_index
-from csu_opt.instance import Instance, instance_from_document
-from csu_opt.matrix import build_matrix, pass_to_highs
-from csu_opt.model import build_model
-from csu_opt.solve import ModelSession, SolveOptions, choose_backend, solve
-from csu_opt.start import greedy_start
+from csu_opt.instance.benchmarks import BenchmarksNotFound, find_benchmark
+from csu_opt.instance.generate import generate
+from csu_opt.instance.load import Instance, instance_from_document
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.pyomo_model import build_model
+from csu_opt.solver.solve import ModelSession, SolveOptions, choose_backend, solve
+from csu_opt.solver.start import greedy_start
 from test_cuts import lp_bound
 from test_mergers import random_instance as merger_instance
 from test_rules import RULE_CASES, big_instance, random_instance
 
-#: the module (``csu_opt.solve`` the attribute is the function of that name)
-solve_mod = importlib.import_module("csu_opt.solve")
+#: the module (``csu_opt.solver.solve`` the attribute is the function of that name)
+solve_mod = importlib.import_module("csu_opt.solver.solve")
 ROOT = Path(__file__).resolve().parent.parent
 REL = 1e-6
 
@@ -218,8 +218,8 @@ def test_cardinality_cover_counts_and_tightens_cap44(tmp_path: Path) -> None:
         bench = find_benchmark("cap44")
     except BenchmarksNotFound as exc:
         pytest.skip(str(exc))
-    from csu_opt.benchmarks import convert_benchmark
-    from csu_opt.indices import cover_counts
+    from csu_opt.instance.benchmarks import convert_benchmark
+    from csu_opt.model.index import cover_counts
 
     inst = csu_opt.load_instance(convert_benchmark("cap44", tmp_path))
     assert bench.optimum == pytest.approx(1_235_500.45, abs=0.01)
@@ -304,7 +304,7 @@ def test_objective_that_disagrees_with_its_solution_is_not_optimal(
     backend: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # a solver fault like the one above: HiGHS's objective is not the cost of its solution
-    solve_module = importlib.import_module("csu_opt.solve")
+    solve_module = importlib.import_module("csu_opt.solver.solve")
     true_cost = solve_module.highs_solution_cost
     monkeypatch.setattr(solve_module, "highs_solution_cost", lambda h, c: true_cost(h, c) + 50.0)
     sol = solve(benchmark("cap41"), SolveOptions(backend=backend, root_reduction=False))

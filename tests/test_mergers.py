@@ -20,11 +20,11 @@ import pytest
 from click.testing import CliRunner
 
 import csu_opt
-from csu_opt.cli import main
+from csu_opt.cli.main import main
 from csu_opt.errors import InstanceError, UsageError
-from csu_opt.instance import Instance, instance_from_document, load_instance, replace
-from csu_opt.solution import Role, write_files
-from csu_opt.verify import verify, verify_solution
+from csu_opt.instance.load import Instance, instance_from_document, load_instance, replace
+from csu_opt.results.solution import Role, write_files
+from csu_opt.results.verify import verify, verify_solution
 from oracle import solve as oracle_solve
 
 REL = 1e-6
@@ -544,7 +544,7 @@ def test_to_document_round_trip_and_with_changes():
 
 
 def test_workbook_export_keeps_the_mergers(tmp_path):
-    from csu_opt.export import write_workbook
+    from csu_opt.instance.export import write_workbook
 
     yaml_out = tmp_path / "dm-xlsx.yaml"
     write_workbook(DEMO_MERGERS, tmp_path / "dm.xlsx", yaml_out)
@@ -637,7 +637,7 @@ def test_sweep_varies_a_merger_synergy(tmp_path):
     ids=["shared-member", "two-leads", "exit-saved", "override"],
 )
 def test_matrix_backend_reaches_the_same_optima(make, optimum):
-    """The array path (csu_opt.matrix) builds the merger rows and costs too."""
+    """The array path (csu_opt.model.matrix) builds the merger rows and costs too."""
     inst = make()
     mx = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60, backend="matrix")
     assert mx.objective == pytest.approx(optimum, rel=REL)
@@ -646,8 +646,8 @@ def test_matrix_backend_reaches_the_same_optima(make, optimum):
 
 def test_resilience_a_failed_member_takes_its_merged_bodies_with_it() -> None:
     # in N-1, a provider that fails cannot come back inside a merged body
-    from csu_opt.resilience import failed_bodies, repair_without
-    from csu_opt.solve import SolveOptions
+    from csu_opt.analysis.resilience import failed_bodies, repair_without
+    from csu_opt.solver.solve import SolveOptions
 
     inst = csu_opt.load_instance(Path(__file__).parent.parent / "instances/demo-mergers.yaml")
     bodies = inst.providers[inst.providers["merger_of"] != ""]

@@ -23,17 +23,17 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
 import csu_opt
-from csu_opt.cli import main as cli_main
-from csu_opt.cli_figures import compare, plot, report
-from csu_opt.compare import load_run
-from csu_opt.plots import costs_figure, lines_figure, map_figure, network_figure
-from csu_opt.plots_sweep import (
+from csu_opt.analysis.compare import load_run
+from csu_opt.analysis.runner import run_solve
+from csu_opt.cli.figures import compare, plot, report
+from csu_opt.cli.main import main as cli_main
+from csu_opt.present.plots import costs_figure, lines_figure, map_figure, network_figure
+from csu_opt.present.plots_sweep import (
     load_sweep,
     sweep_heatmap_figure,
     sweep_leads_figure,
     sweep_lines_figure,
 )
-from csu_opt.runner import run_solve
 
 UNIT = "£k per year"
 EVIL = "<script>alert(1)</script>"

@@ -1,4 +1,4 @@
-"""Polishing (csu_opt.polish, ``--polish``): the search of one lead set, against the oracle.
+"""Polishing (csu_opt.solver.polish, ``--polish``): the search of one lead set, against the oracle.
 
 The known answer is the brute-force optimum over the networks with a given lead set: the
 oracle (tests/oracle.py) run on the instance with every other provider barred from leading
@@ -18,11 +18,11 @@ import pytest
 from click.testing import CliRunner
 
 import csu_opt
-from csu_opt.cli import main
-from csu_opt.indices import build_index
-from csu_opt.instance import Instance
-from csu_opt.matrix import build_matrix, highs_solution_cost, pass_to_highs
-from csu_opt.polish import polish_lead_set
+from csu_opt.cli.main import main
+from csu_opt.instance.load import Instance
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, highs_solution_cost, pass_to_highs
+from csu_opt.solver.polish import polish_lead_set
 from oracle import solve as oracle_solve
 from test_cuts import cut_instance
 
@@ -261,7 +261,7 @@ def test_cli_polish(tmp_path: Path) -> None:
 def test_summary_says_what_the_polish_did() -> None:
     from rich.console import Console
 
-    from csu_opt.render import solution_summary
+    from csu_opt.present.render import solution_summary
 
     sol = csu_opt.solve(
         cut_instance(26),
@@ -285,7 +285,7 @@ def test_the_main_share_ends_only_with_a_network() -> None:
     without one it searches on (and the polish gets what is left)."""
     import time
 
-    from csu_opt.solve import _MainShare
+    from csu_opt.solver.solve import _MainShare
 
     later = _MainShare(deadline=time.perf_counter() + 3600)
     assert not later.due(100.0)
@@ -299,9 +299,9 @@ def test_the_main_share_ends_only_with_a_network() -> None:
 def test_a_long_search_stops_at_its_share_and_polishes(tmp_path: Path) -> None:
     """gen 30x211 seed 0 takes minutes to prove (benchmarks/README.md): with a 20 s limit
     and --polish 0.5 the search stops at its 10 s share and the polish gets the rest."""
-    from csu_opt.generate import generate_to_folder
-    from csu_opt.solve import ModelSession, SolveOptions
-    from csu_opt.verify import verify_solution
+    from csu_opt.instance.generate import generate_to_folder
+    from csu_opt.results.verify import verify_solution
+    from csu_opt.solver.solve import ModelSession, SolveOptions
 
     inst = csu_opt.load_instance(generate_to_folder(tmp_path / "g", 30, 211, lines=5, seed=0))
     session = ModelSession(inst, SolveOptions())

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from csu_opt import runner
-from csu_opt.cli import main
-from csu_opt.runner import ProgressLine, run_solve
-from csu_opt.solve import Progress, SolveOptions
+from csu_opt.analysis import runner
+from csu_opt.analysis.runner import ProgressLine, run_solve
+from csu_opt.cli.main import main
+from csu_opt.solver.solve import Progress, SolveOptions
 
 DATA = Path(__file__).parent / "data"
 
@@ -38,7 +38,7 @@ def test_progress_line_of_many_solves_says_whose_numbers_they_are(capfd):
 
 @pytest.fixture
 def run_folder(tmp_path: Path) -> Path:
-    from csu_opt.instance import load_instance
+    from csu_opt.instance.load import load_instance
 
     inst = load_instance(DATA / "whatif_resilience.yaml")
     return run_solve(inst, tmp_path / "run", SolveOptions(mip_gap=1e-9), explain=False).folder

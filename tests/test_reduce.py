@@ -1,4 +1,4 @@
-"""The root reduction (csu_opt.reduce) never changes the optimum, only the way to it.
+"""The root reduction (csu_opt.solver.reduce) never changes the optimum, only the way to it.
 
 Known answers: the brute-force oracle on the 36 random instances of test_rules (split and
 single sourcing, infeasible ones included), the hand-worked demo optimum, and published
@@ -15,11 +15,11 @@ import numpy as np
 import pytest
 
 import csu_opt
-from csu_opt.benchmarks import convert_benchmark
-from csu_opt.indices import build_index
-from csu_opt.matrix import MatrixModel, build_matrix, pass_to_highs
-from csu_opt.reduce import implications, root_reduction
-from csu_opt.solve import Progress, SolveOptions, solve
+from csu_opt.instance.benchmarks import convert_benchmark
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import MatrixModel, build_matrix, pass_to_highs
+from csu_opt.solver.reduce import implications, root_reduction
+from csu_opt.solver.solve import Progress, SolveOptions, solve
 from test_benchmarks import _cases, _close
 from test_rules import RANDOM_SEEDS, REL, random_case
 
@@ -106,7 +106,7 @@ def test_reduction_alone_can_prove_the_gap(tmp_path: Path) -> None:
     # branch-and-bound; the result folder is written and verified as usual
     from click.testing import CliRunner
 
-    from csu_opt.cli import main
+    from csu_opt.cli.main import main
 
     out = tmp_path / "res"
     args = ["solve", str(DEMO), "--reduction", "--mip-gap", "0.01", "--out", str(out), "-q"]
@@ -162,11 +162,11 @@ def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
 
 
 def test_column_generation_lp_equals_the_direct_lp(monkeypatch: pytest.MonkeyPatch) -> None:
-    # the LP by column generation over z (csu_opt.lp) against the LP in one run, on models
+    # the LP by column generation over z (csu_opt.solver.lp) against the LP in one run, on models
     # small enough to force it on: same bound, and its duals make every column's rc >= 0
-    from csu_opt import lp as lp_mod
-    from csu_opt import reduce as reduce_mod
-    from csu_opt.matrix import index_codes
+    from csu_opt.model.matrix import index_codes
+    from csu_opt.solver import lp as lp_mod
+    from csu_opt.solver import reduce as reduce_mod
 
     monkeypatch.setattr(lp_mod, "FIRST_SHARE", 0.0)
     monkeypatch.setattr(lp_mod, "FIRST_MIN", 1)  # one lead per CCG first: many rounds
@@ -192,8 +192,8 @@ def test_column_generation_lp_equals_the_direct_lp(monkeypatch: pytest.MonkeyPat
 def test_reduction_with_column_generation_keeps_the_optimum(
     seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from csu_opt import lp as lp_mod
-    from csu_opt import reduce as reduce_mod
+    from csu_opt.solver import lp as lp_mod
+    from csu_opt.solver import reduce as reduce_mod
 
     monkeypatch.setattr(reduce_mod, "COLGEN_MIN_Z", 0)
     monkeypatch.setattr(reduce_mod, "COLGEN_MIN_LEADS", 0)
@@ -228,8 +228,8 @@ def test_published_optimum_with_reduction(name: str, bench: object, tmp_path: Pa
 
 @pytest.mark.parametrize("seed", RANDOM_SEEDS)
 def test_aggregate_bound_is_below_the_lp_bound_and_the_optimum(seed: int) -> None:
-    from csu_opt.bounds import aggregate_bound
-    from csu_opt.reduce import _direct_lp, _full_highs
+    from csu_opt.solver.bounds import aggregate_bound
+    from csu_opt.solver.reduce import _direct_lp, _full_highs
 
     inst, ref = random_case(seed)
     ix = build_index(inst)
@@ -246,7 +246,7 @@ def test_aggregate_bound_is_below_the_lp_bound_and_the_optimum(seed: int) -> Non
 def test_aggregate_bound_of_the_demo_by_hand() -> None:
     # demo: no subcontracting needed to bound it; the aggregate must sit below the optimum
     # 87,849.44 and above the assignment and cheapest-lead constants alone
-    from csu_opt.bounds import aggregate_bound
+    from csu_opt.solver.bounds import aggregate_bound
 
     inst = csu_opt.load_instance(DEMO)
     ix = build_index(inst)
@@ -263,9 +263,9 @@ def test_bound_when_the_lp_does_not_finish_is_the_aggregate(
 ) -> None:
     # an LP stopped by its time limit leaves the aggregate relaxation as the bound, and the
     # solve still ends with a valid gap
-    from csu_opt import reduce as reduce_mod
-    from csu_opt.bounds import aggregate_bound
-    from csu_opt.lp import LPResult
+    from csu_opt.solver import reduce as reduce_mod
+    from csu_opt.solver.bounds import aggregate_bound
+    from csu_opt.solver.lp import LPResult
 
     monkeypatch.setattr(
         reduce_mod, "_direct_lp", lambda *a, **k: LPResult(status="Time limit reached")

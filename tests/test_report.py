@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from csu_opt.cli import main as cli_main
-from csu_opt.cli_figures import report
+from csu_opt.cli.figures import report
+from csu_opt.cli.main import main as cli_main
 from test_plots import EVIL, board_document, invoke, solve_board, write_board
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -135,7 +135,7 @@ DATA = Path(__file__).parent / "data"
 def test_report_of_an_infeasible_run_leads_with_the_explanation(tmp_path):
     """An infeasible what-if (tests/test_explain_whatif.py works it by hand): the report says
     why and what to change, and shows no network, no empty table and no gap talk."""
-    from csu_opt.cli import main
+    from csu_opt.cli.main import main
 
     run = tmp_path / "run"
     result = CliRunner().invoke(

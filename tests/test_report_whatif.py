@@ -8,7 +8,7 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
-from csu_opt.cli import main
+from csu_opt.cli.main import main
 
 DATA = Path(__file__).parent / "data"
 INSTANCE = DATA / "whatif_resilience.yaml"

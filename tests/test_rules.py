@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 
 import csu_opt
-from csu_opt.instance import Instance, instance_from_document
+from csu_opt.instance.load import Instance, instance_from_document
 from oracle import OracleResult
 from oracle import solve as oracle_solve
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from csu_opt.schema import TABLES, TOP_LEVEL_FIELDS, Col, LeadBand, SettingsModel
+from csu_opt.instance.schema import TABLES, TOP_LEVEL_FIELDS, Col, LeadBand, SettingsModel
 
 ROOT = Path(__file__).resolve().parents[1]
 DOC = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")

@@ -14,11 +14,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-import csu_opt.start as start_mod
-from csu_opt.indices import build_index
-from csu_opt.matrix import build_matrix
-from csu_opt.solve import SolveOptions, solve
-from csu_opt.start import greedy_start
+import csu_opt.solver.start as start_mod
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix
+from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.start import greedy_start
 from test_matrix import generated
 from test_rules import build, lead_only, sub_only
 

@@ -17,9 +17,9 @@ import pytest
 from click.testing import CliRunner
 
 import csu_opt
-from csu_opt.cli import main
-from csu_opt.sweep import SweepSpec, parse_axis, parse_values
-from csu_opt.sweep_exec import Executor, SweepRun, find_thresholds
+from csu_opt.analysis.sweep import SweepSpec, parse_axis, parse_values
+from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds
+from csu_opt.cli.main import main
 
 DATA = Path(__file__).parent / "data"
 TINY = DATA / "tiny.yaml"
@@ -159,7 +159,7 @@ def test_resume_after_kill(tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "csu_opt.cli",
+        "csu_opt.cli.main",
         "sweep",
         str(TINY),
         "--vary",

@@ -10,8 +10,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from csu_opt.cli import main
-from csu_opt.plots_sweep import load_sweep, sweep_leads_figure, sweep_lines_figure
+from csu_opt.cli.main import main
+from csu_opt.present.plots_sweep import load_sweep, sweep_leads_figure, sweep_lines_figure
 
 DATA = Path(__file__).parent / "data"
 KEY = "providers.P2.lead_fixed_cost"

@@ -20,8 +20,8 @@ TUTORIAL = ROOT / "docs" / "tutorial.md"
 
 #: Until cli.py registers plot/compare/report, the test's `csu-opt` adds them itself.
 SHIM = """\
-from csu_opt.cli import main
-from csu_opt.cli_figures import compare, plot, report
+from csu_opt.cli.main import main
+from csu_opt.cli.figures import compare, plot, report
 
 for command in (plot, compare, report):
     if command.name not in main.commands:

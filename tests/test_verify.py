@@ -16,8 +16,8 @@ import pandas as pd
 import pytest
 
 import csu_opt
-from csu_opt.solution import Solution, write_files
-from csu_opt.verify import Tolerances, format_report, verify, verify_run, verify_solution
+from csu_opt.results.solution import Solution, write_files
+from csu_opt.results.verify import Tolerances, format_report, verify, verify_run, verify_solution
 
 DATA = Path(__file__).parent / "data"
 

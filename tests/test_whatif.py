@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csu_opt.alternatives import alternatives, format_alternatives
-from csu_opt.disruption import (
+from csu_opt.analysis.alternatives import alternatives, format_alternatives
+from csu_opt.analysis.disruption import (
     Incumbent,
     check_incumbent,
     format_tradeoff,
@@ -25,14 +25,14 @@ from csu_opt.disruption import (
     solve_with_incumbent,
     tradeoff,
 )
+from csu_opt.analysis.resilience import format_resilience, resilience, robust_network, without
+from csu_opt.analysis.rulecosts import format_rule_costs, rule_costs
 from csu_opt.errors import InstanceError, UsageError
-from csu_opt.indices import build_index
-from csu_opt.instance import Instance, load_instance, replace
-from csu_opt.resilience import format_resilience, resilience, robust_network, without
-from csu_opt.rulecosts import format_rule_costs, rule_costs
-from csu_opt.solution import Solution
-from csu_opt.solve import SolveOptions, solve
-from csu_opt.verify import verify_solution
+from csu_opt.instance.load import Instance, load_instance, replace
+from csu_opt.model.index import build_index
+from csu_opt.results.solution import Solution
+from csu_opt.results.verify import verify_solution
+from csu_opt.solver.solve import SolveOptions, solve
 from oracle import fixed_cost, read, role_assignments, solve_flows
 from oracle import solve as oracle_solve
 
@@ -363,8 +363,8 @@ def test_alternatives_of_an_infeasible_instance() -> None:
 
 
 def test_grid_and_fraction_parsing() -> None:
-    from csu_opt.cli_whatif import parse_fraction
-    from csu_opt.disruption import parse_grid
+    from csu_opt.analysis.disruption import parse_grid
+    from csu_opt.cli.whatif import parse_fraction
 
     assert parse_grid("0:6:2") == [0, 2, 4, 6]
     assert parse_grid("5,0,1") == [0, 1, 5]
@@ -378,7 +378,7 @@ def test_grid_and_fraction_parsing() -> None:
 
 def test_warm_start_maps_the_base_onto_a_relaxed_model() -> None:
     """The base solution, mapped onto a model with more eligible pairs, is a feasible start."""
-    from csu_opt.whatif import pyomo_session, solution_values
+    from csu_opt.analysis.whatif import pyomo_session, solution_values
 
     inst = load("rules")
     base = solve(inst, OPTS)

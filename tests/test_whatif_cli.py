@@ -9,13 +9,13 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from csu_opt import alternatives as alt_mod
-from csu_opt import disruption, resilience, rulecosts
-from csu_opt.cli_whatif import alternatives, rule_costs, tradeoff
-from csu_opt.cli_whatif import resilience as resilience_cmd
-from csu_opt.instance import load_instance
-from csu_opt.runner import run_solve
-from csu_opt.solve import SolveOptions
+from csu_opt.analysis import alternatives as alt_mod
+from csu_opt.analysis import disruption, resilience, rulecosts
+from csu_opt.analysis.runner import run_solve
+from csu_opt.cli.whatif import alternatives, rule_costs, tradeoff
+from csu_opt.cli.whatif import resilience as resilience_cmd
+from csu_opt.instance.load import load_instance
+from csu_opt.solver.solve import SolveOptions
 
 DATA = Path(__file__).parent / "data"
 

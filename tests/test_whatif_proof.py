@@ -20,18 +20,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from csu_opt.alternatives import alternatives, format_alternatives
-from csu_opt.disruption import (
+from csu_opt.analysis.alternatives import alternatives, format_alternatives
+from csu_opt.analysis.disruption import (
     Incumbent,
     format_tradeoff,
     incumbent_summary,
     solve_with_incumbent,
     tradeoff,
 )
-from csu_opt.generate import generate, generate_to_folder
-from csu_opt.instance import Instance, instance_from_document, load_instance
-from csu_opt.plots_sweep import load_sweep, sweep_leads_figure
-from csu_opt.proof import (
+from csu_opt.analysis.proof import (
     UNKNOWN,
     Optimum,
     describe,
@@ -40,15 +37,18 @@ from csu_opt.proof import (
     fmt_range,
     not_proven,
 )
-from csu_opt.report import sweep_report
-from csu_opt.report_whatif import resilience_figure, whatif_sections
-from csu_opt.resilience import format_resilience, resilience, two_stage, without
-from csu_opt.rulecosts import format_rule_costs, relaxations, rule_costs
-from csu_opt.solution import Solution, Status
-from csu_opt.solve import SolveOptions, solve
-from csu_opt.sweep import SweepSpec, SweepStore, export_frame, parse_axis
-from csu_opt.sweep_exec import Executor, SweepRun, solution_row
-from csu_opt.whatif import pyomo_options, write_csv
+from csu_opt.analysis.resilience import format_resilience, resilience, two_stage, without
+from csu_opt.analysis.rulecosts import format_rule_costs, relaxations, rule_costs
+from csu_opt.analysis.sweep import SweepSpec, SweepStore, export_frame, parse_axis
+from csu_opt.analysis.sweep_exec import Executor, SweepRun, solution_row
+from csu_opt.analysis.whatif import pyomo_options, write_csv
+from csu_opt.instance.generate import generate, generate_to_folder
+from csu_opt.instance.load import Instance, instance_from_document, load_instance
+from csu_opt.present.plots_sweep import load_sweep, sweep_leads_figure
+from csu_opt.present.report import sweep_report
+from csu_opt.present.report_whatif import resilience_figure, whatif_sections
+from csu_opt.results.solution import Solution, Status
+from csu_opt.solver.solve import SolveOptions, solve
 from oracle import solve as oracle_solve
 
 DATA = Path(__file__).parent / "data"
@@ -485,8 +485,8 @@ def test_sweep_report_names_unproven_cases(stopped_sweep: tuple[Path, str]) -> N
 def test_tipping_points_between_unproven_cases_are_marked() -> None:
     from rich.console import Console
 
-    from csu_opt.sweep_cli import _print_thresholds
-    from csu_opt.sweep_exec import TippingPoint
+    from csu_opt.analysis.sweep_exec import TippingPoint
+    from csu_opt.cli.sweep import _print_thresholds
 
     console = Console(record=True, width=120)
     _print_thresholds(

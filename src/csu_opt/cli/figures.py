@@ -1,0 +1,326 @@
+"""``csu-opt plot``, ``compare`` and ``report``: figures, comparisons and HTML reports from
+result folders (and sweep folders). Thin click commands over plots, compare and report.
+
+Exit codes: 0 done; 1 a folder is not a result (or sweep) folder, the message naming what is
+missing; 2 usage error. ``python -m csu_opt.cli.figures readme-figures`` regenerates the
+README's figures under ``results/figures/``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import click
+from rich.console import Console
+
+from csu_opt.errors import CsuOptError, InstanceError, UsageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from csu_opt.analysis.compare import Run
+
+RUN_KINDS = ("network", "lines", "costs", "map", "resilience-map")
+SWEEP_KINDS = ("lines", "heatmap", "leads")
+FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
+
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def _handled() -> Iterator[None]:
+    """Not a result folder -> exit 1; bad option values -> exit 2; never a traceback."""
+    from csu_opt.analysis.compare import ResultFolderError
+
+    try:
+        yield
+    except (ResultFolderError, InstanceError) as exc:
+        err_console.print("error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+    except UsageError as exc:
+        err_console.print("usage error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(2)
+    except CsuOptError as exc:
+        err_console.print("error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
+        sys.exit(1)
+
+
+def _is_sweep(folder: Path) -> bool:
+    return (folder / "sweep.db").is_file()
+
+
+def _check_suffix(out: Path) -> None:
+    if out.suffix.lower() not in FIGURE_SUFFIXES:
+        raise UsageError(f"--out {out}: the file name must end in {', '.join(FIGURE_SUFFIXES)}")
+
+
+def _parse_fix(fix: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for item in fix:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise UsageError(f"--fix {item!r}: expected KEY=VALUE")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def _save(fig: Figure, out: Path, dpi: int) -> None:
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=dpi)
+
+
+@click.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option(
+    "--kind",
+    type=click.Choice(sorted(set(RUN_KINDS + SWEEP_KINDS))),
+    help="Result folder: network (default), lines, costs, map (the CCGs' boundaries when the "
+    "instance names them, else regional tiles), resilience-map (the CCGs that move when the "
+    "most critical provider fails; needs resilience.csv). "
+    "Sweep folder: lines (default), heatmap, leads.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="PNG, SVG or PDF by suffix [default: TARGET/<kind>.png].",
+)
+@click.option(
+    "--x",
+    "x",
+    metavar="KEY",
+    help="Sweep: the varied key on the x axis "
+    "(full key or its ending, e.g. max) [default: the first varied key].",
+)
+@click.option(
+    "--y",
+    "y",
+    default="objective",
+    show_default=True,
+    metavar="METRIC",
+    help="Sweep: objective, leads, subcontractors, exits, staff_exiting, quality, "
+    "gap, solve_s or a cost part (delivery, exit, ...).",
+)
+@click.option("--y2", "y2", metavar="KEY", help="Sweep heatmap: the varied key on the y axis.")
+@click.option(
+    "--fix",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Sweep: keep only cases with this value of a varied key (repeatable).",
+)
+@click.option(
+    "--instance",
+    type=click.Path(path_type=Path),
+    help="The run's instance file, when it has moved since the solve.",
+)
+@click.option("--dpi", type=click.IntRange(30, 600), default=110, show_default=True)
+def plot(
+    target: Path,
+    kind: str | None,
+    out: Path | None,
+    x: str | None,
+    y: str,
+    y2: str | None,
+    fix: tuple[str, ...],
+    instance: Path | None,
+    dpi: int,
+) -> None:
+    """Draw a figure of a result folder (one solve) or a sweep folder."""
+    with _handled():
+        if out is not None:
+            _check_suffix(out)
+        if _is_sweep(target):
+            from csu_opt.present import plots_sweep as ps
+
+            kind = kind or "lines"
+            if kind not in SWEEP_KINDS:
+                raise UsageError(
+                    f"--kind {kind} is for a result folder; a sweep draws {', '.join(SWEEP_KINDS)}"
+                )
+            sw = ps.load_sweep(target)
+            fixed = _parse_fix(fix)
+            if kind == "leads":
+                fig = ps.sweep_leads_figure(sw, fixed)
+            elif not sw.axes:
+                raise UsageError("this sweep varies nothing: only --kind leads applies")
+            elif kind == "lines":
+                fig = ps.sweep_lines_figure(sw, x or sw.axes[0], y, fixed)
+            else:
+                if len(sw.axes) < 2 and (x is None or y2 is None):
+                    raise UsageError("a heatmap needs two varied keys: --x KEY --y2 KEY")
+                fig = ps.sweep_heatmap_figure(sw, x or sw.axes[0], y2 or sw.axes[1], y, fixed)
+        else:
+            from csu_opt.present.plots import RUN_FIGURES
+
+            kind = kind or "network"
+            if kind not in RUN_KINDS:
+                raise UsageError(
+                    f"--kind {kind} is for a sweep folder; a result folder draws "
+                    f"{', '.join(RUN_KINDS)}"
+                )
+            run = _load_run(target, instance)
+            if not run.solution.status.has_solution:
+                raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
+            if kind == "resilience-map":
+                from csu_opt.present.plots_moves import resilience_map_figure
+
+                fig = resilience_map_figure(run)
+            else:
+                fig = RUN_FIGURES[kind](run)
+        out = out or target / f"{kind}.png"
+        _check_suffix(out)
+        _save(fig, out, dpi)
+    click.echo(str(out))
+
+
+def _load_run(target: Path, instance: Path | None) -> Run:
+    from csu_opt.analysis.compare import ResultFolderError, load_run
+
+    try:
+        run = load_run(target, instance)
+    except ResultFolderError as exc:
+        raise ResultFolderError(f"{exc} (and no sweep.db: not a sweep folder either)") from None
+    if run.note:
+        err_console.print(
+            f"note: {run.note} (--instance FILE names the instance)",
+            highlight=False,
+            markup=False,
+            soft_wrap=True,
+        )
+    return run
+
+
+@click.command()
+@click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path),
+    help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).",
+)
+@click.option(
+    "--map",
+    "map_out",
+    type=click.Path(path_type=Path),
+    help="Also draw a map of the CCGs that change network (PNG, SVG or PDF by suffix); "
+    "with more than two runs, one map per run against the first (FILE-2, FILE-3, ...).",
+)
+@click.option(
+    "--max-rows",
+    type=click.IntRange(min=1),
+    default=40,
+    show_default=True,
+    help="Rows shown per table of changes.",
+)
+def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_rows: int) -> None:
+    """Compare result folders against the first: costs, leads, roles, CCG moves, quality.
+
+    Works across instances (e.g. 2013 against 2014): a provider or CCG present in one only
+    is shown as 'not in instance'."""
+    if len(runs) < 2:
+        raise click.UsageError("give at least two result folders to compare")
+    from csu_opt.analysis.compare import compare_runs, comparison_figure, render_comparison
+
+    with _handled():
+        for path in (out, map_out):
+            if path is not None:
+                _check_suffix(path)
+        loaded = [_load_run(r, None) for r in runs]
+        cmp = compare_runs(loaded)
+        render_comparison(Console(), cmp, max_rows)
+        if out is not None:
+            _save(comparison_figure(cmp), out, 110)
+            click.echo(f"figure: {out}")
+        if map_out is not None:
+            from csu_opt.present.plots_moves import compare_map_figure
+
+            for i in range(1, len(cmp.runs)):
+                path = map_out
+                if len(cmp.runs) > 2:
+                    path = map_out.with_name(f"{map_out.stem}-{i + 1}{map_out.suffix}")
+                _save(compare_map_figure(cmp, i), path, 110)
+                click.echo(f"map: {path}")
+
+
+@click.command()
+@click.argument("target", type=click.Path(path_type=Path))
+@click.option(
+    "--out", type=click.Path(path_type=Path), help="The HTML file [default: TARGET/report.html]."
+)
+@click.option(
+    "--instance",
+    type=click.Path(path_type=Path),
+    help="The run's instance file, when it has moved since the solve.",
+)
+def report(target: Path, out: Path | None, instance: Path | None) -> None:
+    """Write one self-contained HTML report (figures embedded) of a run or a sweep."""
+    from csu_opt.present import report as rep
+
+    with _handled():
+        if out is not None and out.suffix.lower() not in (".html", ".htm"):
+            raise UsageError(f"--out {out}: the report is HTML; name it *.html")
+        if _is_sweep(target):
+            from csu_opt.present.plots_sweep import load_sweep
+
+            text = rep.sweep_report(load_sweep(target))
+        else:
+            text = rep.run_report(_load_run(target, instance))
+        path = rep.write_html(text, out or target / "report.html")
+    click.echo(str(path))
+
+
+# --------------------------------------------------------------------------- README
+
+
+README_INSTANCES = ("instances/england-2013.yaml", "instances/england-2014.yaml")
+
+
+@click.command("readme-figures")
+@click.option(
+    "--out", type=click.Path(path_type=Path), default=Path("results/figures"), show_default=True
+)
+@click.option(
+    "--time-limit", type=float, default=60.0, show_default=True, help="Seconds per solve."
+)
+def readme_figures(out: Path, time_limit: float) -> None:
+    """Solve the shipped England instances and draw the README's figures (small PNGs)."""
+    from csu_opt.analysis.compare import compare_runs, comparison_figure, load_run
+    from csu_opt.analysis.runner import run_solve
+    from csu_opt.instance.load import load_instance
+    from csu_opt.present.plots import map_figure, network_figure
+    from csu_opt.present.plots_moves import compare_map_figure
+    from csu_opt.solver.solve import SolveOptions
+
+    out.mkdir(parents=True, exist_ok=True)
+    with _handled(), tempfile.TemporaryDirectory() as tmp:
+        runs = []
+        for path in README_INSTANCES:
+            inst = load_instance(path)
+            folder = Path(tmp) / inst.name
+            run_solve(inst, folder, SolveOptions(time_limit=time_limit))
+            runs.append(load_run(folder))
+        latest = runs[-1]
+        cmp = compare_runs(runs)
+        written = {  # map.png: the CCGs' boundaries once the instance names them
+            "network.png": network_figure(latest),
+            "map.png": map_figure(latest),
+            "compare-2013-2014.png": comparison_figure(cmp),
+            "compare-map-2013-2014.png": compare_map_figure(cmp),
+        }
+        for name, fig in written.items():
+            fig.savefig(out / name, dpi=75)
+            click.echo(f"{out / name} ({(out / name).stat().st_size // 1024} kB)")
+
+
+@click.group()
+def _tools() -> None:
+    """Developer tools of csu-opt's figures."""
+
+
+_tools.add_command(readme_figures)
+
+if __name__ == "__main__":  # pragma: no cover
+    _tools()

@@ -1,0 +1,823 @@
+"""An independent check of a solution against every rule of model/formulation.md (C1-C11).
+
+``verify`` reads a result folder (summary.json, roles.csv, assignments.csv, flows.csv) and the
+validated instance, never the Pyomo model: it rebuilds the decisions from the files
+
+- u[l] = 1 for the providers whose role is ``lead``; a[p] = 0 for ``exit``;
+- w[p,l] = 1 for every lead l named in a subcontractor's ``leads`` column;
+- z[l,c] = ``share`` and x[p,l,s] = ``volume`` from assignments.csv and flows.csv;
+- mergers: a merged body is formed (a[M] = 1) when it is listed as lead or subcontractor (an
+  unformed body may be left out of roles.csv); a member whose role is ``merged`` names its
+  body in ``leads``,
+
+checks integrality and each rule with the tolerances of :class:`Tolerances`, and recomputes the
+objective and its breakdown (six parts, and ``merger`` for an instance with mergers). Every
+violation is worded for a planner: which provider, line or CCG, and by how much.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from csu_opt.instance.load import Instance
+from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
+from csu_opt.results.solution import CostBreakdown, Role, Solution, Status
+
+ROLES = tuple(r.value for r in Role)
+_COLUMNS = {
+    "roles.csv": ("provider", "role", "leads"),
+    "assignments.csv": ("ccg", "lead", "share"),
+    "flows.csv": ("provider", "lead", "service_line", "volume"),
+}
+_NUMERIC = {"assignments.csv": ("share",), "flows.csv": ("volume",)}
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far a value may miss a rule before it counts as a violation.
+
+    A constraint ``lhs <= rhs`` holds when ``lhs - rhs <= abs + rel * max(|lhs|, |rhs|)``;
+    a binary or single-sourcing share is integral within ``integrality``; the objective and
+    each part of its breakdown agree within ``objective_abs + objective_rel * |value|``.
+    """
+
+    feasibility_abs: float = 1e-6
+    feasibility_rel: float = 1e-6
+    integrality: float = 1e-6
+    objective_abs: float = 1e-6
+    objective_rel: float = 1e-6
+
+    def excess(self, lhs: float, rhs: float) -> float:
+        """By how much ``lhs <= rhs`` fails beyond the tolerance (0 when it holds)."""
+        over = lhs - rhs
+        allowed = self.feasibility_abs + self.feasibility_rel * max(abs(lhs), abs(rhs))
+        return over if over > allowed else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"feasibility {self.feasibility_abs:g} + {self.feasibility_rel:g}·|value|, "
+            f"integrality {self.integrality:g}, "
+            f"objective {self.objective_abs:g} + {self.objective_rel:g}·|value|"
+        )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: its label in model/formulation.md (``C6``; or ``files``, ``ids``,
+    ``roles``, ``bounds``, ``integrality``, ``objective``, ``breakdown``, ``status``), a
+    sentence, and by how much."""
+
+    rule: str
+    message: str
+    amount: float = 0.0
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of a verification; ``ok`` is true only when nothing was violated."""
+
+    ok: bool
+    violations: list[Violation]
+    objective: float | None  # recomputed from the files
+    breakdown: CostBreakdown | None  # recomputed from the files
+    reported_objective: float | None  # as summary.json gives it
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # not violations: e.g. the overrides used
+    #: Set when the instance is not the one the run was solved with (its sha256 differs):
+    #: the violations may then say only that, and this is what a reader must see first.
+    instance_changed: str = ""
+
+    def by_rule(self, rule: str) -> list[Violation]:
+        return [v for v in self.violations if v.rule == rule]
+
+    @property
+    def rules_violated(self) -> list[str]:
+        return sorted({v.rule for v in self.violations})
+
+    def as_record(self) -> dict[str, Any]:
+        """Plain data for JSON (e.g. a ``verification`` entry in summary.json)."""
+        return dataclasses.asdict(self)
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _read_csv(folder: Path, name: str, out: list[Violation]) -> pd.DataFrame | None:
+    path = folder / name
+    if not path.is_file():
+        out.append(Violation("files", f"{name} is missing from {folder}"))
+        return None
+    try:
+        frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
+        out.append(Violation("files", f"{name} cannot be read: {exc}"))
+        return None
+    return frame
+
+
+def _read_summary(folder: Path, out: list[Violation]) -> dict[str, Any] | None:
+    path = folder / "summary.json"
+    if not path.is_file():
+        out.append(Violation("files", f"summary.json is missing from {folder}"))
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        out.append(Violation("files", f"summary.json is not valid JSON: {exc}"))
+        return None
+    if not isinstance(data, dict):
+        out.append(Violation("files", "summary.json does not hold a mapping of fields"))
+        return None
+    return data
+
+
+def _normalise(name: str, frame: pd.DataFrame, out: list[Violation]) -> pd.DataFrame | None:
+    """String id columns and float number columns; bad cells reported and their rows dropped."""
+    missing = [c for c in _COLUMNS[name] if c not in frame.columns]
+    if missing:
+        out.append(Violation("files", f"{name} lacks the column(s) {', '.join(missing)}"))
+        return None
+    frame = frame.reset_index(drop=True).copy()
+    for col in _COLUMNS[name]:
+        if col not in _NUMERIC.get(name, ()):
+            frame[col] = frame[col].map(lambda v: "" if v is None else str(v).strip())
+    keep = np.ones(len(frame), bool)
+    for col in _NUMERIC.get(name, ()):
+        raw = frame[col]
+        num = pd.to_numeric(raw, errors="coerce").astype(float)
+        bad = ~np.isfinite(num.to_numpy())
+        for i in np.flatnonzero(bad):
+            out.append(
+                Violation("files", f"{name} line {i + 2}: {col} {raw.iloc[i]!r} is not a number")
+            )
+        keep &= ~bad
+        frame[col] = num
+    return frame[keep].reset_index(drop=True)
+
+
+def verify(instance: Instance, folder: str | Path, tol: Tolerances | None = None) -> VerifyReport:
+    """Check the result folder ``folder`` against ``instance`` (files only, no model)."""
+    folder = Path(folder)
+    problems: list[Violation] = []
+    summary = _read_summary(folder, problems)
+    frames = {}
+    for name in _COLUMNS:
+        raw = _read_csv(folder, name, problems)
+        frames[name] = None if raw is None else _normalise(name, raw, problems)
+    if summary is None or any(f is None for f in frames.values()):
+        return VerifyReport(False, problems, None, None, None, tol or Tolerances())
+    return check(
+        instance,
+        frames["roles.csv"],
+        frames["assignments.csv"],
+        frames["flows.csv"],
+        summary,
+        tol,
+        problems,
+    )
+
+
+def verify_run(
+    instance_path: str | Path | None, folder: str | Path, tol: Tolerances | None = None
+) -> VerifyReport:
+    """``csu-opt verify [INSTANCE] RUN``: the instance with the overrides the run recorded.
+
+    Without ``instance_path`` the instance file recorded in the run's summary.json is used
+    (as ``plot``, ``report`` and ``resilience`` do). A run solved with ``--set`` overrides is
+    checked against the same changed instance. When the instance's content differs from the
+    one the run was solved with, ``instance_changed`` says so. Bad input raises
+    :class:`~csu_opt.errors.InstanceError` or ``UsageError`` like ``validate``.
+    """
+    from csu_opt.instance.load import load_instance
+
+    problems: list[Violation] = []
+    summary = _read_summary(Path(folder), problems)
+    record = summary.get("instance") if summary else None
+    record = record if isinstance(record, dict) else {}
+    overrides = [str(o) for o in record.get("overrides") or []]
+    if instance_path is None:
+        instance_path = recorded_instance(Path(folder), record, summary is not None)
+    instance = load_instance(instance_path, overrides)
+    report = verify(instance, folder, tol)
+    if overrides:
+        report.notes.append(f"checked with the run's overrides: {' '.join(overrides)}")
+    sha = record.get("sha256")
+    if sha and instance.sha256 and sha != instance.sha256:
+        report.instance_changed = (
+            f"the instance {instance_path} differs from the one the run was solved with "
+            f"(sha256 {instance.sha256[:12]}... now, {str(sha)[:12]}... in summary.json)"
+        )
+    return report
+
+
+def recorded_instance(folder: Path, record: dict[str, Any], has_summary: bool = True) -> Path:
+    """The instance file a run's summary.json names: as written, or relative to the working
+    folder, the result folder or its parents. ``UsageError`` when there is none."""
+    from csu_opt.errors import UsageError
+
+    hint = f"give it: csu-opt verify INSTANCE {folder}"
+    if not has_summary:
+        raise UsageError(f"{folder} has no readable summary.json to name its instance; {hint}")
+    raw = record.get("path")
+    if not raw or raw == "<memory>":
+        raise UsageError(f"{folder}: summary.json does not record the instance file; {hint}")
+    path = Path(raw)
+    bases = [Path.cwd(), folder, *folder.resolve().parents[:4]]
+    candidates = [path] if path.is_absolute() else [b / path for b in bases]
+    found = next((c for c in candidates if c.is_file()), None)
+    if found is None:
+        raise UsageError(f"the run's instance file {raw} is not found; {hint}")
+    return found
+
+
+def verify_solution(
+    instance: Instance, solution: Solution, tol: Tolerances | None = None
+) -> VerifyReport:
+    """The same checks on an in-memory :class:`Solution` (what ``solve`` runs after a solve)."""
+    problems: list[Violation] = []
+    frames = {}
+    for name, frame in (
+        ("roles.csv", solution.roles),
+        ("assignments.csv", solution.assignments),
+        ("flows.csv", solution.flows),
+    ):
+        frames[name] = _normalise(name, frame.astype(object), problems)
+    if any(f is None for f in frames.values()):
+        return VerifyReport(False, problems, None, None, solution.objective, tol or Tolerances())
+    return check(
+        instance,
+        frames["roles.csv"],
+        frames["assignments.csv"],
+        frames["flows.csv"],
+        solution.summary(),
+        tol,
+        problems,
+    )
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def check(
+    instance: Instance,
+    roles: pd.DataFrame,
+    assignments: pd.DataFrame,
+    flows: pd.DataFrame,
+    summary: dict[str, Any],
+    tol: Tolerances | None = None,
+    problems: list[Violation] | None = None,
+) -> VerifyReport:
+    """Every rule (model/formulation.md) on normalised result tables and the summary mapping."""
+    tol = tol or Tolerances()
+    checker = _Checker(instance, tol, list(problems or []))
+    status = summary.get("status")
+    reported = summary.get("objective")
+    reported_obj = float(reported) if isinstance(reported, int | float) else None
+    if status not in (Status.OPTIMAL.value, Status.FEASIBLE.value):
+        checker.add("status", f"the run holds no solution to verify (status {status!r})")
+        return VerifyReport(False, checker.out, None, None, reported_obj, tol)
+    checker.read_roles(roles, summary.get("leads"))
+    checker.read_assignments(assignments)
+    checker.read_flows(flows)
+    checker.rules()
+    breakdown = checker.breakdown()
+    checker.compare_costs(breakdown, reported_obj, summary.get("cost_breakdown"))
+    counts = {
+        "leads": len(checker.U),
+        "links": len(checker.W),
+        "assignments": len(checker.z),
+        "flows": len(checker.x),
+    }
+    return VerifyReport(
+        not checker.out, checker.out, breakdown.total, breakdown, reported_obj, tol, counts
+    )
+
+
+class _Checker:
+    """Decisions rebuilt from the files, and the rules checked one family at a time."""
+
+    def __init__(self, inst: Instance, tol: Tolerances, out: list[Violation]):
+        self.inst = inst
+        self.tol = tol
+        self.out = out
+        prov = inst.providers
+        self.providers = set(prov.index)
+        self.lines = list(inst.service_lines.index)
+        self.ccgs = set(inst.ccgs.index)
+        cap = inst.capabilities
+        keys = list(zip(cap["provider"], cap["service_line"], strict=True))
+        self.cap = dict(zip(keys, cap["capacity"].astype(float), strict=True))
+        self.q = dict(zip(keys, cap["quality"].astype(float), strict=True))
+        self.c = dict(zip(keys, cap["unit_cost"].astype(float), strict=True))
+        theta = inst.service_lines["quality_threshold"]
+        self.eligible = {k for k in keys if self.cap[k] > 0 and self.q[k] >= float(theta[k[1]])}
+        d = inst.demand
+        self.demand: dict[tuple[str, str], float] = defaultdict(float)
+        for c, s, v in zip(d["ccg"], d["service_line"], d["volume"].astype(float), strict=True):
+            self.demand[(c, s)] += v
+        ac = inst.assignment_costs
+        self.t = dict(zip(zip(ac["lead"], ac["ccg"], strict=True), ac["cost"], strict=True))
+        pc = inst.partnership_costs
+        self.k = dict(
+            zip(zip(pc["subcontractor"], pc["lead"], strict=True), pc["cost"], strict=True)
+        )
+        self.U: set[str] = set()
+        self.active: set[str] = set()
+        self.W: set[tuple[str, str]] = set()
+        self.z: dict[tuple[str, str], float] = {}
+        self.x: dict[tuple[str, str, str], float] = {}
+        # mergers: body -> members (providers of the instance), and who was merged into what
+        self.members = {
+            b: tuple(m for m in ms if m in self.providers)
+            for b, ms in inst.merger_members.items()
+            if b in self.providers
+        }
+        self.merged_into: dict[str, str] = {}
+
+    def add(self, rule: str, message: str, amount: float = 0.0) -> None:
+        self.out.append(Violation(rule, message, float(amount)))
+
+    # ------------------------------------------------------------------ decisions
+    def read_roles(self, roles: pd.DataFrame, summary_leads: Any) -> None:
+        prov = self.inst.providers
+        m = self.inst.settings.max_leads_per_subcontractor
+        seen: set[str] = set()
+        links: list[tuple[str, str, int]] = []
+        for i, (p, role, leads) in enumerate(
+            zip(roles["provider"], roles["role"], roles["leads"], strict=True)
+        ):
+            where = f"roles.csv line {i + 2}"
+            if p not in self.providers:
+                self.add("ids", f"{where}: provider '{p}' is not in the instance")
+                continue
+            if p in seen:
+                self.add("roles", f"{where}: provider {p} is listed twice")
+                continue
+            seen.add(p)
+            if role not in ROLES:
+                self.add("roles", f"{where}: role {role!r} of {p} is not one of {', '.join(ROLES)}")
+                continue
+            served = [t for t in (s.strip() for s in leads.split(";")) if t]
+            if role == Role.MERGED:
+                bodies = [b for b, ms in self.members.items() if p in ms]
+                if len(served) != 1 or served[0] not in bodies:
+                    self.add(
+                        "mergers",
+                        f"{p} is marked merged but its leads column ({leads or 'empty'}) does "
+                        f"not name one merged body it belongs to "
+                        f"({', '.join(bodies) or 'it is a member of none'})",
+                        1,
+                    )
+                else:
+                    self.merged_into[p] = served[0]
+                continue
+            if role == Role.EXIT:
+                if served:
+                    self.add("roles", f"{p} has exited but lists leads it serves: {leads}")
+                continue
+            self.active.add(p)
+            if role == Role.LEAD:
+                self.U.add(p)
+                if not prov.at[p, "can_lead"]:
+                    self.add("roles", f"{p} is a lead but cannot lead (can_lead: false)")
+                others = [t for t in served if t != p]
+                if others:
+                    self.add(
+                        "C2",
+                        f"{p} is a lead and also subcontracts to {', '.join(others)}; "
+                        "a lead cannot subcontract",
+                        len(others),
+                    )
+                continue
+            # subcontractor
+            if not prov.at[p, "can_subcontract"]:
+                self.add(
+                    "roles",
+                    f"{p} is a subcontractor but cannot subcontract (can_subcontract: false)",
+                )
+            if not served:
+                self.add(
+                    "C2",
+                    f"{p} is marked subcontractor but serves no lead; an active "
+                    "provider must lead or subcontract",
+                    1,
+                )
+            if len(set(served)) > m:
+                self.add(
+                    "C2",
+                    f"{p} subcontracts to {len(set(served))} leads ({', '.join(served)}), "
+                    f"at most {m} allowed",
+                    len(set(served)) - m,
+                )
+            links.extend((p, t, i) for t in dict.fromkeys(served))
+        for p in sorted(self.providers - seen - set(self.members)):
+            self.add("roles", f"provider {p} is missing from roles.csv")
+        self.check_mergers()
+        for p, lead, i in links:
+            if lead not in self.providers:
+                self.add("ids", f"roles.csv line {i + 2}: {p} serves '{lead}', not a provider")
+            elif lead == p:
+                self.add("roles", f"{p} is a subcontractor in its own network")
+            else:
+                self.W.add((p, lead))
+                if lead not in self.U:
+                    self.add("C3", f"{p} subcontracts to {lead}, which is not a lead", 1)
+        if isinstance(summary_leads, list) and set(map(str, summary_leads)) != self.U:
+            self.add(
+                "roles",
+                f"summary.json lists leads {', '.join(sorted(map(str, summary_leads)))} "
+                f"but roles.csv has {', '.join(sorted(self.U)) or 'none'}",
+            )
+
+    def check_mergers(self) -> None:
+        """(M1) a[p] + Σ_{M ∋ p} a[M] <= 1: a formed body's members are merged into it,
+        and a member merged into a body that was formed."""
+        for body, members in sorted(self.members.items()):
+            if body not in self.active:
+                continue
+            for p in members:
+                if p in self.active:
+                    self.add(
+                        "mergers",
+                        f"{p} is active alongside the merged body {body} it is a member of; "
+                        "a member is absorbed into a formed merger",
+                        1,
+                    )
+                elif self.merged_into.get(p) not in (None, body):
+                    self.add(
+                        "mergers",
+                        f"{p} is merged into {self.merged_into[p]} but {body}, another "
+                        "merger it belongs to, is formed too",
+                        1,
+                    )
+                elif p not in self.merged_into:
+                    self.add("mergers", f"the merged body {body} is formed but {p} is not merged")
+        for p, body in sorted(self.merged_into.items()):
+            if body not in self.active:
+                self.add("mergers", f"{p} is merged into {body}, which is not formed (no role)", 1)
+
+    def read_assignments(self, a: pd.DataFrame) -> None:
+        for i, (c, lead, share) in enumerate(zip(a["ccg"], a["lead"], a["share"], strict=True)):
+            where = f"assignments.csv line {i + 2}"
+            if c not in self.ccgs:
+                self.add("ids", f"{where}: CCG '{c}' is not in the instance")
+                continue
+            if lead not in self.providers:
+                self.add("ids", f"{where}: lead '{lead}' is not a provider")
+                continue
+            if share < -self.tol.feasibility_abs or share > 1 + self.tol.feasibility_abs:
+                self.add(
+                    "bounds",
+                    f"CCG {c}: share {fmt(share)} with {lead} is outside 0-1",
+                    max(-share, share - 1),
+                )
+            self.z[(lead, c)] = self.z.get((lead, c), 0.0) + share
+
+    def read_flows(self, f: pd.DataFrame) -> None:
+        for i, (p, lead, s, vol) in enumerate(
+            zip(f["provider"], f["lead"], f["service_line"], f["volume"], strict=True)
+        ):
+            where = f"flows.csv line {i + 2}"
+            unknown = [
+                f"{what} '{v}'"
+                for what, v, known in (
+                    ("provider", p, self.providers),
+                    ("lead", lead, self.providers),
+                    ("service line", s, set(self.lines)),
+                )
+                if v not in known
+            ]
+            if unknown:
+                self.add("ids", f"{where}: {', '.join(unknown)} not in the instance")
+                continue
+            if vol < -self.tol.feasibility_abs:
+                self.add(
+                    "bounds",
+                    f"{p} delivers a negative volume {fmt(vol)} of line {s} in {lead}'s network",
+                    -vol,
+                )
+            self.x[(p, lead, s)] = self.x.get((p, lead, s), 0.0) + vol
+
+    # ------------------------------------------------------------------ rules
+    def rules(self) -> None:
+        self.integrality()
+        self.lead_count()
+        self.assignment()
+        self.balance()
+        self.capacity()
+        self.eligibility()
+        self.coverage()
+        self.quality()
+        self.self_delivery()
+        self.viability()
+
+    def integrality(self) -> None:
+        if not self.inst.settings.single_sourcing:
+            return
+        for (lead, c), share in sorted(self.z.items()):
+            off = min(abs(share), abs(share - 1))
+            if off > self.tol.integrality:
+                self.add(
+                    "integrality",
+                    f"CCG {c} is split: share {fmt(share)} with {lead}, but single sourcing "
+                    "places all of a CCG's demand with one lead",
+                    off,
+                )
+
+    def lead_count(self) -> None:
+        """(C1) N_min <= Σ u <= N_max."""
+        n, st = len(self.U), self.inst.settings
+        if st.lead_min is not None and n < st.lead_min:
+            self.add(
+                "C1", f"{n} lead{'s' * (n != 1)}, at least {st.lead_min} required", st.lead_min - n
+            )
+        if st.lead_max is not None and n > st.lead_max:
+            self.add("C1", f"{n} leads, at most {st.lead_max} allowed", n - st.lead_max)
+
+    def assignment(self) -> None:
+        """(C4) Σ_l z[l,c] = 1; z[l,c] <= u[l]."""
+        total: dict[str, float] = defaultdict(float)
+        for (lead, c), share in self.z.items():
+            total[c] += share
+            if share > self.tol.integrality and lead not in self.U:
+                self.add(
+                    "C4",
+                    f"CCG {c} is placed (share {fmt(share)}) with {lead}, which is not a lead",
+                    share,
+                )
+        for c in sorted(self.ccgs):
+            placed = total.get(c, 0.0)
+            if self.tol.excess(abs(placed - 1.0), 0.0) > 0:
+                what = (
+                    "is not placed with any lead"
+                    if placed == 0
+                    else (f"has {fmt(placed)} of its demand placed")
+                )
+                self.add("C4", f"CCG {c} {what}; its shares must add up to 1", abs(placed - 1.0))
+
+    def balance(self) -> None:
+        """(C5) Σ_p x[p,l,s] = Σ_c d[c,s] z[l,c] for every lead and line."""
+        need: dict[tuple[str, str], float] = defaultdict(float)
+        for (lead, c), share in self.z.items():
+            for s in self.lines:
+                need[(lead, s)] += self.demand.get((c, s), 0.0) * share
+        got: dict[tuple[str, str], float] = defaultdict(float)
+        for (_p, lead, s), vol in self.x.items():
+            got[(lead, s)] += vol
+        for lead, s in sorted(set(need) | set(got)):
+            n, g = need.get((lead, s), 0.0), got.get((lead, s), 0.0)
+            short, over = self.tol.excess(n, g), self.tol.excess(g, n)
+            if short or over:
+                what = f"short by {fmt(short)}" if short else f"over by {fmt(over)}"
+                self.add(
+                    "C5",
+                    f"line {s} in {lead}'s network: delivered {fmt(g)}, its CCGs' demand "
+                    f"{fmt(n)} ({what})",
+                    short or over,
+                )
+
+    def capacity(self) -> None:
+        """(C6) Σ_l x <= cap a; x[p,l,s] <= cap w[p,l]; x[l,l,s] <= cap u[l]."""
+        total: dict[tuple[str, str], float] = defaultdict(float)
+        for (p, lead, s), vol in sorted(self.x.items()):
+            total[(p, s)] += vol
+            if vol <= self.tol.feasibility_abs:
+                continue
+            if p == lead and p not in self.U:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} in its own network but is not a lead",
+                    vol,
+                )
+            elif p != lead and (p, lead) not in self.W:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network "
+                    f"but is not {lead}'s subcontractor",
+                    vol,
+                )
+        for (p, s), vol in sorted(total.items()):
+            cap = self.cap.get((p, s), 0.0)
+            if p not in self.active and vol > self.tol.feasibility_abs:
+                self.add("C6", f"{p} has exited but delivers {fmt(vol)} of line {s}", vol)
+                continue
+            over = self.tol.excess(vol, cap)
+            if over:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} across all networks, capacity "
+                    f"{fmt(cap)} (over by {fmt(over)})",
+                    over,
+                )
+
+    def eligibility(self) -> None:
+        """(C7) x[p,l,s] = 0 unless cap[p,s] > 0 and q[p,s] >= θ[s]."""
+        theta = self.inst.service_lines["quality_threshold"]
+        for (p, lead, s), vol in sorted(self.x.items()):
+            if vol <= self.tol.feasibility_abs or (p, s) in self.eligible:
+                continue
+            if (p, s) not in self.q or self.cap[(p, s)] <= 0:
+                why = f"{p} has no capacity in line {s}"
+            else:
+                why = f"{p}'s quality {fmt(self.q[(p, s)])} is below the bar {fmt(theta[s])}"
+            self.add(
+                "C7",
+                f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network, but "
+                f"is not eligible: {why}",
+                vol,
+            )
+
+    def coverage(self) -> None:
+        """(C8) every lead's network holds, for every line, a member eligible in it."""
+        members: dict[str, set[str]] = {lead: {lead} for lead in self.U}
+        for p, lead in self.W:
+            if lead in members:
+                members[lead].add(p)
+        for lead in sorted(self.U):
+            for s in self.lines:
+                if not any((p, s) in self.eligible for p in members[lead]):
+                    self.add(
+                        "C8",
+                        f"{lead}'s network has no member eligible in line {s} "
+                        "(neither the lead nor any of its subcontractors)",
+                        1,
+                    )
+
+    def quality(self) -> None:
+        """(C9) Σ_p (q[p,s] - Q[s]) x[p,l,s] >= 0 for every lead and line."""
+        target = self.inst.service_lines["network_quality_target"]
+        vol: dict[tuple[str, str], float] = defaultdict(float)
+        qv: dict[tuple[str, str], float] = defaultdict(float)
+        for (p, lead, s), v in self.x.items():
+            vol[(lead, s)] += v
+            qv[(lead, s)] += self.q.get((p, s), 0.0) * v
+        for lead, s in sorted(vol):
+            Q = float(target[s])
+            if Q <= 0 or vol[(lead, s)] <= self.tol.feasibility_abs:
+                continue
+            if self.tol.excess(Q * vol[(lead, s)], qv[(lead, s)]):
+                avg = qv[(lead, s)] / vol[(lead, s)]
+                self.add(
+                    "C9",
+                    f"{lead}'s network delivers line {s} at average quality "
+                    f"{fmt(avg)}, target {fmt(Q)} (short by {fmt(Q - avg)} points)",
+                    Q - avg,
+                )
+
+    def self_delivery(self) -> None:
+        """(C10) Σ_s x[l,l,s] >= ρ Σ_{p,s} x[p,l,s]."""
+        rho = self.inst.settings.lead_self_delivery_min_share
+        if rho <= 0:
+            return
+        own: dict[str, float] = defaultdict(float)
+        total: dict[str, float] = defaultdict(float)
+        for (p, lead, _s), v in self.x.items():
+            total[lead] += v
+            if p == lead:
+                own[lead] += v
+        for lead in sorted(total):
+            need = rho * total[lead]
+            short = self.tol.excess(need, own[lead])
+            if short:
+                share = own[lead] / total[lead] if total[lead] else 0.0
+                self.add(
+                    "C10",
+                    f"{lead} delivers {fmt(own[lead])} of the {fmt(total[lead])} "
+                    f"in its network itself ({share:.0%}), at least {rho:.0%} "
+                    f"required (short by {fmt(short)})",
+                    short,
+                )
+
+    def viability(self) -> None:
+        """(C11) Σ_{l,s} x[p,l,s] >= v[p] a[p]."""
+        v = self.inst.providers["min_volume"]
+        total: dict[str, float] = defaultdict(float)
+        for (p, _lead, _s), vol in self.x.items():
+            total[p] += vol
+        for p in sorted(self.active):
+            short = self.tol.excess(float(v[p]), total.get(p, 0.0))
+            if short:
+                self.add(
+                    "C11",
+                    f"{p} is active but delivers {fmt(total.get(p, 0.0))} in all, "
+                    f"below its minimum volume {fmt(float(v[p]))} "
+                    f"(short by {fmt(short)})",
+                    short,
+                )
+
+    # ------------------------------------------------------------------ costs
+    def breakdown(self) -> CostBreakdown:
+        prov = self.inst.providers
+        parts = {
+            "lead_fixed": float(sum(prov.at[p, "lead_fixed_cost"] for p in self.U)),
+            "subcontractor_fixed": float(
+                sum(prov.at[p, "subcontractor_fixed_cost"] for p, _ in self.W)
+            ),
+            "partnership": float(sum(self.k.get(pl, 0.0) for pl in self.W)),
+            "delivery": float(sum(self.c.get((p, s), 0.0) * v for (p, _l, s), v in self.x.items())),
+            "assignment": float(sum(self.t.get(lc, 0.0) * z for lc, z in self.z.items())),
+            # an absorbed member (role merged) is not made redundant
+            "exit": float(
+                sum(
+                    prov.at[p, "exit_cost"]
+                    for p in self.providers - self.active - set(self.merged_into)
+                )
+            ),
+        }
+        if self.members:  # an instance with mergers: what the formed bodies cost to merge
+            m = self.inst.mergers
+            parts["merger"] = float(
+                sum(
+                    float(cost)
+                    for b, cost in zip(m["id"], m["merger_cost"], strict=True)
+                    if b in self.active
+                )
+            )
+        return CostBreakdown.from_record(parts)
+
+    def compare_costs(self, bd: CostBreakdown, reported: float | None, parts: Any) -> None:
+        tol = self.tol
+
+        def off(a: float, b: float) -> float:
+            diff = abs(a - b)
+            return diff if diff > tol.objective_abs + tol.objective_rel * max(abs(a), abs(b)) else 0
+
+        if reported is None:
+            self.add("objective", "summary.json gives no objective for a solution")
+        elif d := off(reported, bd.total):
+            self.add(
+                "objective",
+                f"summary.json gives objective {fmt(reported)}, the files "
+                f"cost {fmt(bd.total)} (off by {fmt(d)})",
+                d,
+            )
+        if not isinstance(parts, dict):
+            self.add("breakdown", "summary.json gives no cost_breakdown")
+            return
+        for name, value in vars(bd).items():
+            given = parts.get(name)
+            if not isinstance(given, int | float):
+                self.add("breakdown", f"cost_breakdown.{name} is missing from summary.json")
+            elif d := off(float(given), value):
+                self.add(
+                    "breakdown",
+                    f"cost_breakdown.{name} is {fmt(float(given))} in "
+                    f"summary.json, the files give {fmt(value)} "
+                    f"(off by {fmt(d)})",
+                    d,
+                )
+
+
+# --------------------------------------------------------------------------- rendering
+
+
+def format_report(report: VerifyReport, max_listed: int | None = None) -> list[str]:
+    """The report as lines of text for the command line.
+
+    A changed instance is said first: against another instance most violations only echo
+    that difference, so at most ``max_listed`` (default 10 then, all otherwise) are listed.
+    """
+    lines = []
+    if report.instance_changed:
+        lines.append(f"WARNING: {report.instance_changed}.")
+        lines.append(
+            "  Violations found against it may only reflect that difference; verify "
+            "against the instance the run was solved with."
+        )
+        if max_listed is None:
+            max_listed = 10
+    if report.ok:
+        lines.append(
+            f"verified: the solution satisfies every rule C1-C11 "
+            f"(objective {fmt(report.objective)})"
+        )
+    else:
+        n = len(report.violations)
+        counts = Counter(v.rule for v in report.violations)
+        by_rule = ", ".join(f"{r} {counts[r]}" if counts[r] > 1 else r for r in sorted(counts))
+        lines.append(f"NOT verified: {n} violation{'s' if n != 1 else ''} ({by_rule})")
+        shown = report.violations if max_listed is None else report.violations[:max_listed]
+        lines.extend(f"  - {v}" for v in shown)
+        if len(shown) < n:
+            lines.append(f"  ... and {n - len(shown)} more")
+    if report.breakdown is not None:
+        parts = ", ".join(f"{k} {fmt(v)}" for k, v in vars(report.breakdown).items())
+        lines.append(
+            f"recomputed objective {fmt(report.objective)} "
+            f"(summary.json: {fmt(report.reported_objective)}): {parts}"
+        )
+    lines.append(f"tolerances: {report.tolerances.describe()}")
+    lines.extend(f"note: {n}" for n in report.notes)
+    return lines
