@@ -9,8 +9,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csu_opt.analysis.compare import ABSENT, compare_runs, comparison_figure, load_run
+from csu_opt.analysis.compare import ABSENT, compare_runs
 from csu_opt.cli.figures import compare
+from csu_opt.present.compare import comparison_figure
+from csu_opt.results.run import load_run
 from test_plots import board_document, invoke, solve_board, write_board
 
 

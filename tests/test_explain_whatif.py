@@ -19,14 +19,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from csu_opt.analysis.disruption import (
-    fewest_moves,
-    format_tradeoff,
-    read_incumbent,
-    solve_with_incumbent,
-    tradeoff,
-)
+from csu_opt.analysis.disruption import fewest_moves, read_incumbent, solve_with_incumbent
 from csu_opt.analysis.explain import explain, format_explanation
+from csu_opt.analysis.tradeoff import format_tradeoff, tradeoff
 from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.results.solution import Status

@@ -29,7 +29,7 @@ from matplotlib.patches import Rectangle
 from matplotlib.path import Path as MplPath
 
 import csu_opt
-from csu_opt.analysis.compare import compare_runs, load_run
+from csu_opt.analysis.compare import compare_runs
 from csu_opt.analysis.runner import run_solve
 from csu_opt.cli.figures import compare, plot
 from csu_opt.cli.main import main as cli_main
@@ -37,9 +37,11 @@ from csu_opt.errors import InstanceError
 from csu_opt.instance.boundaries import Boundaries
 from csu_opt.instance.export import write_workbook
 from csu_opt.instance.geo import BoundaryFileError, read_shapes
-from csu_opt.present.plots import map_figure, series_style
+from csu_opt.present.plots import map_figure
 from csu_opt.present.plots_map import MapData, border_classes, ccg_map_figure
 from csu_opt.present.plots_moves import compare_map_figure, resilience_map_figure
+from csu_opt.present.style import series_style
+from csu_opt.results.run import load_run
 
 DATA = Path(__file__).parent / "data"
 WY = DATA / "west-yorkshire.yaml"

@@ -23,7 +23,6 @@ from matplotlib.collections import PolyCollection
 from matplotlib.patches import Rectangle
 
 import csu_opt
-from csu_opt.analysis.compare import load_run
 from csu_opt.analysis.runner import run_solve
 from csu_opt.cli.figures import compare, plot, report
 from csu_opt.cli.main import main as cli_main
@@ -34,6 +33,7 @@ from csu_opt.present.plots_sweep import (
     sweep_leads_figure,
     sweep_lines_figure,
 )
+from csu_opt.results.run import load_run
 
 UNIT = "£k per year"
 EVIL = "<script>alert(1)</script>"

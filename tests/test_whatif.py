@@ -19,14 +19,13 @@ from csu_opt.analysis.alternatives import alternatives, format_alternatives
 from csu_opt.analysis.disruption import (
     Incumbent,
     check_incumbent,
-    format_tradeoff,
     moves_frame,
     read_incumbent,
     solve_with_incumbent,
-    tradeoff,
 )
 from csu_opt.analysis.resilience import format_resilience, resilience, robust_network, without
 from csu_opt.analysis.rulecosts import format_rule_costs, rule_costs
+from csu_opt.analysis.tradeoff import format_tradeoff, tradeoff
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance.load import Instance, load_instance, replace
 from csu_opt.model.index import build_index
@@ -363,7 +362,7 @@ def test_alternatives_of_an_infeasible_instance() -> None:
 
 
 def test_grid_and_fraction_parsing() -> None:
-    from csu_opt.analysis.disruption import parse_grid
+    from csu_opt.analysis.tradeoff import parse_grid
     from csu_opt.cli.whatif import parse_fraction
 
     assert parse_grid("0:6:2") == [0, 2, 4, 6]

@@ -10,7 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from csu_opt.analysis import alternatives as alt_mod
-from csu_opt.analysis import disruption, resilience, rulecosts
+from csu_opt.analysis import resilience, rulecosts
+from csu_opt.analysis import tradeoff as tradeoff_mod
 from csu_opt.analysis.runner import run_solve
 from csu_opt.cli.whatif import alternatives, rule_costs, tradeoff
 from csu_opt.cli.whatif import resilience as resilience_cmd
@@ -50,7 +51,7 @@ def test_tradeoff_command(tmp_path: Path) -> None:
     res = CliRunner().invoke(tradeoff, args)
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out)
-    assert tuple(table.columns) == disruption.COLUMNS
+    assert tuple(table.columns) == tradeoff_mod.COLUMNS
     assert list(table["objective"]) == pytest.approx([26.0, 19.0, 10.0, 10.0])
     bad = tmp_path / "bad.csv"
     bad.write_text("ccg,lead\nC1,NOBODY\n")

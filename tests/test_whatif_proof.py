@@ -21,13 +21,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from csu_opt.analysis.alternatives import alternatives, format_alternatives
-from csu_opt.analysis.disruption import (
-    Incumbent,
-    format_tradeoff,
-    incumbent_summary,
-    solve_with_incumbent,
-    tradeoff,
-)
+from csu_opt.analysis.disruption import Incumbent, incumbent_summary, solve_with_incumbent
 from csu_opt.analysis.proof import (
     UNKNOWN,
     Optimum,
@@ -41,6 +35,7 @@ from csu_opt.analysis.resilience import format_resilience, resilience, two_stage
 from csu_opt.analysis.rulecosts import format_rule_costs, relaxations, rule_costs
 from csu_opt.analysis.sweep import SweepSpec, SweepStore, export_frame, parse_axis
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, solution_row
+from csu_opt.analysis.tradeoff import format_tradeoff, tradeoff
 from csu_opt.analysis.whatif import pyomo_options, write_csv
 from csu_opt.instance.generate import generate, generate_to_folder
 from csu_opt.instance.load import Instance, instance_from_document, load_instance

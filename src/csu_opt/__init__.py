@@ -43,8 +43,9 @@ def __getattr__(name: str) -> Any:
 
 def solve(instance: Instance, **options: Any) -> Solution:
     """Solve ``instance``; keyword options are the fields of :class:`SolveOptions`."""
-    from csu_opt.solver.solve import SolveOptions
-    from csu_opt.solver.solve import solve as _solve
+    # the package root loads no solver (Pyomo, HiGHS) until something is solved
+    from csu_opt.solver.solve import SolveOptions  # noqa: PLC0415
+    from csu_opt.solver.solve import solve as _solve  # noqa: PLC0415
 
     return _solve(instance, SolveOptions(**options))
 

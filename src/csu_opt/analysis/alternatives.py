@@ -39,7 +39,7 @@ from csu_opt.analysis.whatif import (
     roles_signature,
 )
 from csu_opt.instance.load import Instance
-from csu_opt.model.pyomo_model import _lin
+from csu_opt.model.pyomo_model import linear
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import fmt
 from csu_opt.solver.solve import ModelSession, SolveOptions
@@ -100,7 +100,7 @@ def add_no_good_cut(session: ModelSession, leads: list[str], name: str) -> pyo.C
     m, ix = session.model, session.ix
     inside = set(leads)
     coefs = [-1.0 if l in inside else 1.0 for l in ix.leads]
-    cut = pyo.Constraint(expr=_lin(coefs, list(m.u.values()), constant=len(inside)) >= 1.0)
+    cut = pyo.Constraint(expr=linear(coefs, list(m.u.values()), constant=len(inside)) >= 1.0)
     m.add_component(name, cut)
     push(session, cut)
     return cut

@@ -46,13 +46,14 @@ from pyomo.contrib.appsi.base import TerminationCondition
 from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt import stops
+from csu_opt.analysis.whatif import pyomo_options, pyomo_session
 from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, replace
 from csu_opt.model.index import ModelIndex, build_index
 from csu_opt.model.pyomo_model import build_model
 from csu_opt.numbers import exact
 from csu_opt.results.verify import fmt, verify_solution
-from csu_opt.solver.solve import handled_interrupt_status
+from csu_opt.solver.solve import SolveOptions, handled_interrupt_status, solve
 
 if TYPE_CHECKING:
     from csu_opt.results.solution import Solution
@@ -542,7 +543,7 @@ def _cancel(opt: Highs) -> None:
         highs.cancelSolve()
 
 
-def _relax(inst: Instance, groups: set[str]) -> tuple[Instance, list[str]]:
+def relax_groups(inst: Instance, groups: set[str]) -> tuple[Instance, list[str]]:
     """The instance with the data of ``groups`` relaxed, and components to deactivate."""
     st = inst.settings
     n_leads = int(inst.providers["can_lead"].sum())
@@ -603,7 +604,7 @@ def deletion_filter(
     groups = applicable_groups(inst) + [r.key for r in extra]
 
     def relaxed(groups_off: set[str]) -> tuple[Instance, list[str]]:
-        changed, off = _relax(inst, groups_off & set(RULES))
+        changed, off = relax_groups(inst, groups_off & set(RULES))
         return changed, off + [c for r in extra if r.key in groups_off for c in r.components]
 
     if oracle.feasible(*relaxed(set(groups))) is not True:
@@ -843,8 +844,6 @@ def solve_with_rules(
     inst: Instance, rules: Sequence[ExtraRule], time_limit: float | None
 ) -> Solution:
     """Solve ``inst`` for its cost with the what-if ``rules`` added to the model."""
-    from csu_opt.analysis.whatif import pyomo_options, pyomo_session
-    from csu_opt.solver.solve import SolveOptions, solve
 
     whatifs = [r for r in rules if r.whatif]
     if not whatifs:
@@ -873,7 +872,7 @@ def _verify(
 # --------------------------------------------------------------------------- explain
 
 
-def explain(
+def explain(  # noqa: C901 (frozen, issue 17: to be split)
     instance: Instance,
     time_limit: float | None = 60.0,
     alternatives: bool = True,
@@ -988,7 +987,7 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def format_explanation(e: Explanation) -> list[str]:
+def format_explanation(e: Explanation) -> list[str]:  # noqa: C901 (frozen, issue 17: to be split)
     """The explanation as lines of text for the command line."""
     if e.feasible:
         head = f"Feasible: {e.whatif} is possible." if e.whatif else "The instance is feasible."

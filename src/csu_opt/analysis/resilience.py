@@ -36,7 +36,9 @@ from typing import Any, Literal
 import pandas as pd
 import pyomo.environ as pyo
 
+from csu_opt.analysis.explain import explain, format_explanation, necessary_checks
 from csu_opt.analysis.proof import Interval, Optimum, describe, difference, not_proven
+from csu_opt.analysis.runner import atomic_folder
 from csu_opt.analysis.whatif import (
     add_double_coverage,
     add_moves,
@@ -54,9 +56,10 @@ from csu_opt.analysis.whatif import (
     write_csv,
     write_text,
 )
+from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, load_instance, replace
-from csu_opt.results.solution import Role, Solution, Status, read_results
+from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
 from csu_opt.results.verify import fmt
 from csu_opt.solver.solve import SolveOptions
 
@@ -252,7 +255,6 @@ def resilience(
     With ``robust=True`` the analysis is of the robust network (:func:`robust_network`)
     instead, and ``robust_cost`` says what robustness costs over ``solution``.
     """
-    from csu_opt.analysis.explain import necessary_checks
 
     t0 = time.perf_counter()
     options = pyomo_options(options or SolveOptions())
@@ -269,9 +271,6 @@ def resilience(
     if not base.status.has_solution or base.objective is None:
         explanation = []
         if robust and base.status is Status.INFEASIBLE:
-            from csu_opt.analysis.explain import explain, format_explanation
-            from csu_opt.analysis.whatif_rules import DoubleCoverage
-
             answer = explain(instance, options.time_limit or 60.0, rules=[DoubleCoverage()])
             explanation = format_explanation(answer)
         raise NoNetwork(
@@ -446,9 +445,6 @@ def write_resilience(r: Resilience, folder: Path) -> list[Path]:
         ),
     ]
     if r.robust:
-        from csu_opt.analysis.runner import atomic_folder
-        from csu_opt.results.solution import write_files
-
         with atomic_folder(folder / "robust") as tmp:
             write_files(r.base, tmp)
         written.append(folder / "robust")

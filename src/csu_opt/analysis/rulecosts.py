@@ -16,13 +16,11 @@ Each rule group is relaxed in turn, the rest kept, and the model re-solved:
 The cost of a rule is the base optimum minus the relaxed optimum (>= 0: a relaxation cannot
 cost more). When a solve stops at a limit the price is known only as the interval it surely
 lies in (``cost_low``..``cost_high``, :func:`csu_opt.analysis.proof.difference`); ``binding``
-is then
-``True`` only when that interval lies above zero, ``False`` when the price is proven zero and
-``unknown`` otherwise. Relaxations reuse
-``csu_opt.analysis.explain._relax``. Each relaxed solve starts from the base solution, mapped by ids
-onto the relaxed model's frames (it stays feasible: a relaxation only removes
-restrictions), so HiGHS has a good incumbent from the start; the model itself is rebuilt for
-each relaxed instance.
+is then ``True`` only when that interval lies above zero, ``False`` when the price is proven
+zero and ``unknown`` otherwise. Relaxations reuse ``csu_opt.analysis.explain.relax_groups``.
+Each relaxed solve starts from the base solution, mapped by ids onto the relaxed model's frames
+(it stays feasible: a relaxation only removes restrictions), so HiGHS has a good incumbent from
+the start; the model itself is rebuilt for each relaxed instance.
 """
 
 from __future__ import annotations
@@ -34,7 +32,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from csu_opt.analysis.explain import RULES, _relax, applicable_groups
+from csu_opt.analysis.explain import RULES, applicable_groups, relax_groups
 from csu_opt.analysis.proof import (
     UNKNOWN,
     Binding,
@@ -54,7 +52,7 @@ from csu_opt.analysis.whatif import (
 from csu_opt.instance.load import Instance, replace
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.solve import SolveOptions, solve
 
 #: Columns of rule_costs.csv, one row per rule group relaxed (most expensive first).
 COLUMNS = (
@@ -100,7 +98,7 @@ def relaxations(inst: Instance) -> list[Relaxation]:
     out: list[Relaxation] = []
 
     def group(key: str, description: str, overrides: tuple[str, ...]) -> None:
-        relaxed, off = _relax(inst, {key})
+        relaxed, off = relax_groups(inst, {key})
         out.append(Relaxation(key, key, description, relaxed, tuple(off), overrides))
 
     if "C1" in groups:
@@ -209,7 +207,6 @@ def rule_costs(
     """Relax each rule group of ``instance`` in turn (or those in ``keys``) and report what
     it costs a year: the base optimum minus the relaxed optimum, with the interval it surely
     lies in when a solve stopped at a limit."""
-    from csu_opt.solver.solve import solve
 
     t0 = time.perf_counter()
     options = options or SolveOptions()

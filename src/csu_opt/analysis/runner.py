@@ -20,9 +20,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csu_opt import stops
+from csu_opt.analysis.explain import explain as explain_instance
+from csu_opt.analysis.explain import format_explanation
 from csu_opt.instance.load import Instance
 from csu_opt.numbers import money, pct
 from csu_opt.results.solution import Solution, write_files
+from csu_opt.results.verify import format_report, verify_solution
+from csu_opt.solver.solve import solve
 
 if TYPE_CHECKING:
     from csu_opt.analysis.explain import ExtraRule
@@ -45,7 +49,6 @@ def verify_into(instance: Instance, solution: Solution) -> list[str]:
 
     Returns the report's lines when it fails (the caller must say so loudly), else [].
     """
-    from csu_opt.results.verify import format_report, verify_solution
 
     if not solution.status.has_solution:
         return []
@@ -125,7 +128,6 @@ def run_solve(
     solve held close to today's arrangement, csu_opt.analysis.disruption); ``rules`` are the
     constraints it adds (e.g. a moves limit), which the explanation then names.
     """
-    from csu_opt.solver.solve import solve  # Pyomo and HiGHS load only when a solve runs
 
     with stops.handling(), atomic_folder(folder) as tmp:
         solution = (solver or solve)(instance, replace(options, log_file=tmp / "highs.log"))
@@ -133,9 +135,6 @@ def run_solve(
         if after_solve is not None:
             after_solve(solution, tmp)
         if solution.status.value == "infeasible" and explain:
-            from csu_opt.analysis.explain import explain as explain_instance
-            from csu_opt.analysis.explain import format_explanation
-
             e = explain_instance(instance, time_limit=options.time_limit or 60.0, rules=rules)
             explanation = format_explanation(e)
             if e.whatif and e.base_feasible:

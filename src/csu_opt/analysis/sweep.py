@@ -20,6 +20,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from csu_opt.analysis.proof import Optimum
 from csu_opt.errors import UsageError
 from csu_opt.instance.overrides import parse_override
 
@@ -266,7 +267,6 @@ class SweepStore:
 
 def case_proven(status: Any, objective: Any, best_bound: Any, mip_gap: Any) -> bool:
     """A stored case is proven when optimal within the gap (with its bound) or infeasible."""
-    from csu_opt.analysis.proof import Optimum
 
     def num(x: Any) -> float | None:
         return None if x is None or (isinstance(x, float) and math.isnan(x)) else float(x)

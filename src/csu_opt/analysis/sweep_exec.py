@@ -30,7 +30,7 @@ from typing import Any
 
 from csu_opt import stops
 from csu_opt.analysis.runner import partial_folder, publish, verify_into
-from csu_opt.analysis.sweep import Case, SweepStore, case_proven, split_persistable
+from csu_opt.analysis.sweep import Axis, Case, SweepStore, case_proven, split_persistable
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.results.solution import Solution, write_files
@@ -358,7 +358,6 @@ def find_thresholds(
     different lead sets until it is narrower than ``tol`` (default (hi - lo) / 1000; 1 for
     integer keys). Each round's cases run in parallel and are stored like any sweep case.
     """
-    from csu_opt.analysis.sweep import Axis
 
     tol = tol if tol is not None else (1.0 if integer else (hi - lo) / 1000)
     axis = Axis(key, (), scale)

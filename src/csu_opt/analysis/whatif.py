@@ -36,7 +36,7 @@ import pyomo.environ as pyo
 
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.pyomo_model import _groups, _lin
+from csu_opt.model.pyomo_model import linear, row_groups
 from csu_opt.numbers import clean_frame
 from csu_opt.results.solution import TOL, Role, Solution
 from csu_opt.solver.solve import ModelSession, SolveOptions
@@ -188,7 +188,7 @@ class Moves:
     forced: list[str]  # their reference lead cannot lead in this instance: they must move
 
     def total(self) -> pyo.Expression:
-        return _lin([1.0] * len(self.ccgs), list(self.var.values()))
+        return linear([1.0] * len(self.ccgs), list(self.var.values()))
 
 
 def add_moves(
@@ -229,7 +229,7 @@ class RoleChanges:
     providers: list[str]
 
     def total(self) -> pyo.Expression:
-        return _lin([1.0] * len(self.providers), list(self.var.values()))
+        return linear([1.0] * len(self.providers), list(self.var.values()))
 
 
 def add_role_changes(
@@ -280,7 +280,7 @@ def add_double_coverage(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     elig = ix.eligible[["p", "s"]]
     self_ok = set(map(tuple, elig.itertuples(index=False)))
     cover = ix.links[["p", "l"]].assign(pos=np.arange(len(ix.links))).merge(elig, on="p")
-    cover_of = _groups(cover, ["l", "s"])
+    cover_of = row_groups(cover, ["l", "s"])
     kk = cover["pos"].to_numpy()
     keys = [(l, s) for l in ix.leads for s in ix.lines.index]
     lp = m._lead_pos
@@ -288,10 +288,10 @@ def add_double_coverage(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     def double(_m: pyo.ConcreteModel, l: str, s: str) -> object:
         ws = [m.w[int(kk[j])] for j in cover_of.get((l, s), [])]
         own = 1.0 if (l, s) in self_ok else 0.0
-        return _lin([1.0] * len(ws) + [own - 2.0], [*ws, m.u[lp[l]]]) >= 0.0
+        return linear([1.0] * len(ws) + [own - 2.0], [*ws, m.u[lp[l]]]) >= 0.0
 
     m.whatif_double_coverage = pyo.Constraint(keys, rule=double)
-    m.whatif_two_leads = pyo.Constraint(expr=_lin([1.0] * len(ix.leads), m.u.values()) >= 2.0)
+    m.whatif_two_leads = pyo.Constraint(expr=linear([1.0] * len(ix.leads), m.u.values()) >= 2.0)
 
 
 # --------------------------------------------------------------------------- persistent solver

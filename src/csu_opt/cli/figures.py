@@ -18,12 +18,23 @@ from typing import TYPE_CHECKING
 import click
 from rich.console import Console
 
+from csu_opt.analysis.compare import compare_runs
+from csu_opt.analysis.runner import run_solve
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
+from csu_opt.instance.load import load_instance
+from csu_opt.present import plots_sweep as ps
+from csu_opt.present import report as rep
+from csu_opt.present.compare import comparison_figure, render_comparison
+from csu_opt.present.plots import RUN_FIGURES, map_figure, network_figure
+from csu_opt.present.plots_moves import compare_map_figure, resilience_map_figure
+from csu_opt.present.plots_sweep import load_sweep
+from csu_opt.results.run import ResultFolderError, load_run
+from csu_opt.solver.solve import SolveOptions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from csu_opt.analysis.compare import Run
+    from csu_opt.results.run import Run
 
 RUN_KINDS = ("network", "lines", "costs", "map", "resilience-map")
 SWEEP_KINDS = ("lines", "heatmap", "leads")
@@ -35,7 +46,6 @@ err_console = Console(stderr=True)
 @contextmanager
 def _handled() -> Iterator[None]:
     """Not a result folder -> exit 1; bad option values -> exit 2; never a traceback."""
-    from csu_opt.analysis.compare import ResultFolderError
 
     try:
         yield
@@ -134,8 +144,6 @@ def plot(
         if out is not None:
             _check_suffix(out)
         if _is_sweep(target):
-            from csu_opt.present import plots_sweep as ps
-
             kind = kind or "lines"
             if kind not in SWEEP_KINDS:
                 raise UsageError(
@@ -154,8 +162,6 @@ def plot(
                     raise UsageError("a heatmap needs two varied keys: --x KEY --y2 KEY")
                 fig = ps.sweep_heatmap_figure(sw, x or sw.axes[0], y2 or sw.axes[1], y, fixed)
         else:
-            from csu_opt.present.plots import RUN_FIGURES
-
             kind = kind or "network"
             if kind not in RUN_KINDS:
                 raise UsageError(
@@ -165,12 +171,8 @@ def plot(
             run = _load_run(target, instance)
             if not run.solution.status.has_solution:
                 raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
-            if kind == "resilience-map":
-                from csu_opt.present.plots_moves import resilience_map_figure
-
-                fig = resilience_map_figure(run)
-            else:
-                fig = RUN_FIGURES[kind](run)
+            make = resilience_map_figure if kind == "resilience-map" else RUN_FIGURES[kind]
+            fig = make(run)
         out = out or target / f"{kind}.png"
         _check_suffix(out)
         _save(fig, out, dpi)
@@ -178,7 +180,6 @@ def plot(
 
 
 def _load_run(target: Path, instance: Path | None) -> Run:
-    from csu_opt.analysis.compare import ResultFolderError, load_run
 
     try:
         run = load_run(target, instance)
@@ -222,7 +223,6 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
     is shown as 'not in instance'."""
     if len(runs) < 2:
         raise click.UsageError("give at least two result folders to compare")
-    from csu_opt.analysis.compare import compare_runs, comparison_figure, render_comparison
 
     with _handled():
         for path in (out, map_out):
@@ -235,8 +235,6 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
             _save(comparison_figure(cmp), out, 110)
             click.echo(f"figure: {out}")
         if map_out is not None:
-            from csu_opt.present.plots_moves import compare_map_figure
-
             for i in range(1, len(cmp.runs)):
                 path = map_out
                 if len(cmp.runs) > 2:
@@ -257,14 +255,11 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
 )
 def report(target: Path, out: Path | None, instance: Path | None) -> None:
     """Write one self-contained HTML report (figures embedded) of a run or a sweep."""
-    from csu_opt.present import report as rep
 
     with _handled():
         if out is not None and out.suffix.lower() not in (".html", ".htm"):
             raise UsageError(f"--out {out}: the report is HTML; name it *.html")
         if _is_sweep(target):
-            from csu_opt.present.plots_sweep import load_sweep
-
             text = rep.sweep_report(load_sweep(target))
         else:
             text = rep.run_report(_load_run(target, instance))
@@ -287,12 +282,6 @@ README_INSTANCES = ("instances/england-2013.yaml", "instances/england-2014.yaml"
 )
 def readme_figures(out: Path, time_limit: float) -> None:
     """Solve the shipped England instances and draw the README's figures (small PNGs)."""
-    from csu_opt.analysis.compare import compare_runs, comparison_figure, load_run
-    from csu_opt.analysis.runner import run_solve
-    from csu_opt.instance.load import load_instance
-    from csu_opt.present.plots import map_figure, network_figure
-    from csu_opt.present.plots_moves import compare_map_figure
-    from csu_opt.solver.solve import SolveOptions
 
     out.mkdir(parents=True, exist_ok=True)
     with _handled(), tempfile.TemporaryDirectory() as tmp:

@@ -19,6 +19,14 @@ import click
 from rich.console import Console
 
 from csu_opt import stops
+from csu_opt.analysis.disruption import (
+    check_incumbent,
+    incumbent_solver,
+    incumbent_summary,
+    read_incumbent,
+)
+from csu_opt.analysis.explain import data_checks, format_explanation
+from csu_opt.analysis.explain import explain as explain_instance
 from csu_opt.analysis.runner import (
     ProgressLine,
     RunResult,
@@ -27,7 +35,12 @@ from csu_opt.analysis.runner import (
     run_solve,
     verify_into,
 )
+from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
+from csu_opt.cli.figures import compare, plot, report
+from csu_opt.cli.sweep import sweep
+from csu_opt.cli.whatif import COMMANDS
 from csu_opt.errors import InstanceError, UsageError
+from csu_opt.instance.generate import DEFAULT_TIGHTNESS, generate_to_folder
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.numbers import clean_record, money, pct
 from csu_opt.present.render import (
@@ -40,11 +53,13 @@ from csu_opt.present.render import (
     solution_summary,
 )
 from csu_opt.results.solution import Solution
+from csu_opt.results.verify import format_report, verify_run
+from csu_opt.solver.solve import SolveOptions
 from csu_opt.version import __version__
 
 if TYPE_CHECKING:
     from csu_opt.analysis.explain import ExtraRule
-    from csu_opt.solver.solve import Backend, SolveOptions
+    from csu_opt.solver.solve import Backend
 
 
 class _Commands(click.Group):
@@ -80,7 +95,6 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     condition fails, so no network can satisfy every rule (csu-opt explain suggests the
     smallest relaxation; solve and explain exit 3 on such an instance).
     """
-    from csu_opt.analysis.explain import data_checks
 
     console = Console()
     failed = infeasible = False
@@ -122,7 +136,6 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
 def _solve_options(
     time_limit: float | None, mip_gap: float, threads: int | None, seed: int, no_cuts: bool
 ) -> SolveOptions:
-    from csu_opt.solver.solve import SolveOptions
 
     return SolveOptions(
         time_limit=time_limit,
@@ -263,9 +276,6 @@ def solve(
         solver = None
         rules: list[ExtraRule] = []
         if incumbent is not None:
-            from csu_opt.analysis.disruption import incumbent_solver, read_incumbent
-            from csu_opt.analysis.whatif_rules import MovesLimit
-
             today = read_incumbent(incumbent)
             solver = incumbent_solver(today, max_moves, churn_cost)
             if max_moves is not None:  # a churn cost is a price, never a rule
@@ -343,8 +353,6 @@ def _solve_one(
     if not quiet:
         solution_summary(console, result.solution, result.folder)
         if "incumbent" in result.solution.extra:
-            from csu_opt.analysis.disruption import incumbent_summary
-
             print_lines(console, incumbent_summary(result.solution))
     if result.explanation and not quiet:
         print_lines(console, result.explanation)
@@ -400,7 +408,6 @@ def generate(
     providers: int, ccgs: int, lines: int, seed: int, tightness: float | None, out: Path
 ) -> None:
     """Write a synthetic, feasible-by-construction instance (deterministic for a seed)."""
-    from csu_opt.instance.generate import DEFAULT_TIGHTNESS, generate_to_folder
 
     try:
         path = generate_to_folder(
@@ -428,7 +435,6 @@ def verify(paths: tuple[Path, ...]) -> None:
     the overrides it was solved with); csu-opt verify INSTANCE RUN against INSTANCE. Exit 0
     when the solution satisfies every rule, 1 otherwise.
     """
-    from csu_opt.results.verify import format_report, verify_run
 
     console = Console()
     with handled_errors():
@@ -482,8 +488,6 @@ def explain(
 
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
     """
-    from csu_opt.analysis.explain import explain as explain_instance
-    from csu_opt.analysis.explain import format_explanation
 
     console = Console()
     with handled_errors(), progress_line("explain", quiet):
@@ -492,15 +496,10 @@ def explain(
         inst = load_instance(instance, overrides)
         rules: list[ExtraRule] = []
         if incumbent is not None and max_moves is not None:
-            from csu_opt.analysis.disruption import check_incumbent, read_incumbent
-            from csu_opt.analysis.whatif_rules import MovesLimit
-
             today = read_incumbent(incumbent)
             check_incumbent(inst, today)
             rules.append(MovesLimit(today, max_moves))
         if robust:
-            from csu_opt.analysis.whatif_rules import DoubleCoverage
-
             rules.append(DoubleCoverage())
         e = explain_instance(inst, time_limit=time_limit, rules=rules)
     if as_json:
@@ -512,9 +511,6 @@ def explain(
 
 def _register_commands() -> None:
     """Commands that live in their own modules (figures and reports)."""
-    from csu_opt.cli.figures import compare, plot, report
-    from csu_opt.cli.sweep import sweep
-    from csu_opt.cli.whatif import COMMANDS
 
     for command in (sweep, plot, compare, report, *COMMANDS):
         main.add_command(command)

@@ -70,7 +70,7 @@ def _write_json(path: Path, data: Any) -> None:
     os.replace(tmp, path)
 
 
-def run(
+def run(  # noqa: C901 (frozen, issue 17: to be split)
     *,
     console: Console,
     instance: Path | None,

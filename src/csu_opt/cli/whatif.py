@@ -17,9 +17,20 @@ from pathlib import Path
 import click
 from rich.console import Console
 
+from csu_opt.analysis.alternatives import alternatives as search
+from csu_opt.analysis.alternatives import format_alternatives
+from csu_opt.analysis.disruption import read_incumbent
+from csu_opt.analysis.resilience import NoNetwork, format_resilience, load_run, write_resilience
+from csu_opt.analysis.resilience import resilience as analyse
+from csu_opt.analysis.rulecosts import format_rule_costs
+from csu_opt.analysis.rulecosts import rule_costs as price
 from csu_opt.analysis.runner import ProgressLine, progress_line
+from csu_opt.analysis.tradeoff import format_tradeoff, parse_grid
+from csu_opt.analysis.tradeoff import tradeoff as curve
+from csu_opt.analysis.whatif import out_path, write_csv
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
-from csu_opt.present.render import print_lines
+from csu_opt.instance.load import load_instance
+from csu_opt.present.render import print_lines, print_problems
 from csu_opt.solver.solve import SolveOptions
 
 err_console = Console(stderr=True)
@@ -28,7 +39,6 @@ err_console = Console(stderr=True)
 @contextmanager
 def _handled() -> Iterator[None]:
     """Bad input -> exit 1 with every problem listed; bad values -> exit 2; no tracebacks."""
-    from csu_opt.present.render import print_problems
 
     try:
         yield
@@ -139,8 +149,6 @@ def resilience(
     quiet: bool,
 ) -> None:
     """N-1: each active provider of RUN's network fails in turn; rank by the damage."""
-    from csu_opt.analysis.resilience import NoNetwork, format_resilience, load_run, write_resilience
-    from csu_opt.analysis.resilience import resilience as analyse
 
     with _handled(), progress_line("resilience", quiet) as progress:
         inst, sol = load_run(run, instance)
@@ -200,10 +208,6 @@ def tradeoff(
     quiet: bool,
 ) -> None:
     """Cost of the cheapest network against the number of CCGs allowed to move."""
-    from csu_opt.analysis.disruption import format_tradeoff, parse_grid, read_incumbent
-    from csu_opt.analysis.disruption import tradeoff as curve
-    from csu_opt.analysis.whatif import out_path, write_csv
-    from csu_opt.instance.load import load_instance
 
     with _handled(), progress_line("tradeoff", quiet) as progress:
         grid = parse_grid(max_moves_grid) if max_moves_grid else None
@@ -233,10 +237,6 @@ def rule_costs(
     quiet: bool,
 ) -> None:
     """What each rule costs a year: the optimum with it minus the optimum without it."""
-    from csu_opt.analysis.rulecosts import format_rule_costs
-    from csu_opt.analysis.rulecosts import rule_costs as price
-    from csu_opt.analysis.whatif import out_path, write_csv
-    from csu_opt.instance.load import load_instance
 
     with _handled(), progress_line("rule-costs", quiet) as progress:
         inst = load_instance(instance, overrides)
@@ -274,10 +274,6 @@ def alternatives(
 ) -> None:
     """The k best structurally different lead sets within a tolerance of the optimum, and
     the decisions they all share."""
-    from csu_opt.analysis.alternatives import alternatives as search
-    from csu_opt.analysis.alternatives import format_alternatives
-    from csu_opt.analysis.whatif import out_path, write_csv
-    from csu_opt.instance.load import load_instance
 
     with _handled(), progress_line("alternatives", quiet) as progress:
         tol = parse_fraction(within)

@@ -27,7 +27,7 @@ from csu_opt.instance.mergers import (
     empty_mergers,
     members_of,
 )
-from csu_opt.instance.overrides import Override, apply_overrides, apply_scales, parse_override
+from csu_opt.instance.overrides import Override, apply_overrides, parse_override
 from csu_opt.instance.schema import (
     SCHEMA_VERSION,
     TABLES,
@@ -225,7 +225,7 @@ def load_instance(
     return instance_from_document(doc, path, yaml_bytes=data, overrides=parsed)
 
 
-def instance_from_document(
+def instance_from_document(  # noqa: C901 (frozen, issue 17: to be split)
     doc: dict[str, Any],
     path: Path,
     *,
@@ -439,6 +439,19 @@ def _assemble(
 def replace(instance: Instance, **changes: Any) -> Instance:
     """A copy of ``instance`` with some fields replaced (tables are not copied)."""
     return dataclasses.replace(instance, **changes)
+
+
+def apply_scales(instance: Instance, scales: list[Override]) -> Instance:
+    """Multiply numeric columns (``demand.volume*=1.5``) of a validated instance."""
+    if not scales:
+        return instance
+    changes: dict[str, pd.DataFrame] = {}
+    for o in scales:
+        table, column = o.path
+        frame = changes.get(table, getattr(instance, table)).copy()
+        frame[column] = frame[column] * float(o.value)
+        changes[table] = frame
+    return replace(instance, **changes)
 
 
 def fingerprint(instance: Instance) -> str:

@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 
 from csu_opt.errors import Problem
-from csu_opt.instance.schema import TABLES, _missing_mask, _Reporter
+from csu_opt.instance.schema import TABLES, Reporter, missing_mask
 from csu_opt.instance.tables import RawTable
 
 #: Columns of ``Instance.mergers``: the table as given (None where an optional column was
@@ -57,7 +57,7 @@ def check_mergers(
 
     Unknown member ids are reported by ``schema.check_refs`` (with suggestions).
     """
-    rep = _Reporter(raw, problems)
+    rep = Reporter(raw, problems)
     ids = typed["id"]
     rep.rows(
         ids.isin(provider_ids).to_numpy(),
@@ -90,10 +90,10 @@ def check_body_capabilities(
 ) -> None:
     """A capabilities row naming a merged body replaces the derived row: unit_cost is required
     there (a default of 0 would make the body look cheaper than its members)."""
-    rep = _Reporter(raw, problems)
+    rep = Reporter(raw, problems)
     frame = raw.frame
     given = (
-        ~_missing_mask(frame["unit_cost"])
+        ~missing_mask(frame["unit_cost"])
         if "unit_cost" in frame.columns
         else np.zeros(len(frame), bool)
     )
@@ -139,7 +139,7 @@ def _least_over(
     return least[(count == len(set(members))) & (least > 0)]
 
 
-def derive_bodies(
+def derive_bodies(  # noqa: C901 (frozen, issue 17: to be split)
     providers: pd.DataFrame,
     capabilities: pd.DataFrame,
     assignment_costs: pd.DataFrame,

@@ -10,7 +10,7 @@ applied to the raw tables *before* validation, so an override is checked like an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 import yaml
@@ -18,9 +18,6 @@ import yaml
 from csu_opt.errors import UsageError
 from csu_opt.instance.schema import TABLES, LeadBand, SettingsModel, suggest
 from csu_opt.instance.tables import RawTable
-
-if TYPE_CHECKING:
-    from csu_opt.instance.load import Instance
 
 
 @dataclass(frozen=True)
@@ -157,18 +154,3 @@ def _set_cell(o: Override, raw: dict[str, RawTable]) -> None:
     if column not in frame.columns:
         frame[column] = pd.Series([None] * len(frame), index=frame.index, dtype=object)
     frame.loc[mask, column] = o.value
-
-
-def apply_scales(instance: Instance, scales: list[Override]) -> Instance:
-    """Multiply numeric columns (``demand.volume*=1.5``) of a validated instance."""
-    if not scales:
-        return instance
-    from csu_opt.instance.load import replace
-
-    changes: dict[str, pd.DataFrame] = {}
-    for o in scales:
-        table, column = o.path
-        frame = changes.get(table, getattr(instance, table)).copy()
-        frame[column] = frame[column] * float(o.value)
-        changes[table] = frame
-    return replace(instance, **changes)

@@ -228,7 +228,7 @@ _TRUE = {"true", "yes", "y", "1", "t"}
 _FALSE = {"false", "no", "n", "0", "f"}
 
 
-def _missing_mask(s: pd.Series) -> np.ndarray:
+def missing_mask(s: pd.Series) -> np.ndarray:
     """Cells that are empty: None, or blank text (NaN is a value, reported as such)."""
     isnull = s.isna().to_numpy()
     if isnull.any():  # None vs a NaN float: only None (or pandas' NA) means "not given"
@@ -240,7 +240,7 @@ def _missing_mask(s: pd.Series) -> np.ndarray:
     return isnull | blank
 
 
-class _Reporter:
+class Reporter:
     """Collects problems for one table, listing at most MAX_ROWS_LISTED rows per mistake."""
 
     def __init__(self, table: RawTable, problems: list[Problem]):
@@ -274,9 +274,9 @@ def split_ids(value: Any) -> tuple[str, ...]:
     return tuple(t for t in (str(v).strip() for v in items if v is not None) if t)
 
 
-def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
+def _convert_column(col: Col, s: pd.Series, rep: Reporter) -> pd.Series:  # noqa: C901 (frozen, issue 17: to be split)
     """Typed values of one column; every bad cell reported; missing cells get the default."""
-    missing = _missing_mask(s)
+    missing = missing_mask(s)
     n = len(s)
     if col.required:
         rep.rows(missing, col.name, "a value is required here")
@@ -366,7 +366,7 @@ def _convert_column(col: Col, s: pd.Series, rep: _Reporter) -> pd.Series:
 
 def validate_table(spec: TableSpec, raw: RawTable, problems: list[Problem]) -> pd.DataFrame:
     """Typed columns of one table (every problem reported); foreign keys are checked later."""
-    rep = _Reporter(raw, problems)
+    rep = Reporter(raw, problems)
     frame = raw.frame
     known = {c.name for c in spec.cols}
     for col in frame.columns:
@@ -421,7 +421,7 @@ def check_refs(
     problems: list[Problem],
 ) -> None:
     """Every id column names a record of the table it refers to."""
-    rep = _Reporter(raw, problems)
+    rep = Reporter(raw, problems)
     for col in spec.cols:
         if col.ref is None or col.ref not in ids or col.name not in raw.frame.columns:
             continue

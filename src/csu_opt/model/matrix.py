@@ -772,7 +772,7 @@ def csr(mm: MatrixModel) -> sp.csr_matrix:
     """The constraint matrix as a scipy CSR matrix. scipy is imported on first use: with
     Pyomo loaded, importing it costs 0.6 s (Pyomo's deferred scipy hooks import scipy.stats),
     which every CLI start paid when it was imported at the top."""
-    import scipy.sparse as sp
+    import scipy.sparse as sp  # noqa: PLC0415 (heavy optional dependency, loaded when used)
 
     return sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
 

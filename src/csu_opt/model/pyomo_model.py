@@ -18,7 +18,7 @@ from pyomo.core.expr.numeric_expr import LinearExpression
 from csu_opt.model.index import ModelIndex, cover_counts, quality_covers
 
 
-def _lin(
+def linear(
     coefs: Iterable[float], vars_: Iterable[pyo.Var], constant: float = 0.0
 ) -> LinearExpression:
     """A linear expression built in one call (much faster than summing terms)."""
@@ -27,7 +27,7 @@ def _lin(
     return LinearExpression(constant=constant, linear_coefs=coefs, linear_vars=vars_)
 
 
-def _groups(frame: pd.DataFrame, by: str | list[str]) -> dict:
+def row_groups(frame: pd.DataFrame, by: str | list[str]) -> dict:
     """Row positions of ``frame`` per value of ``by``."""
     if frame.empty:
         return {}
@@ -96,7 +96,7 @@ def add_variables(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 def add_lead_count(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """(C1) N_min <= Σ_l u[l] <= N_max (each side only where set, or mutable)."""
-    total = _lin([1.0] * len(ix.leads), m.u.values())
+    total = linear([1.0] * len(ix.leads), m.u.values())
     if hasattr(m, "lead_min"):
         m.lead_count = pyo.Constraint(expr=pyo.inequality(m.lead_min, total, m.lead_max))
         return
@@ -112,14 +112,14 @@ def add_lead_count(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 def add_one_role(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """(C2) Σ_l w[p,l] <= m(1 - u[p]); u[p] <= a[p]; w[p,l] <= a[p]; a[p] <= u[p] + Σ_l w[p,l]."""
-    links_of = _groups(ix.links, "p")
+    links_of = row_groups(ix.links, "p")
     lp, pp, mm = m._lead_pos, m._prov_pos, float(ix.max_leads_per_sub)
 
     def one_role(_m: pyo.ConcreteModel, p: str) -> object:
         ws = [m.w[k] for k in links_of[p]]
         if p in lp:
-            return _lin([1.0] * len(ws) + [mm], [*ws, m.u[lp[p]]]) <= mm
-        return _lin([1.0] * len(ws), ws) <= mm
+            return linear([1.0] * len(ws) + [mm], [*ws, m.u[lp[p]]]) <= mm
+        return linear([1.0] * len(ws), ws) <= mm
 
     m.one_role = pyo.Constraint(list(links_of), rule=one_role)
     m.lead_active = pyo.Constraint(
@@ -135,7 +135,7 @@ def add_one_role(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         roles = [m.w[k] for k in links_of.get(p, [])]
         if p in lp:
             roles.append(m.u[lp[p]])
-        return _lin([1.0] + [-1.0] * len(roles), [m.a[i], *roles]) <= 0.0
+        return linear([1.0] + [-1.0] * len(roles), [m.a[i], *roles]) <= 0.0
 
     m.active_has_role = pyo.Constraint(range(len(ix.providers)), rule=active_has_role)
 
@@ -150,9 +150,10 @@ def add_subcontract_to_lead(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 
 def add_ccg_assignment(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """(C4) Σ_l z[l,c] = 1 for every CCG; z[l,c] <= u[l]."""
-    by_ccg = _groups(ix.assign, "c")
+    by_ccg = row_groups(ix.assign, "c")
     m.assign_once = pyo.Constraint(
-        ix.ccgs, rule=lambda _m, c: _lin([1.0] * len(by_ccg[c]), [m.z[k] for k in by_ccg[c]]) == 1.0
+        ix.ccgs,
+        rule=lambda _m, c: linear([1.0] * len(by_ccg[c]), [m.z[k] for k in by_ccg[c]]) == 1.0,
     )
     z_l = ix.assign["l"].map(m._lead_pos).to_numpy()
     m.assign_to_lead = pyo.Constraint(
@@ -168,9 +169,9 @@ def network_demand_terms(ix: ModelIndex) -> pd.DataFrame:
 
 def add_network_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """(C5) Σ_p x[p,l,s] = Σ_c d[c,s] z[l,c] for every lead l and line s."""
-    flows_of = _groups(ix.flows, ["l", "s"])
+    flows_of = row_groups(ix.flows, ["l", "s"])
     dem = network_demand_terms(ix)
-    dem_of = _groups(dem, ["l", "s"])
+    dem_of = row_groups(dem, ["l", "s"])
     d = dem["d"].to_numpy()
     zpos = dem["zpos"].to_numpy()
     keys = sorted(set(flows_of) | set(dem_of))
@@ -180,7 +181,7 @@ def add_network_balance(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         xs = flows_of.get((l, s), [])
         ds = dem_of.get((l, s), [])
         return (
-            _lin(
+            linear(
                 [1.0] * len(xs)
                 + [-float(d[j]) if scale is None else -float(d[j]) * scale for j in ds],
                 [m.x[k] for k in xs] + [m.z[int(zpos[j])] for j in ds],
@@ -198,13 +199,13 @@ def add_capacity(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """
     f = ix.flows
     cap = f["cap"].to_numpy()
-    by_ps = _groups(f, ["p", "s"])
+    by_ps = row_groups(f, ["p", "s"])
     pp = m._prov_pos
 
     def capacity(_m: pyo.ConcreteModel, p: str, s: str) -> object:
         ks = by_ps[(p, s)]
         c = float(cap[ks[0]])
-        return _lin([1.0] * len(ks) + [-c], [m.x[k] for k in ks] + [m.a[pp[p]]]) <= 0.0
+        return linear([1.0] * len(ks) + [-c], [m.x[k] for k in ks] + [m.a[pp[p]]]) <= 0.0
 
     m.capacity = pyo.Constraint(list(by_ps), rule=capacity)
 
@@ -233,14 +234,14 @@ def add_full_coverage(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     elig = ix.eligible[["p", "s"]]
     self_ok = set(map(tuple, elig.itertuples(index=False)))
     cover = ix.links[["p", "l"]].assign(pos=np.arange(len(ix.links))).merge(elig, on="p")
-    cover_of = _groups(cover, ["l", "s"])
+    cover_of = row_groups(cover, ["l", "s"])
     kk = cover["pos"].to_numpy()
     keys = [(l, s) for l in ix.leads for s in ix.lines.index if (l, s) not in self_ok]
     lp = m._lead_pos
 
     def full_coverage(_m: pyo.ConcreteModel, l: str, s: str) -> object:
         ws = [m.w[int(kk[j])] for j in cover_of.get((l, s), [])]
-        return _lin([1.0] * len(ws) + [-1.0], [*ws, m.u[lp[l]]]) >= 0.0
+        return linear([1.0] * len(ws) + [-1.0], [*ws, m.u[lp[l]]]) >= 0.0
 
     m.full_coverage = pyo.Constraint(keys, rule=full_coverage)
 
@@ -251,11 +252,11 @@ def add_network_quality(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     slack = (f["q"] - f["s"].map(ix.lines["Q"])).to_numpy()
     below = f.loc[slack < 0, ["l", "s"]].drop_duplicates()
     keys = list(map(tuple, below.itertuples(index=False)))
-    flows_of = _groups(f, ["l", "s"])
+    flows_of = row_groups(f, ["l", "s"])
     m.network_quality = pyo.Constraint(
         keys,
         rule=lambda _m, l, s: (
-            _lin([float(slack[k]) for k in flows_of[(l, s)]], [m.x[k] for k in flows_of[(l, s)]])
+            linear([float(slack[k]) for k in flows_of[(l, s)]], [m.x[k] for k in flows_of[(l, s)]])
             >= 0.0
         ),
     )
@@ -268,11 +269,11 @@ def add_self_delivery(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         return
     f = ix.flows
     coef = np.where(f["self"].to_numpy(), 1.0 - rho, -rho)
-    of_lead = _groups(f, "l")
+    of_lead = row_groups(f, "l")
     m.self_delivery = pyo.Constraint(
         list(of_lead),
         rule=lambda _m, l: (
-            _lin([float(coef[k]) for k in of_lead[l]], [m.x[k] for k in of_lead[l]]) >= 0.0
+            linear([float(coef[k]) for k in of_lead[l]], [m.x[k] for k in of_lead[l]]) >= 0.0
         ),
     )
 
@@ -280,13 +281,13 @@ def add_self_delivery(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
 def add_viability(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     """(C11) Σ_{l,s} x[p,l,s] >= v[p] a[p] for every provider with v[p] > 0."""
     v = ix.providers["v"]
-    by_p = _groups(ix.flows, "p")
+    by_p = row_groups(ix.flows, "p")
     keys = [p for p in ix.providers.index if v[p] > 0]
     pp = m._prov_pos
 
     def viability(_m: pyo.ConcreteModel, p: str) -> object:
         ks = by_p.get(p, [])
-        return _lin([1.0] * len(ks) + [-float(v[p])], [m.x[k] for k in ks] + [m.a[pp[p]]]) >= 0.0
+        return linear([1.0] * len(ks) + [-float(v[p])], [m.x[k] for k in ks] + [m.a[pp[p]]]) >= 0.0
 
     m.viability = pyo.Constraint(keys, rule=viability)
 
@@ -302,12 +303,12 @@ def add_mergers(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     if pairs.empty:
         return
     pp = m._prov_pos
-    bodies_of = _groups(pairs, "member")
+    bodies_of = row_groups(pairs, "member")
     keys = [p for p in ix.providers.index if p in bodies_of]
 
     def exclusive(_m: pyo.ConcreteModel, p: str) -> object:
         bodies = [pp[b] for b in pairs["body"].to_numpy()[bodies_of[p]]]
-        return _lin([1.0] * (1 + len(bodies)), [m.a[pp[p]], *(m.a[i] for i in bodies)]) <= 1.0
+        return linear([1.0] * (1 + len(bodies)), [m.a[pp[p]], *(m.a[i] for i in bodies)]) <= 1.0
 
     m.merger_exclusive = pyo.Constraint(keys, rule=exclusive)
 
@@ -324,13 +325,13 @@ def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     if hasattr(m, "demand_scale"):
         return
     counts = cover_counts(ix)
-    by_s = _groups(ix.eligible, "s")
+    by_s = row_groups(ix.eligible, "s")
     ppos = ix.eligible["p"].map(m._prov_pos).to_numpy()
     k = dict(zip(counts["s"], counts["k"], strict=True))
     m.capacity_cover = pyo.Constraint(
         list(counts["s"]),
         rule=lambda _m, s: (
-            _lin([1.0] * len(by_s.get(s, [])), [m.a[int(ppos[j])] for j in by_s.get(s, [])])
+            linear([1.0] * len(by_s.get(s, [])), [m.a[int(ppos[j])] for j in by_s.get(s, [])])
             >= float(k[s])
         ),
     )
@@ -346,13 +347,13 @@ def add_quality_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     for one whole link. Rows are listed by ``indices.quality_covers``.
     """
     keys, members = quality_covers(ix)
-    of_row = _groups(members, "row")
+    of_row = row_groups(members, "row")
     link = members["link"].to_numpy()
     lead = pd.Index(ix.leads).get_indexer(keys["l"])
 
     def quality_cover(_m: pyo.ConcreteModel, r: int) -> object:
         ws = [m.w[int(link[j])] for j in of_row.get(r, [])]
-        return _lin([1.0] * len(ws) + [-1.0], [*ws, m.u[int(lead[r])]]) >= 0.0
+        return linear([1.0] * len(ws) + [-1.0], [*ws, m.u[int(lead[r])]]) >= 0.0
 
     m.quality_cover = pyo.Constraint(range(len(keys)), rule=quality_cover)
 
@@ -377,25 +378,25 @@ def add_role_split(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     split = [p for p in ix.providers.index if p in lead_pos and p in has_sub]
     v = ix.providers["v"]
     vp = [p for p in split if v[p] > 0]
-    own_of = _groups(f.loc[own], "p")
-    sub_of = _groups(sub_flows, "p")
+    own_of = row_groups(f.loc[own], "p")
+    sub_of = row_groups(sub_flows, "p")
     own_idx = f.index[own].to_numpy()
     sub_idx = sub_flows.index.to_numpy()
 
     def viability_lead(_m: pyo.ConcreteModel, p: str) -> object:
         xs = [m.x[int(own_idx[j])] for j in own_of.get(p, [])]
-        return _lin([1.0] * len(xs) + [-float(v[p])], [*xs, m.u[lead_pos[p]]]) >= 0.0
+        return linear([1.0] * len(xs) + [-float(v[p])], [*xs, m.u[lead_pos[p]]]) >= 0.0
 
     def viability_sub(_m: pyo.ConcreteModel, p: str) -> object:
         xs = [m.x[int(sub_idx[j])] for j in sub_of[p]]
         vv = float(v[p])
-        return _lin([1.0] * len(xs) + [-vv, vv], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) >= 0.0
+        return linear([1.0] * len(xs) + [-vv, vv], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) >= 0.0
 
     m.viability_lead = pyo.Constraint(vp, rule=viability_lead)
     m.viability_sub = pyo.Constraint(vp, rule=viability_sub)
 
     line_pos = {s: i for i, s in enumerate(ix.lines.index)}
-    by_ps = _groups(sub_flows, ["p", "s"])
+    by_ps = row_groups(sub_flows, ["p", "s"])
     keys = sorted((k for k in by_ps if k[0] in lead_pos), key=lambda k: (pp[k[0]], line_pos[k[1]]))
     cap = sub_flows["cap"].to_numpy(dtype=float)
 
@@ -403,7 +404,7 @@ def add_role_split(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         js = by_ps[(p, s)]
         c = float(cap[js[0]])
         xs = [m.x[int(sub_idx[j])] for j in js]
-        return _lin([1.0] * len(xs) + [-c, c], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) <= 0.0
+        return linear([1.0] * len(xs) + [-c, c], [*xs, m.a[pp[p]], m.u[lead_pos[p]]]) <= 0.0
 
     m.capacity_sub = pyo.Constraint(keys, rule=capacity_sub)
 
@@ -429,6 +430,6 @@ def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     vars_ = [*m.u.values(), *m.w.values(), *m.x.values(), *m.z.values(), *m.a.values()]
     keep = [i for i, c in enumerate(coefs) if c != 0.0]
     m.total_cost = pyo.Objective(
-        expr=_lin([coefs[i] for i in keep], [vars_[i] for i in keep], constant=float(X.sum())),
+        expr=linear([coefs[i] for i in keep], [vars_[i] for i in keep], constant=float(X.sum())),
         sense=pyo.minimize,
     )

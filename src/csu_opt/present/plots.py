@@ -1,6 +1,6 @@
 """Figures of one solve: networks, service lines, costs and the regional view.
 
-Every function takes a :class:`~csu_opt.analysis.compare.Run` (a result folder read back, with its
+Every function takes a :class:`~csu_opt.results.run.Run` (a result folder read back, with its
 instance when that can be found) and returns a matplotlib :class:`Figure`; nothing here
 touches Pyomo, and figures are built without pyplot (no global state; PNG via Agg).
 Colours are the Okabe-Ito palette, which colour-blind readers can tell apart; beyond eight
@@ -21,87 +21,24 @@ from matplotlib.patches import Patch, Rectangle
 from matplotlib.ticker import FuncFormatter
 
 from csu_opt.numbers import pct
+from csu_opt.present.plots_map import network_map_figure
+from csu_opt.present.style import (
+    MERGER_PART,
+    OKABE_ITO,
+    PART_COLOURS,
+    PART_LABELS,
+    PARTS,
+    kind_colour,
+    mtext,
+    series_style,
+    status_note,
+)
 
 if TYPE_CHECKING:
-    from csu_opt.analysis.compare import Run
+    from csu_opt.results.run import Run
+
 
 #: Okabe & Ito (2008), "Color Universal Design".
-OKABE_ITO = {
-    "blue": "#0072B2",
-    "orange": "#E69F00",
-    "green": "#009E73",
-    "vermillion": "#D55E00",
-    "purple": "#CC79A7",
-    "sky": "#56B4E9",
-    "yellow": "#F0E442",
-    "black": "#000000",
-}
-GREY = "#999999"
-KIND_COLOURS = {
-    "csu": OKABE_ITO["blue"],
-    "private": OKABE_ITO["orange"],
-    "charity": OKABE_ITO["green"],
-    "council": OKABE_ITO["purple"],
-    "other": OKABE_ITO["sky"],
-}
-ROLE_COLOURS = {
-    "lead": OKABE_ITO["blue"],
-    "subcontractor": OKABE_ITO["sky"],
-    "exit": OKABE_ITO["vermillion"],
-    "merged": OKABE_ITO["yellow"],
-}
-PARTS = ("lead_fixed", "subcontractor_fixed", "partnership", "delivery", "assignment", "exit")
-#: The seventh part, drawn only for runs of an instance with mergers.
-MERGER_PART = "merger"
-PART_LABELS = {
-    "lead_fixed": "lead fixed",
-    "subcontractor_fixed": "subcontractor fixed",
-    "partnership": "partnership",
-    "delivery": "delivery",
-    "assignment": "assignment",
-    "exit": "exit",
-    "merger": "merger",
-}
-PART_COLOURS = dict(
-    zip(
-        (*PARTS, MERGER_PART),
-        ("blue", "sky", "purple", "orange", "green", "vermillion", "yellow"),
-        strict=True,
-    )
-)
-#: Colours for series (networks, members); ``series_style(i)`` adds hatches past eight.
-SERIES = [OKABE_ITO[k] for k in ("blue", "orange", "green", "vermillion", "purple", "sky")] + [
-    OKABE_ITO["yellow"],
-    GREY,
-]
-HATCHES = ("", "///", "...", "xxx", "\\\\\\")
-
-
-def mtext(text: object) -> str:
-    """Instance text made safe for matplotlib: a '$' would start mathtext."""
-    return str(text).replace("$", r"\$")
-
-
-def series_style(i: int) -> tuple[str, str]:
-    """Colour and hatch of the i-th series: eight colours, then again with a hatch."""
-    return SERIES[i % len(SERIES)], HATCHES[(i // len(SERIES)) % len(HATCHES)]
-
-
-def kind_colour(kind: str) -> str:
-    return KIND_COLOURS.get(str(kind), GREY)
-
-
-def status_note(run: Run) -> str:
-    """'optimal' or 'feasible at a limit, gap 0.63%': never hide a gap."""
-    sol = run.solution
-    if sol.status.value == "optimal":
-        return "optimal"
-    if sol.status.value == "feasible":
-        gap = f", gap {pct(sol.mip_gap)}" if sol.mip_gap is not None else ""
-        return f"feasible, stopped at a limit{gap}"
-    return sol.status.value.replace("_", " ")
-
-
 def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
@@ -367,8 +304,6 @@ def _part(run: Run, part: str) -> float:
 def map_figure(run: Run) -> Figure:
     """Which network serves each CCG: the CCGs' own shapes when the run's instance names
     boundaries, else cells in regional tiles (a schematic). See :mod:`csu_opt.present.plots_map`."""
-    from csu_opt.present.plots_map import network_map_figure
-
     return network_map_figure(run)
 
 

@@ -33,10 +33,10 @@ from matplotlib.path import Path as MplPath
 
 from csu_opt.instance.boundaries import Boundaries
 from csu_opt.instance.geo import lat_aspect
-from csu_opt.present.plots import mtext, series_style, status_note
+from csu_opt.present.style import mtext, series_style, status_note
 
 if TYPE_CHECKING:
-    from csu_opt.analysis.compare import Run
+    from csu_opt.results.run import Run
 
 NO_NETWORK = "#dddddd"
 #: How much of white is mixed into the colour of a CCG that is not highlighted.

@@ -21,7 +21,8 @@ from csu_opt.present.plots_map import ccg_map_figure, footer, named, run_map_dat
 from csu_opt.results.solution import read_results
 
 if TYPE_CHECKING:
-    from csu_opt.analysis.compare import Comparison, Run
+    from csu_opt.analysis.compare import Comparison
+    from csu_opt.results.run import Run
 
 
 # --------------------------------------------------------------------------- compare

@@ -25,11 +25,11 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 from matplotlib.transforms import blended_transform_factory
 
-from csu_opt.analysis.compare import ResultFolderError
 from csu_opt.analysis.sweep import case_proven
 from csu_opt.errors import UsageError
 from csu_opt.numbers import pct
-from csu_opt.present.plots import GREY, OKABE_ITO, ROLE_COLOURS, mtext, series_style
+from csu_opt.present.style import GREY, OKABE_ITO, ROLE_COLOURS, mtext, series_style
+from csu_opt.results.run import ResultFolderError
 
 SOLVED = ("optimal", "feasible")
 #: y metrics: name -> (column, label, unit key or literal unit)
@@ -381,7 +381,7 @@ def _sort_key(v: Any) -> tuple[int, Any]:
 
 
 def _cividis(n: int) -> np.ndarray:
-    from matplotlib import colormaps
+    from matplotlib import colormaps  # noqa: PLC0415 (heavy optional dependency, loaded when used)
 
     return colormaps["cividis"](np.linspace(0, 1, n))
 

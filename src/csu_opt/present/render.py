@@ -133,7 +133,7 @@ def instance_summary(console: Console, inst: Instance) -> None:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
 
 
-def solution_summary(console: Console, sol: Solution, folder: Path | None = None) -> None:
+def solution_summary(console: Console, sol: Solution, folder: Path | None = None) -> None:  # noqa: C901 (frozen, issue 17: to be split)
     """Status, leads and their networks, the cost breakdown, gap and times."""
     colour = {"optimal": "green", "feasible": "yellow"}.get(sol.status.value, "red")
     console.print(

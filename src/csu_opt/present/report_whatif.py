@@ -23,7 +23,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from csu_opt.analysis.proof import Interval, Optimum, describe, fmt_range, unproven_note, zero_tol
-from csu_opt.present.report import esc, figure_html, table_html
+from csu_opt.present.html import esc, figure_html, table_html
 
 BLUE, VERMILION, GREY = "#0072B2", "#D55E00", "#999999"  # Okabe-Ito
 MAX_ROWS = 25

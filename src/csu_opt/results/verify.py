@@ -27,7 +27,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csu_opt.instance.load import Instance
+from csu_opt.errors import UsageError
+from csu_opt.instance.load import Instance, load_instance
 from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
 from csu_opt.results.solution import CostBreakdown, Role, Solution, Status
 
@@ -200,7 +201,6 @@ def verify_run(
     one the run was solved with, ``instance_changed`` says so. Bad input raises
     :class:`~csu_opt.errors.InstanceError` or ``UsageError`` like ``validate``.
     """
-    from csu_opt.instance.load import load_instance
 
     problems: list[Violation] = []
     summary = _read_summary(Path(folder), problems)
@@ -225,7 +225,6 @@ def verify_run(
 def recorded_instance(folder: Path, record: dict[str, Any], has_summary: bool = True) -> Path:
     """The instance file a run's summary.json names: as written, or relative to the working
     folder, the result folder or its parents. ``UsageError`` when there is none."""
-    from csu_opt.errors import UsageError
 
     hint = f"give it: csu-opt verify INSTANCE {folder}"
     if not has_summary:
@@ -350,7 +349,7 @@ class _Checker:
         self.out.append(Violation(rule, message, float(amount)))
 
     # ------------------------------------------------------------------ decisions
-    def read_roles(self, roles: pd.DataFrame, summary_leads: Any) -> None:
+    def read_roles(self, roles: pd.DataFrame, summary_leads: Any) -> None:  # noqa: C901 (frozen, issue 17: to be split)
         prov = self.inst.providers
         m = self.inst.settings.max_leads_per_subcontractor
         seen: set[str] = set()

@@ -38,6 +38,7 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
+import highspy
 import numpy as np
 
 from csu_opt import stops
@@ -183,9 +184,7 @@ def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection, p
     conn.close()
 
 
-def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:
-    import highspy
-
+def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:  # noqa: C901 (frozen, issue 17: to be split)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)
     pass_to_highs(h, mm)
@@ -278,7 +277,7 @@ class _Shared:
     lock: Any
 
 
-def race(
+def race(  # noqa: C901 (frozen, issue 17: to be split)
     mm: MatrixModel,
     configs: list[SearchConfig],
     *,

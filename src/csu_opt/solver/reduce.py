@@ -314,7 +314,7 @@ def _direct_lp(
     return res
 
 
-def root_reduction(
+def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     mm: MatrixModel,
     *,
     time_limit: float | None,

@@ -412,7 +412,7 @@ class ModelSession:
             instance, replace(options, should_stop=stops.or_requested(options.should_stop))
         )
 
-    def _solve(self, instance: Instance, options: SolveOptions) -> Solution:
+    def _solve(self, instance: Instance, options: SolveOptions) -> Solution:  # noqa: C901 (frozen, issue 17: to be split)
         t_start = time.perf_counter()
         full = options  # the whole time limit; the main search gets its share of it
         share: _MainShare | None = None
