@@ -20,8 +20,8 @@ run: $(STAMP)
 	$(BIN)/csu-opt solve $(INSTANCE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks instances/make_instances.py
-	$(BIN)/ruff format --check src tests benchmarks instances/make_instances.py
+	$(BIN)/ruff check src tests benchmarks tools instances/make_instances.py
+	$(BIN)/ruff format --check src tests benchmarks tools instances/make_instances.py
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 

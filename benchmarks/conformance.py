@@ -1,7 +1,7 @@
 """Conformance of csu-opt with published facility-location optima, on the larger benchmarks.
 
 Each benchmark goes through the path a planner uses: it is converted to instance files
-(``csu_opt.instance.benchmarks.convert_benchmark``), read back with ``csu_opt.load_instance``
+(``readers.convert_benchmark``), read back with ``csu_opt.load_instance``
 and solved
 with ``csu_opt.solver.solve``. One row per benchmark is printed and written to a CSV file (rewritten
 after every benchmark, so an interrupted run keeps what it finished).
@@ -32,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 import csu_opt
-from csu_opt.instance.benchmarks import (
+from readers import (
     Benchmark,
     BenchmarksNotFound,
     benchmark_catalogue,

@@ -13,9 +13,9 @@ import tempfile
 from pathlib import Path
 
 import csu_opt
-from csu_opt.instance.benchmarks import convert_benchmark
 from csu_opt.instance.generate import generate_to_folder
 from csu_opt.solver.solve import SolveOptions, solve
+from readers import convert_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ["cap61", "cap62", "cap63", "cap64", "cap121", "cap122", "p13", "p20", "p24", "p25", "p26"]

@@ -292,8 +292,8 @@ SHOWN = [
 
 
 def instances(args: argparse.Namespace, tmp: Path) -> list[tuple[str, Path]]:
-    from csu_opt.instance.benchmarks import benchmark_catalogue, convert_benchmark, select
     from csu_opt.instance.generate import generate_to_folder
+    from readers import benchmark_catalogue, convert_benchmark, select
 
     items: list[tuple[str, Path]] = []
     if not args.no_generated:

@@ -2,8 +2,8 @@
 
 The benchmark tests go through the path a planner uses: convert to instance files
 (``convert_benchmark``), read them back (``csu_opt.load_instance``), solve at gap 1e-9, and
-compare with the published optimum. They are skipped only when the shared benchmark folder
-(``$CSU_OPT_BENCHMARKS`` or ``shared/benchmarks`` beside the repository) is absent.
+compare with the published optimum, on the files vendored in ``benchmarks/data`` (or
+``$CSU_OPT_BENCHMARKS``).
 """
 
 from __future__ import annotations
@@ -13,9 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-
-import csu_opt
-from csu_opt.instance.benchmarks import (
+from benchmarks.readers import (
     ENV_VAR,
     Benchmark,
     BenchmarksNotFound,
@@ -26,6 +24,8 @@ from csu_opt.instance.benchmarks import (
     read_orlib_cap,
     select,
 )
+
+import csu_opt
 from csu_opt.instance.load import instance_from_document
 
 ABS_TOL = 1e-3  # published optima are printed to 3 decimals, rounded inconsistently
@@ -39,21 +39,8 @@ CAP_NAMES = [
 HOLMBERG_SMALL = [f"p{i}" for i in range(1, 25)]
 
 
-def _catalogue_or_reason() -> tuple[list[Benchmark], str | None]:
-    try:
-        return benchmark_catalogue(), None
-    except BenchmarksNotFound as exc:
-        return [], f"shared benchmark folder absent: {exc}"
-
-
 def _cases(names: list[str]) -> list[object]:
-    catalogue, reason = _catalogue_or_reason()
-    if reason is not None:
-        return [
-            pytest.param(name, None, id=name, marks=pytest.mark.skip(reason=reason))
-            for name in names
-        ]
-    by_name = {b.name: b for b in catalogue}
+    by_name = {b.name: b for b in benchmark_catalogue()}  # vendored in benchmarks/data
     # a name missing from the catalogue fails in the test (it must be there)
     return [pytest.param(name, by_name.get(name), id=name) for name in names]
 
@@ -73,9 +60,7 @@ def _solve_as_planner(bench: Benchmark, folder: Path) -> csu_opt.Solution:
 
 
 def test_catalogue_lists_every_benchmark() -> None:
-    catalogue, reason = _catalogue_or_reason()
-    if reason is not None:
-        pytest.skip(reason)
+    catalogue = benchmark_catalogue()
     names = [b.name for b in catalogue]
     assert select(catalogue, "cap[0-9]*") == [b for b in catalogue if b.name in CAP_NAMES]
     assert len(select(catalogue, "cap[0-9]*")) == 37

@@ -1,14 +1,14 @@
-"""The Dantzig-Wolfe bound (csu_opt.solver.dw) against the LP bound and the brute-force optimum."""
+"""The Dantzig-Wolfe bound (benchmarks.dw) against the LP bound and the brute-force optimum."""
 
 from __future__ import annotations
 
 import functools
 
 import pytest
+from benchmarks.dw import DWResult, dw_bound, network_blocks
 
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import MatrixModel, build_matrix
-from csu_opt.solver.dw import DWResult, dw_bound, network_blocks
 from test_cuts import CUT_SEEDS, cut_case
 
 TOL = 1e-6

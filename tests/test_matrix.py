@@ -18,10 +18,10 @@ from typing import Any
 import highspy
 import numpy as np
 import pytest
+from benchmarks.readers import BenchmarksNotFound, find_benchmark
 from pyomo.contrib.appsi.solvers import Highs
 
 import csu_opt
-from csu_opt.instance.benchmarks import BenchmarksNotFound, find_benchmark
 from csu_opt.instance.generate import generate
 from csu_opt.instance.load import Instance, instance_from_document
 from csu_opt.model.index import build_index
@@ -48,10 +48,7 @@ def generated(providers: int, ccgs: int, seed: int, **kw: Any) -> Instance:
 
 
 def benchmark(name: str) -> Instance:
-    try:
-        bench = find_benchmark(name)
-    except BenchmarksNotFound as exc:
-        pytest.skip(f"shared benchmark folder absent: {exc}")
+    bench = find_benchmark(name)  # vendored in benchmarks/data: never skipped
     return instance_from_document(bench.document(), Path(f"{name}.yaml"))
 
 
@@ -218,7 +215,8 @@ def test_cardinality_cover_counts_and_tightens_cap44(tmp_path: Path) -> None:
         bench = find_benchmark("cap44")
     except BenchmarksNotFound as exc:
         pytest.skip(str(exc))
-    from csu_opt.instance.benchmarks import convert_benchmark
+    from benchmarks.readers import convert_benchmark
+
     from csu_opt.model.index import cover_counts
 
     inst = csu_opt.load_instance(convert_benchmark("cap44", tmp_path))

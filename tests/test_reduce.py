@@ -13,9 +13,9 @@ from pathlib import Path
 import highspy
 import numpy as np
 import pytest
+from benchmarks.readers import convert_benchmark
 
 import csu_opt
-from csu_opt.instance.benchmarks import convert_benchmark
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import MatrixModel, build_matrix, pass_to_highs
 from csu_opt.solver.reduce import implications, root_reduction

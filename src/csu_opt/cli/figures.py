@@ -2,14 +2,12 @@
 result folders (and sweep folders). Thin click commands over plots, compare and report.
 
 Exit codes: 0 done; 1 a folder is not a result (or sweep) folder, the message naming what is
-missing; 2 usage error. ``python -m csu_opt.cli.figures readme-figures`` regenerates the
-README's figures under ``results/figures/``.
+missing; 2 usage error. The README's figures are drawn by ``tools/readme_figures.py``.
 """
 
 from __future__ import annotations
 
 import sys
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,17 +17,14 @@ import click
 from rich.console import Console
 
 from csu_opt.analysis.compare import compare_runs
-from csu_opt.analysis.runner import run_solve
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
-from csu_opt.instance.load import load_instance
 from csu_opt.present import plots_sweep as ps
 from csu_opt.present import report as rep
 from csu_opt.present.compare import comparison_figure, render_comparison
-from csu_opt.present.plots import RUN_FIGURES, map_figure, network_figure
+from csu_opt.present.plots import RUN_FIGURES
 from csu_opt.present.plots_moves import compare_map_figure, resilience_map_figure
 from csu_opt.present.plots_sweep import load_sweep
 from csu_opt.results.run import ResultFolderError, load_run
-from csu_opt.solver.solve import SolveOptions
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -265,51 +260,3 @@ def report(target: Path, out: Path | None, instance: Path | None) -> None:
             text = rep.run_report(_load_run(target, instance))
         path = rep.write_html(text, out or target / "report.html")
     click.echo(str(path))
-
-
-# --------------------------------------------------------------------------- README
-
-
-README_INSTANCES = ("instances/england-2013.yaml", "instances/england-2014.yaml")
-
-
-@click.command("readme-figures")
-@click.option(
-    "--out", type=click.Path(path_type=Path), default=Path("results/figures"), show_default=True
-)
-@click.option(
-    "--time-limit", type=float, default=60.0, show_default=True, help="Seconds per solve."
-)
-def readme_figures(out: Path, time_limit: float) -> None:
-    """Solve the shipped England instances and draw the README's figures (small PNGs)."""
-
-    out.mkdir(parents=True, exist_ok=True)
-    with _handled(), tempfile.TemporaryDirectory() as tmp:
-        runs = []
-        for path in README_INSTANCES:
-            inst = load_instance(path)
-            folder = Path(tmp) / inst.name
-            run_solve(inst, folder, SolveOptions(time_limit=time_limit))
-            runs.append(load_run(folder))
-        latest = runs[-1]
-        cmp = compare_runs(runs)
-        written = {  # map.png: the CCGs' boundaries once the instance names them
-            "network.png": network_figure(latest),
-            "map.png": map_figure(latest),
-            "compare-2013-2014.png": comparison_figure(cmp),
-            "compare-map-2013-2014.png": compare_map_figure(cmp),
-        }
-        for name, fig in written.items():
-            fig.savefig(out / name, dpi=75)
-            click.echo(f"{out / name} ({(out / name).stat().st_size // 1024} kB)")
-
-
-@click.group()
-def _tools() -> None:
-    """Developer tools of csu-opt's figures."""
-
-
-_tools.add_command(readme_figures)
-
-if __name__ == "__main__":  # pragma: no cover
-    _tools()

@@ -94,7 +94,7 @@ def network_blocks(ix: ModelIndex, mm: MatrixModel) -> tuple[np.ndarray, np.ndar
     return col, row
 
 
-def dw_bound(  # noqa: C901 (frozen, issue 17: to be split)
+def dw_bound(
     ix: ModelIndex,
     time_limit: float = 600.0,
     box: float = 0.002,

@@ -17,7 +17,10 @@ Readers::
 ``convert_benchmark`` writes one as instance files (YAML + CSV) so that ``csu-opt solve`` runs
 on it exactly as on a planner's instance; ``benchmark_catalogue`` lists the stored benchmarks
 with their published optima. The benchmark folder is ``$CSU_OPT_BENCHMARKS`` or, by default,
-``shared/benchmarks`` beside the repository.
+``benchmarks/data`` in the repository (the files the tests use, with their sources: its README).
+
+A benchmark instrument, not part of the csu_opt package: scripts here import it as
+``readers``, the tests as ``benchmarks.readers``.
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ Family = Literal["orlib_cap", "holmberg"]
 
 
 class BenchmarksNotFound(FileNotFoundError):
-    """The shared benchmark folder (or a benchmark in it) is not there."""
+    """The benchmark folder (or a benchmark in it) is not there."""
 
 
 # --------------------------------------------------------------------------- parsing
@@ -238,13 +241,11 @@ def read_holmberg(path: str | Path, *, name: str | None = None) -> dict[str, Any
 
 
 def _default_roots() -> list[Path]:
-    repo = Path(__file__).resolve().parents[2]  # <repo>/src/csu_opt/instance/benchmarks.py
-    roots = [repo.parent / "shared" / "benchmarks", Path.cwd().parent / "shared" / "benchmarks"]
-    return list(dict.fromkeys(roots))
+    return [Path(__file__).resolve().parent / "data"]  # <repo>/benchmarks/data
 
 
 def benchmark_root() -> Path:
-    """The benchmark folder: ``$CSU_OPT_BENCHMARKS``, else ``shared/benchmarks`` by the repo."""
+    """The benchmark folder: ``$CSU_OPT_BENCHMARKS``, else the repository's ``benchmarks/data``."""
     env = os.environ.get(ENV_VAR)
     candidates = [Path(env).expanduser()] if env else _default_roots()
     for root in candidates:
@@ -388,7 +389,7 @@ def convert_benchmark(
         doc = read_holmberg(path) if fam == "holmberg" else read_orlib_cap(path, capacity)
     header = [
         f"{doc['name']}: {doc['description']}.",
-        "Converted by csu_opt.instance.benchmarks.convert_benchmark: one service line, every",
+        "Converted by readers.convert_benchmark: one service line, every",
         "provider a possible lead (a facility), none a subcontractor; assignment_costs.cost is the",
         "cost of serving ALL of a CCG's (customer's) demand from that lead.",
     ]
