@@ -14,7 +14,8 @@ from pathlib import Path
 
 import csu_opt
 from csu_opt.instance.generate import generate_to_folder
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from readers import convert_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent

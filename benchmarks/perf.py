@@ -93,7 +93,8 @@ def _peak_mb() -> float:
 
 def run_csu(path: Path, variant: str, time_limit: float, threads: int) -> dict[str, Any]:
     import csu_opt
-    from csu_opt.solver.solve import ModelSession, SolveOptions
+    from csu_opt.solver.options import SolveOptions
+    from csu_opt.solver.solve import ModelSession
 
     t0 = time.perf_counter()
     inst = csu_opt.load_instance(path)

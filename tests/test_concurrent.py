@@ -18,7 +18,8 @@ import pytest
 
 import csu_opt
 from csu_opt.solver.concurrent import EFFORTS, effective_bound, search_configs
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from test_matrix import benchmark
 from test_rules import big_instance, random_case
 

@@ -7,8 +7,9 @@ import functools
 import pytest
 from benchmarks.dw import DWResult, dw_bound, network_blocks
 
+from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import MatrixModel, build_matrix
+from csu_opt.model.matrix import build_matrix
 from test_cuts import CUT_SEEDS, cut_case
 
 TOL = 1e-6

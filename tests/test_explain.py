@@ -13,13 +13,10 @@ from pathlib import Path
 import pytest
 
 import csu_opt
-from csu_opt.analysis.explain import (
-    Explanation,
-    applicable_groups,
-    explain,
-    format_explanation,
-    necessary_checks,
-)
+from csu_opt.analysis.conflict import applicable_groups
+from csu_opt.analysis.explain import explain, format_explanation
+from csu_opt.analysis.findings import Explanation
+from csu_opt.analysis.necessary import necessary_checks
 
 DATA = Path(__file__).parent / "data"
 
@@ -108,7 +105,7 @@ def _load(name: str, overrides: tuple[str, ...] = ()) -> csu_opt.Instance:
     return csu_opt.load_instance(DATA / f"infeasible_{name}.yaml", list(overrides))
 
 
-def _status(name: str, overrides: tuple[str, ...]) -> csu_opt.Status:
+def highs_status(name: str, overrides: tuple[str, ...]) -> csu_opt.Status:
     return csu_opt.solve(_load(name, overrides)).status
 
 
@@ -119,7 +116,7 @@ def explained() -> dict[str, Explanation]:
 
 @pytest.mark.parametrize("case", CASES, ids=[c.file for c in CASES])
 def test_the_instance_really_is_infeasible(case: Case) -> None:
-    assert _status(case.file, ()) is csu_opt.Status.INFEASIBLE
+    assert highs_status(case.file, ()) is csu_opt.Status.INFEASIBLE
 
 
 @pytest.mark.parametrize("case", CASES, ids=[c.file for c in CASES])
@@ -150,7 +147,7 @@ def test_the_suggestion_is_feasible_and_smallest(
     if case.overrides is not None:
         assert s.overrides == case.overrides
     if case.stricter is not None:
-        assert _status(case.file, case.stricter) is csu_opt.Status.INFEASIBLE
+        assert highs_status(case.file, case.stricter) is csu_opt.Status.INFEASIBLE
 
 
 def test_conflicts_found_by_the_deletion_filter(explained: dict[str, Explanation]) -> None:
@@ -177,7 +174,7 @@ def test_alternatives_cover_every_conflicting_rule_with_a_knob() -> None:
     assert found["C7"].overrides == ("service_lines.B.quality_threshold=60",)
     for s in found.values():
         assert s.verified
-        assert _status("max_subs", s.overrides) is csu_opt.Status.OPTIMAL
+        assert highs_status("max_subs", s.overrides) is csu_opt.Status.OPTIMAL
     text = "\n".join(format_explanation(e))
     assert "--set settings.max_leads_per_subcontractor=2" in text
 

@@ -25,7 +25,8 @@ from csu_opt.analysis.tradeoff import format_tradeoff, tradeoff
 from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.results.solution import Status
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from oracle import fewest_moves as brute_fewest_moves
 
 DATA = Path(__file__).parent / "data"

@@ -27,7 +27,8 @@ from csu_opt import stops
 from csu_opt.analysis.runner import ProgressLine, run_solve
 from csu_opt.instance.generate import generate_to_folder
 from csu_opt.instance.load import load_instance
-from csu_opt.solver.solve import Progress, SolveOptions, solve
+from csu_opt.solver.options import Progress, SolveOptions
+from csu_opt.solver.solve import solve
 from csu_opt.stops import Interrupted
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,14 +27,16 @@ from csu_opt.instance.load import Instance, instance_from_document
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix, pass_to_highs
 from csu_opt.model.pyomo_model import build_model
-from csu_opt.solver.solve import ModelSession, SolveOptions, choose_backend, solve
+from csu_opt.solver.engines import choose_backend
+from csu_opt.solver.options import Progress, SolveOptions
+from csu_opt.solver.solve import ModelSession, solve
 from csu_opt.solver.start import greedy_start
 from test_cuts import lp_bound
 from test_mergers import random_instance as merger_instance
 from test_rules import RULE_CASES, big_instance, random_instance
 
 #: the module (``csu_opt.solver.solve`` the attribute is the function of that name)
-solve_mod = importlib.import_module("csu_opt.solver.solve")
+engines_mod = importlib.import_module("csu_opt.solver.engines")
 ROOT = Path(__file__).resolve().parent.parent
 REL = 1e-6
 
@@ -315,11 +317,11 @@ def test_objective_that_disagrees_with_its_solution_is_not_optimal(
 # --------------------------------------------------------------------------- sessions
 
 
-@pytest.mark.parametrize("loop_max", [solve_mod.COEFF_LOOP_MAX, 0], ids=["changeCoeff", "repass"])
+@pytest.mark.parametrize("loop_max", [engines_mod.COEFF_LOOP_MAX, 0], ids=["changeCoeff", "repass"])
 def test_matrix_session_resolves_like_fresh_solves(
     loop_max: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(solve_mod, "COEFF_LOOP_MAX", loop_max)
+    monkeypatch.setattr(engines_mod, "COEFF_LOOP_MAX", loop_max)
     base = generated(10, 50, 4)
     opts = SolveOptions(backend="matrix", mip_gap=1e-9, threads=1)
     session = ModelSession(base, opts, mutable=True)
@@ -344,7 +346,7 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     ix = build_index(random_instance(0))
     assert choose_backend(ix, "auto") == "pyomo"
     assert choose_backend(ix, "matrix") == "matrix"
-    monkeypatch.setattr(solve_mod, "AUTO_MATRIX_NNZ", 0)
+    monkeypatch.setattr(engines_mod, "AUTO_MATRIX_NNZ", 0)
     assert choose_backend(ix, "auto") == "matrix"
     with pytest.raises(ValueError, match="backend"):
         choose_backend(ix, "gurobi")
@@ -356,7 +358,7 @@ def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.mark.parametrize("backend", ["pyomo", "matrix"])
 def test_progress_stop_and_log_file(backend: str, tmp_path: Path) -> None:
     inst = big_instance()
-    seen: list[solve_mod.Progress] = []
+    seen: list[Progress] = []
     log = tmp_path / "highs.log"
     sol = solve(
         inst,

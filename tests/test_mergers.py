@@ -647,7 +647,7 @@ def test_matrix_backend_reaches_the_same_optima(make, optimum):
 def test_resilience_a_failed_member_takes_its_merged_bodies_with_it() -> None:
     # in N-1, a provider that fails cannot come back inside a merged body
     from csu_opt.analysis.resilience import failed_bodies, repair_without
-    from csu_opt.solver.solve import SolveOptions
+    from csu_opt.solver.options import SolveOptions
 
     inst = csu_opt.load_instance(Path(__file__).parent.parent / "instances/demo-mergers.yaml")
     bodies = inst.providers[inst.providers["merger_of"] != ""]

@@ -285,11 +285,11 @@ def test_the_main_share_ends_only_with_a_network() -> None:
     without one it searches on (and the polish gets what is left)."""
     import time
 
-    from csu_opt.solver.solve import _MainShare
+    from csu_opt.solver.stages import MainShare
 
-    later = _MainShare(deadline=time.perf_counter() + 3600)
+    later = MainShare(deadline=time.perf_counter() + 3600)
     assert not later.due(100.0)
-    past = _MainShare(deadline=time.perf_counter() - 1)
+    past = MainShare(deadline=time.perf_counter() - 1)
     assert not past.due(None) and not past.ended
     assert past.due(100.0) and past.ended
     assert past.due(None)  # once ended, it stays ended
@@ -301,7 +301,8 @@ def test_a_long_search_stops_at_its_share_and_polishes(tmp_path: Path) -> None:
     and --polish 0.5 the search stops at its 10 s share and the polish gets the rest."""
     from csu_opt.instance.generate import generate_to_folder
     from csu_opt.results.verify import verify_solution
-    from csu_opt.solver.solve import ModelSession, SolveOptions
+    from csu_opt.solver.options import SolveOptions
+    from csu_opt.solver.solve import ModelSession
 
     inst = csu_opt.load_instance(generate_to_folder(tmp_path / "g", 30, 211, lines=5, seed=0))
     session = ModelSession(inst, SolveOptions())

@@ -11,7 +11,7 @@ from click.testing import CliRunner
 from csu_opt.analysis import runner
 from csu_opt.analysis.runner import ProgressLine, run_solve
 from csu_opt.cli.main import main
-from csu_opt.solver.solve import Progress, SolveOptions
+from csu_opt.solver.options import Progress, SolveOptions
 
 DATA = Path(__file__).parent / "data"
 

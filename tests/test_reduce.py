@@ -16,10 +16,12 @@ import pytest
 from benchmarks.readers import convert_benchmark
 
 import csu_opt
+from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import MatrixModel, build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import implications, root_reduction
-from csu_opt.solver.solve import Progress, SolveOptions, solve
+from csu_opt.solver.solve import solve
 from test_benchmarks import _cases, _close
 from test_rules import RANDOM_SEEDS, REL, random_case
 
@@ -164,7 +166,7 @@ def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
 def test_column_generation_lp_equals_the_direct_lp(monkeypatch: pytest.MonkeyPatch) -> None:
     # the LP by column generation over z (csu_opt.solver.lp) against the LP in one run, on models
     # small enough to force it on: same bound, and its duals make every column's rc >= 0
-    from csu_opt.model.matrix import index_codes
+    from csu_opt.model.blocks import index_codes
     from csu_opt.solver import lp as lp_mod
     from csu_opt.solver import reduce as reduce_mod
 

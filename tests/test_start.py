@@ -17,7 +17,8 @@ import pytest
 import csu_opt.solver.start as start_mod
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from csu_opt.solver.start import greedy_start
 from test_matrix import generated
 from test_rules import build, lead_only, sub_only

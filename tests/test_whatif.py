@@ -31,7 +31,8 @@ from csu_opt.instance.load import Instance, load_instance, replace
 from csu_opt.model.index import build_index
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import verify_solution
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from oracle import fixed_cost, read, role_assignments, solve_flows
 from oracle import solve as oracle_solve
 

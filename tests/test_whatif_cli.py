@@ -16,7 +16,7 @@ from csu_opt.analysis.runner import run_solve
 from csu_opt.cli.whatif import alternatives, rule_costs, tradeoff
 from csu_opt.cli.whatif import resilience as resilience_cmd
 from csu_opt.instance.load import load_instance
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 DATA = Path(__file__).parent / "data"
 

@@ -43,7 +43,8 @@ from csu_opt.present.plots_sweep import load_sweep, sweep_leads_figure
 from csu_opt.present.report import sweep_report
 from csu_opt.present.report_whatif import resilience_figure, whatif_sections
 from csu_opt.results.solution import Solution, Status
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 from oracle import solve as oracle_solve
 
 DATA = Path(__file__).parent / "data"

@@ -23,7 +23,7 @@ from csu_opt.present.compare import comparison_figure
 from csu_opt.present.plots import map_figure, network_figure
 from csu_opt.present.plots_moves import compare_map_figure
 from csu_opt.results.run import load_run
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 ROOT = Path(__file__).resolve().parents[1]
 README_INSTANCES = ("instances/england-2013.yaml", "instances/england-2014.yaml")

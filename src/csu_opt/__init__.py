@@ -19,7 +19,7 @@ from csu_opt.version import __version__
 if TYPE_CHECKING:
     from csu_opt.instance.load import Instance, load_instance
     from csu_opt.results.solution import CostBreakdown, Role, Solution, Status, read_results
-    from csu_opt.solver.solve import SolveOptions
+    from csu_opt.solver.options import SolveOptions
 
 # The public names, each loaded on first use: ``import csu_opt`` (and so every command of the
 # CLI) does not load Pyomo and HiGHS until something is solved.

@@ -42,7 +42,8 @@ from csu_opt.instance.load import Instance
 from csu_opt.model.pyomo_model import linear
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import ModelSession, SolveOptions
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import ModelSession
 
 #: Columns of alternatives.csv, one row per alternative (rank 1 = the optimum).
 COLUMNS = (

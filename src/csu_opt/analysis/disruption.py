@@ -41,7 +41,7 @@ from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import Solution, read_results
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ Each failure reports the extra cost over the base network (with the interval
 ``cost_low``..``cost_high`` it surely lies in, from both solves' objectives and bounds, and
 ``proven``), the CCGs that must move, the other role changes, and, when no repair exists,
 the lines left uncovered or short of capacity and the necessary conditions
-(``csu_opt.analysis.explain.necessary_checks``) that fail.
+(``csu_opt.analysis.necessary.necessary_checks``) that fail.
 Providers are ranked by how much the network depends on them: failures with no repair first,
 then by extra cost.
 
@@ -36,7 +36,8 @@ from typing import Any, Literal
 import pandas as pd
 import pyomo.environ as pyo
 
-from csu_opt.analysis.explain import explain, format_explanation, necessary_checks
+from csu_opt.analysis.explain import explain, format_explanation
+from csu_opt.analysis.necessary import necessary_checks
 from csu_opt.analysis.proof import Interval, Optimum, describe, difference, not_proven
 from csu_opt.analysis.runner import atomic_folder
 from csu_opt.analysis.whatif import (
@@ -61,7 +62,7 @@ from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, load_instance, replace
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 Repair = Literal["min_change", "reoptimise"]
 

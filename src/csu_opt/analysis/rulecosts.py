@@ -17,7 +17,7 @@ The cost of a rule is the base optimum minus the relaxed optimum (>= 0: a relaxa
 cost more). When a solve stops at a limit the price is known only as the interval it surely
 lies in (``cost_low``..``cost_high``, :func:`csu_opt.analysis.proof.difference`); ``binding``
 is then ``True`` only when that interval lies above zero, ``False`` when the price is proven
-zero and ``unknown`` otherwise. Relaxations reuse ``csu_opt.analysis.explain.relax_groups``.
+zero and ``unknown`` otherwise. Relaxations reuse ``csu_opt.analysis.conflict.relax_groups``.
 Each relaxed solve starts from the base solution, mapped by ids onto the relaxed model's frames
 (it stays feasible: a relaxation only removes restrictions), so HiGHS has a good incumbent from
 the start; the model itself is rebuilt for each relaxed instance.
@@ -32,7 +32,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from csu_opt.analysis.explain import RULES, applicable_groups, relax_groups
+from csu_opt.analysis.conflict import applicable_groups, relax_groups
+from csu_opt.analysis.findings import RULES
 from csu_opt.analysis.proof import (
     UNKNOWN,
     Binding,
@@ -52,7 +53,8 @@ from csu_opt.analysis.whatif import (
 from csu_opt.instance.load import Instance, replace
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import SolveOptions, solve
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
 
 #: Columns of rule_costs.csv, one row per rule group relaxed (most expensive first).
 COLUMNS = (

@@ -29,8 +29,8 @@ from csu_opt.results.verify import format_report, verify_solution
 from csu_opt.solver.solve import solve
 
 if TYPE_CHECKING:
-    from csu_opt.analysis.explain import ExtraRule
-    from csu_opt.solver.solve import Progress, SolveOptions
+    from csu_opt.analysis.findings import ExtraRule
+    from csu_opt.solver.options import Progress, SolveOptions
 
 DEFAULT_RESULTS = Path("results")
 #: Seconds a run goes before its progress line appears (short runs stay silent).

@@ -34,7 +34,8 @@ from csu_opt.analysis.sweep import Axis, Case, SweepStore, case_proven, split_pe
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.results.solution import Solution, write_files
-from csu_opt.solver.solve import ModelSession, SolveOptions
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import ModelSession
 from csu_opt.solver.solve import solve as cold_solve
 
 

@@ -36,7 +36,8 @@ from csu_opt.errors import UsageError
 from csu_opt.instance.load import Instance
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.results.verify import fmt
-from csu_opt.solver.solve import ModelSession, SolveOptions
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import ModelSession
 
 # --------------------------------------------------------------------------- tradeoff
 

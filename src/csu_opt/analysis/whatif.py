@@ -39,7 +39,8 @@ from csu_opt.model.index import ModelIndex
 from csu_opt.model.pyomo_model import linear, row_groups
 from csu_opt.numbers import clean_frame
 from csu_opt.results.solution import TOL, Role, Solution
-from csu_opt.solver.solve import ModelSession, SolveOptions
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import ModelSession
 
 # --------------------------------------------------------------------------- sessions
 

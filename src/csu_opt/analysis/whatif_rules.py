@@ -3,7 +3,7 @@
 A what-if adds constraints to the question: a moves limit (``solve --incumbent
 --max-moves K``, ``tradeoff``) or robust N-1 (``resilience --robust``). When the instance is
 feasible but the what-if makes it infeasible, ``csu_opt.analysis.explain.explain`` treats each as a
-rule group of its own (:class:`~csu_opt.analysis.explain.ExtraRule`): the deletion filter names the
+rule group of its own (:class:`~csu_opt.analysis.findings.ExtraRule`): the deletion filter names the
 base rules it collides with, its necessary conditions (from the data alone) say why in the
 planner's words, and its own smallest relaxation (the fewest moves that work) comes first,
 verified by a solve.
@@ -26,13 +26,14 @@ from csu_opt.analysis.disruption import (
     moves_frame,
     solve_with_incumbent,
 )
-from csu_opt.analysis.explain import ExtraRule, Finding, Suggestion, explain
+from csu_opt.analysis.explain import explain
+from csu_opt.analysis.findings import ExtraRule, Finding, Suggestion
 from csu_opt.analysis.whatif import add_double_coverage, short
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import TOL
 from csu_opt.results.verify import fmt, verify_solution
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 
 def _plural(n: int, noun: str) -> str:

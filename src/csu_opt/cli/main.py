@@ -25,8 +25,9 @@ from csu_opt.analysis.disruption import (
     incumbent_summary,
     read_incumbent,
 )
-from csu_opt.analysis.explain import data_checks, format_explanation
 from csu_opt.analysis.explain import explain as explain_instance
+from csu_opt.analysis.explain import format_explanation
+from csu_opt.analysis.necessary import data_checks
 from csu_opt.analysis.runner import (
     ProgressLine,
     RunResult,
@@ -54,12 +55,12 @@ from csu_opt.present.render import (
 )
 from csu_opt.results.solution import Solution
 from csu_opt.results.verify import format_report, verify_run
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 from csu_opt.version import __version__
 
 if TYPE_CHECKING:
-    from csu_opt.analysis.explain import ExtraRule
-    from csu_opt.solver.solve import Backend
+    from csu_opt.analysis.findings import ExtraRule
+    from csu_opt.solver.options import Backend
 
 
 class _Commands(click.Group):

@@ -31,7 +31,7 @@ from csu_opt.analysis.whatif import out_path, write_csv
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
 from csu_opt.instance.load import load_instance
 from csu_opt.present.render import print_lines, print_problems
-from csu_opt.solver.solve import SolveOptions
+from csu_opt.solver.options import SolveOptions
 
 err_console = Console(stderr=True)
 

@@ -31,8 +31,8 @@ import highspy
 import numpy as np
 
 from csu_opt import stops
+from csu_opt.model.blocks import index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import index_codes
 from csu_opt.solver.lp import quiet_highs
 
 

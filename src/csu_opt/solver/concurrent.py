@@ -42,13 +42,8 @@ import highspy
 import numpy as np
 
 from csu_opt import stops
-from csu_opt.model.matrix import (
-    INF,
-    MatrixModel,
-    highs_solution_cost,
-    objectives_agree,
-    pass_to_highs,
-)
+from csu_opt.model.blocks import INF, MatrixModel
+from csu_opt.model.matrix import highs_solution_cost, objectives_agree, pass_to_highs
 from csu_opt.results.solution import Status
 
 #: Heuristic effort of search k >= 1 (HiGHS's default, search 0's, is 0.05). Measured on

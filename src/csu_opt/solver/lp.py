@@ -32,7 +32,8 @@ import highspy
 import numpy as np
 
 from csu_opt import stops
-from csu_opt.model.matrix import MatrixModel, csr, pass_submodel
+from csu_opt.model.blocks import MatrixModel
+from csu_opt.model.matrix import csr, pass_submodel
 
 
 def quiet_highs(

@@ -39,8 +39,9 @@ import highspy
 import numpy as np
 
 from csu_opt import stops
+from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import MatrixModel, index_codes, pass_to_highs
+from csu_opt.model.matrix import pass_to_highs
 from csu_opt.solver.lp import LPResult, assignment_lp, quiet_highs
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.

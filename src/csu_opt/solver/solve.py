@@ -11,14 +11,11 @@ percent of Pyomo's build and hand-over on large instances. ``auto`` picks by mod
 
 from __future__ import annotations
 
-import contextlib
-import logging
 import tempfile
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import highspy
 import numpy as np
@@ -26,327 +23,35 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt import stops
 from csu_opt.instance.load import Instance
-from csu_opt.model.index import ModelIndex, build_index
-from csu_opt.model.matrix import (
-    INF,
-    Layout,
-    MatrixModel,
-    build_matrix,
-    highs_solution_cost,
-    index_codes,
-    objectives_agree,
-    pass_to_highs,
-)
-from csu_opt.model.pyomo_model import build_model
+from csu_opt.model.blocks import MatrixModel, index_codes
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, highs_solution_cost, objectives_agree
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
+from csu_opt.solver.engines import (
+    MatrixEngine,
+    PyomoEngine,
+    choose_backend,
+    finite_or_none,
+    highs_options_of,
+    highs_version,
+    layout_of,
+)
+from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
 from csu_opt.solver.reduce import Reduction, implications, root_reduction
-from csu_opt.solver.start import greedy_start
-
-Backend = Literal["auto", "pyomo", "matrix"]
-
-
-@dataclass(frozen=True)
-class Progress:
-    """What HiGHS reports while it searches: time, best solution, best bound, gap."""
-
-    elapsed_s: float
-    incumbent: float | None
-    bound: float | None
-    gap: float | None
-    stage: str = "branch-and-bound"
-
-
-@dataclass
-class SolveOptions:
-    """Typed solver options; ``seed`` fixes HiGHS's random choices so runs repeat.
-
-    ``backend`` chooses how the model is built and handed to HiGHS (``auto``: Pyomo for small
-    models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
-    (:mod:`csu_opt.solver.start`) as its first incumbent. ``polish`` (0 <= F < 1, needs a time
-    limit) keeps the last share F of the time limit for a search of the incumbent's lead set
-    (:mod:`csu_opt.solver.polish`) when the main search has not proven optimality by then (the main
-    search stops at its share once it has a network; with ``concurrent`` > 1 the race gets
-    its share as its time limit).
-    """
-
-    time_limit: float | None = None
-    mip_gap: float = 1e-4
-    threads: int | None = None
-    seed: int = 0
-    valid_inequalities: bool = True
-    log_file: Path | None = None
-    on_progress: Callable[[Progress], None] | None = None
-    should_stop: Callable[[], bool] | None = None
-    highs_options: dict[str, Any] = field(default_factory=dict)
-    backend: Backend = "auto"
-    start_heuristic: bool = True
-    root_reduction: bool | None = None
-    concurrent: int = 1
-    polish: float = 0.0
-
-    def main_time_limit(self) -> float | None:
-        """The main search's share of the time limit (all of it unless polishing)."""
-        if self.time_limit is None:
-            return None
-        return self.time_limit * (1.0 - self.polish)
-
-    def check(self) -> None:
-        """Refuse option values that cannot work together (ValueError, in plain words)."""
-        if not 0.0 <= self.polish < 1.0:
-            raise ValueError(f"polish must be a fraction in [0, 1), not {self.polish}")
-        if self.polish > 0 and self.time_limit is None:
-            raise ValueError("polish keeps a share of the time limit: it needs a time limit")
-
-    def reduction_on(self, backend: str) -> bool:
-        """Whether the root reduction (:mod:`csu_opt.solver.reduce`) runs; by default on the
-        matrix path (large models), where it pays for its LP."""
-        return backend == "matrix" if self.root_reduction is None else self.root_reduction
-
-    def as_record(self) -> dict[str, Any]:
-        """The options as written to summary.json."""
-        return {
-            "time_limit": self.time_limit,
-            "mip_gap": self.mip_gap,
-            "threads": self.threads,
-            "random_seed": self.seed,
-            "valid_inequalities": self.valid_inequalities,
-            "backend": self.backend,
-            "start_heuristic": self.start_heuristic,
-            "root_reduction": self.root_reduction,
-            "concurrent": self.concurrent,
-            "polish": self.polish,
-            **self.highs_options,
-        }
-
-
-def highs_version() -> str:
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-def _finite(x: float) -> float | None:
-    return float(x) if np.isfinite(x) and abs(x) < 1e29 else None
-
-
-def solve(instance: Instance, options: SolveOptions | None = None) -> Solution:
-    """Build and solve the network-formation MIP for ``instance``."""
-    options = options or SolveOptions()
-    return ModelSession(instance, options).solve(instance, options)
-
-
-_UPDATE_FLAGS = (
-    "check_for_new_or_removed_constraints",
-    "check_for_new_or_removed_vars",
-    "check_for_new_or_removed_params",
-    "check_for_new_objective",
-    "update_constraints",
-    "update_vars",
-    "update_named_expressions",
-    "update_objective",
+from csu_opt.solver.stages import (
+    MainShare,
+    attach_callbacks,
+    combined_reporter,
+    highs_solution,
+    highs_status,
+    log_reduction,
+    reduction_settles,
+    stage_reporter,
 )
-
-#: ``backend="auto"`` uses the matrix path from this many (estimated) nonzeros up, and Pyomo
-#: below. Measured (benchmarks/README.md): Pyomo's build + hand-over + load costs about
-#: 10-30 µs per nonzero (0.5 s for England 2014's 36k), the matrix path 0.5-3 µs; below
-#: 50k nonzeros Pyomo's cost stays under about 0.7 s, so the reference modelling layer
-#: keeps the small instances and everything larger goes the fast way.
-AUTO_MATRIX_NNZ = 50_000
-
-#: A demand-scale change on a live matrix model is pushed coefficient by coefficient
-#: (``changeCoeff``, about 1.2 µs each) up to this many entries; above, the model is handed
-#: over again (passModel, cheaper at that size; HiGHS does not warm-start a MIP after a
-#: coefficient change either way).
-COEFF_LOOP_MAX = 200_000
-
-
-def estimate_nonzeros(ix: ModelIndex) -> int:
-    """Nonzeros of the model, estimated from the index frames without building it.
-
-    z appears in C4 (twice) and once per demanded line in C5; x in C5, C6 (twice) and often
-    C9/C11; w in C2 (three times), C3 (once) and C8.
-    """
-    per_ccg = len(ix.demand) / max(len(ix.ccgs), 1)
-    return int(len(ix.assign) * (3 + per_ccg) + 4 * len(ix.flows) + 6 * len(ix.links))
-
-
-def choose_backend(ix: ModelIndex, backend: str) -> str:
-    """``pyomo`` or ``matrix`` for ``backend`` (``auto`` decides by model size)."""
-    if backend == "auto":
-        return "matrix" if estimate_nonzeros(ix) >= AUTO_MATRIX_NNZ else "pyomo"
-    if backend not in ("pyomo", "matrix"):
-        raise ValueError(f"unknown backend {backend!r}: use 'auto', 'pyomo' or 'matrix'")
-    return backend
-
-
-class _InterruptStatus(logging.Filter):
-    """Drops appsi's warning "Received unhandled status=<HighsModelStatus.kInterrupt ...>"."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = record.getMessage()
-        return not ("unhandled status" in message and "kInterrupt" in message)
-
-
-@contextlib.contextmanager
-def handled_interrupt_status() -> Iterator[None]:
-    """While inside, Pyomo's appsi does not warn of HiGHS's status kInterrupt.
-
-    appsi (Pyomo 6.10) logs "Received unhandled status=kInterrupt" whenever HiGHS stops at a
-    user interrupt: a stop request, or the end of the main search's share before a polish.
-    csu-opt reads HiGHS's status itself (:func:`_status`), so that warning is noise.
-    """
-    log = logging.getLogger("pyomo.contrib.appsi.solvers.highs")
-    quiet = _InterruptStatus()
-    log.addFilter(quiet)
-    try:
-        yield
-    finally:
-        log.removeFilter(quiet)
-
-
-class _PyomoEngine:
-    """The reference path: the Pyomo model of :mod:`csu_opt.model.pyomo_model`, handed over by
-    appsi."""
-
-    interface = "pyomo.appsi"
-
-    def __init__(self, ix: ModelIndex, options: SolveOptions, mutable: bool):
-        self.ix = ix
-        self.model = build_model(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
-        self.mutable = mutable
-        self.opt = Highs()
-        self.loaded = False
-
-    def set_parameters(self, lead_min: int | None, lead_max: int | None, scale: float) -> None:
-        m = self.model
-        m.lead_min.value = float(lead_min or 0)
-        m.lead_max.value = float(lead_max if lead_max is not None else len(self.ix.leads))
-        m.demand_scale.value = float(scale)
-
-    def prepare(self, options: SolveOptions) -> highspy.Highs:
-        opt = self.opt
-        opt.config.stream_solver = False
-        opt.config.load_solution = False
-        opt.config.logfile = str(options.log_file) if options.log_file is not None else ""
-        opt.config.time_limit = (
-            float(options.time_limit) if options.time_limit is not None else None
-        )
-        opt.config.mip_gap = float(options.mip_gap)
-        opt.highs_options = _highs_options(options)
-        if not self.loaded:
-            opt.set_instance(self.model)
-            for flag in _UPDATE_FLAGS:
-                setattr(opt.update_config, flag, False)
-            opt.update_config.update_params = self.mutable
-            self.loaded = True
-        return opt._solver_model
-
-    def set_time_limit(self, seconds: float | None) -> None:
-        self.opt.config.time_limit = seconds
-
-    def run(self) -> None:
-        with stops.deferred(), handled_interrupt_status():
-            self.opt.solve(self.model)
-
-    def solver_columns(self) -> np.ndarray:
-        """HiGHS's column of every variable in the u|a|w|z|x layout (-1: not in HiGHS)."""
-        vmap = self.opt._pyomo_var_to_solver_var_map
-        return np.concatenate(
-            [
-                np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
-                for var in (getattr(self.model, n) for n in ("u", "a", "w", "z", "x"))
-            ]
-        )
-
-    def values(self, col: np.ndarray) -> dict[str, np.ndarray]:
-        idx = self.solver_columns()
-        vals = np.zeros(len(idx))
-        vals[idx >= 0] = col[idx[idx >= 0]]
-        return _layout(self.ix).split(vals)
-
-
-class _MatrixEngine:
-    """The fast path: the same model as arrays (:mod:`csu_opt.model.matrix`) handed to highspy."""
-
-    interface = "highspy.matrix"
-
-    def __init__(self, ix: ModelIndex, options: SolveOptions, mutable: bool):
-        self.ix = ix
-        self.mm = build_matrix(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
-        self.h = highspy.Highs()
-        self.loaded = False
-        self.scale = 1.0
-
-    def set_parameters(self, lead_min: int | None, lead_max: int | None, scale: float) -> None:
-        mm, h = self.mm, self.h
-        rescaled = mm.set_parameters(lead_min, lead_max, scale)
-        if not self.loaded:
-            return
-        r = int(mm.lead_row)  # type: ignore[arg-type]
-        h.changeRowBounds(r, mm.row_lower[r], mm.row_upper[r])
-        if not rescaled:
-            return
-        rows = mm.scaled_lower_rows
-        if len(rows):
-            h.changeRowsBounds(  # type: ignore[attr-defined]
-                len(rows), rows.astype(np.int32), mm.row_lower[rows], mm.row_upper[rows]
-            )
-        if len(mm.scaled_pos) > COEFF_LOOP_MAX:
-            self.loaded = False  # hand the whole model over again at the next solve
-            return
-        row_of = np.searchsorted(mm.start, mm.scaled_pos, side="right") - 1
-        for r, c, v in zip(
-            row_of.tolist(),
-            mm.highs_col[mm.index[mm.scaled_pos]].tolist(),
-            mm.value[mm.scaled_pos].tolist(),
-            strict=True,
-        ):
-            h.changeCoeff(r, c, v)
-
-    def prepare(self, options: SolveOptions) -> highspy.Highs:
-        h = self.h
-        if not self.loaded:
-            h.setOptionValue("output_flag", False)
-            pass_to_highs(h, self.mm)
-            self.loaded = True
-        # the settings appsi makes in the Pyomo path, in the same order
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_file", str(options.log_file) if options.log_file else "")
-        h.setOptionValue(
-            "time_limit", float(options.time_limit) if options.time_limit is not None else INF
-        )
-        h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-        for key, value in _highs_options(options).items():
-            h.setOptionValue(key, value)
-        return h
-
-    def set_time_limit(self, seconds: float | None) -> None:
-        self.h.setOptionValue("time_limit", INF if seconds is None else float(seconds))
-
-    def run(self) -> None:
-        with stops.deferred():
-            self.h.run()
-
-    def solver_columns(self) -> np.ndarray:
-        """HiGHS's column of every variable in the u|a|w|z|x layout."""
-        return self.mm.highs_col
-
-    def values(self, col: np.ndarray) -> dict[str, np.ndarray]:
-        return self.mm.layout.split(col[self.mm.highs_col])
-
-
-def _layout(ix: ModelIndex) -> Layout:
-    return Layout(len(ix.leads), len(ix.providers), len(ix.links), len(ix.assign), len(ix.flows))
-
-
-def _highs_options(options: SolveOptions) -> dict[str, Any]:
-    opts: dict[str, Any] = {"log_to_console": False, "random_seed": int(options.seed)}
-    if options.threads:
-        opts["threads"] = int(options.threads)
-    opts.update(options.highs_options)
-    return opts
+from csu_opt.solver.start import greedy_start
 
 
 class ModelSession:
@@ -362,11 +67,11 @@ class ModelSession:
         t0 = time.perf_counter()
         self.ix = build_index(instance)
         self.backend = choose_backend(self.ix, options.backend)
-        self.engine: _PyomoEngine | _MatrixEngine
+        self.engine: PyomoEngine | MatrixEngine
         if self.backend == "matrix":
-            self.engine = _MatrixEngine(self.ix, options, mutable)
+            self.engine = MatrixEngine(self.ix, options, mutable)
         else:
-            self.engine = _PyomoEngine(self.ix, options, mutable)
+            self.engine = PyomoEngine(self.ix, options, mutable)
         self.build_s = time.perf_counter() - t0
         self.mutable = mutable
         self.previous: Any = None  # the last HighsSolution with a feasible point
@@ -379,12 +84,12 @@ class ModelSession:
     @property
     def model(self) -> Any:
         """The Pyomo model (Pyomo backend) or the :class:`MatrixModel` (matrix backend)."""
-        return self.engine.model if isinstance(self.engine, _PyomoEngine) else self.engine.mm
+        return self.engine.model if isinstance(self.engine, PyomoEngine) else self.engine.mm
 
     @property
     def opt(self) -> Highs:
         """The persistent appsi solver of the Pyomo backend."""
-        if not isinstance(self.engine, _PyomoEngine):
+        if not isinstance(self.engine, PyomoEngine):
             raise AttributeError("a matrix-backend session has no appsi solver")
         return self.engine.opt
 
@@ -415,13 +120,13 @@ class ModelSession:
     def _solve(self, instance: Instance, options: SolveOptions) -> Solution:  # noqa: C901 (frozen, issue 17: to be split)
         t_start = time.perf_counter()
         full = options  # the whole time limit; the main search gets its share of it
-        share: _MainShare | None = None
+        share: MainShare | None = None
         if options.polish and options.concurrent > 1:  # a race gets its share as its limit
             options = replace(options, time_limit=options.main_time_limit())
         elif options.polish:
-            share = _MainShare(t_start + (options.main_time_limit() or 0.0))
+            share = MainShare(t_start + (options.main_time_limit() or 0.0))
         h = self.engine.prepare(options)
-        _attach_callbacks(h, options, share)
+        attach_callbacks(h, options, share)
         start_record: dict[str, Any] | None = None
         start_col: np.ndarray | None = None
         if self.previous is not None:
@@ -440,21 +145,21 @@ class ModelSession:
                 mm,
                 time_limit=options.time_limit,
                 mip_gap=options.mip_gap,
-                highs_options=_highs_options(options),
+                highs_options=highs_options_of(options),
                 start=start_col,
                 should_stop=options.should_stop,
                 imp=implications(self.ix, mm),
                 ccg_of_z=codes.z_c,
                 lead_of_z=codes.z_l,
                 single_sourcing=self.ix.single_sourcing,
-                on_progress=_stage_reporter(options.on_progress, t_start),
+                on_progress=stage_reporter(options.on_progress, t_start),
                 floor_bound=aggregate_bound(self.ix, mm.demand_scale),
             )
             fixed = self._apply_reduction(h, mm, reduction, options, t_start, share)
 
         t_highs = time.perf_counter()
         run0 = float(h.getRunTime())
-        skip = reduction is not None and _reduction_settles(reduction, options, t_start)
+        skip = reduction is not None and reduction_settles(reduction, options, t_start)
         raced: RaceResult | None = None
         if not skip:
             race_on = options.concurrent > 1 and self._same_matrix(h) is not None
@@ -492,7 +197,7 @@ class ModelSession:
             if polished.col is not None:
                 values = self.engine.values(polished.col)
                 objective = polished.objective_after
-                self.previous = _highs_solution(polished.col)
+                self.previous = highs_solution(polished.col)
                 if bound is not None and objective is not None:
                     if objective - bound <= full.mip_gap * max(abs(objective), 1e-10):
                         status = Status.OPTIMAL
@@ -502,7 +207,7 @@ class ModelSession:
         elif full.polish:
             polished = PolishResult(ran=False, reason=f"the main search ended {status.value}")
         if reduction is not None and options.log_file is not None:
-            _log_reduction(Path(options.log_file), reduction, skip)
+            log_reduction(Path(options.log_file), reduction, skip)
         gap = None
         if objective is not None and bound is not None:
             gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
@@ -579,7 +284,7 @@ class ModelSession:
         u = np.arange(mm.layout.U, mm.layout.A)
         u = u[cols[u] >= 0]
         # the solve's HiGHS options (after a race, appsi has not applied them to this object)
-        for key, value in _highs_options(options).items():
+        for key, value in highs_options_of(options).items():
             h.setOptionValue(key, value)
         h.setOptionValue("mip_rel_gap", float(options.mip_gap))
         report = options.on_progress
@@ -623,7 +328,7 @@ class ModelSession:
         configs = search_configs(
             options.concurrent,
             seed=options.seed,
-            highs_options={k: v for k, v in _highs_options(options).items() if k != "threads"},
+            highs_options={k: v for k, v in highs_options_of(options).items() if k != "threads"},
             time_limit=left,
             mip_gap=options.mip_gap,
             fix_zero=red.fixed_zero if red is not None else empty,
@@ -679,7 +384,7 @@ class ModelSession:
         return mm if same else None
 
     def _matrix(self) -> MatrixModel:
-        if isinstance(self.engine, _MatrixEngine):
+        if isinstance(self.engine, MatrixEngine):
             return self.engine.mm
         # the same model as arrays (cheap at the Pyomo backend's sizes), built once per
         # parameter setting
@@ -697,7 +402,7 @@ class ModelSession:
         red: Reduction,
         options: SolveOptions,
         t_start: float,
-        share: _MainShare | None,
+        share: MainShare | None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Hand HiGHS the reduction's incumbent, fix what it fixed, and give HiGHS the time
         that is left; returns the columns whose bounds were changed (HiGHS's, layout's)."""
@@ -723,8 +428,8 @@ class ModelSession:
             left = options.time_limit - (time.perf_counter() - t_start)
             self.engine.set_time_limit(max(left, 0.01))
         if options.on_progress is not None:  # HiGHS's progress, on the whole model's terms
-            _attach_callbacks(
-                h, replace(options, on_progress=_combined(options.on_progress, red)), share
+            attach_callbacks(
+                h, replace(options, on_progress=combined_reporter(options.on_progress, red)), share
             )
         if options.on_progress is not None and red.lower_bound is not None:
             options.on_progress(
@@ -748,7 +453,7 @@ class ModelSession:
         if skipped:
             assert red is not None
             objective = red.incumbent_objective
-            values = None if red.incumbent is None else _layout(self.ix).split(red.incumbent)
+            values = None if red.incumbent is None else layout_of(self.ix).split(red.incumbent)
             gap = red.gap()
             if gap is not None and gap <= options.mip_gap:
                 status, message = (
@@ -762,11 +467,11 @@ class ModelSession:
                 status = Status.FEASIBLE if values is not None else Status.NO_SOLUTION
                 message = "stopped at the time limit during the root reduction"
             return values, status, message, objective, red.lower_bound, None
-        status, message = _status(h)
+        status, message = highs_status(h)
         info = h.getInfo()
         has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        objective = _finite(info.objective_function_value) if has_solution else None
-        bound = _finite(info.mip_dual_bound)
+        objective = finite_or_none(info.objective_function_value) if has_solution else None
+        bound = finite_or_none(info.mip_dual_bound)
         if status is Status.OPTIMAL and bound is None:
             bound = objective  # solved without a branch-and-bound tree
         values = None
@@ -788,7 +493,7 @@ class ModelSession:
             if status is Status.INFEASIBLE and red.incumbent is not None:
                 status = Status.OPTIMAL  # every network better than the incumbent excluded
                 objective = red.incumbent_objective
-                values = _layout(self.ix).split(red.incumbent)
+                values = layout_of(self.ix).split(red.incumbent)
                 message = "proven optimal: no network beats the root reduction's incumbent"
                 bound = objective
             bound = red.combined_bound(bound)
@@ -821,138 +526,7 @@ class ModelSession:
         return record, col
 
 
-def _highs_solution(col: np.ndarray) -> highspy.HighsSolution:
-    """A HiGHS solution holding column values only (a starting point for the next solve)."""
-    sol = highspy.HighsSolution()
-    sol.col_value = col.tolist()
-    sol.value_valid = True
-    return sol
-
-
-def _stage_reporter(
-    report: Callable[[Progress], None] | None, t_start: float
-) -> Callable[[str, float | None, float | None], None] | None:
-    """The root reduction's (stage, incumbent, bound) as Progress, timed from the solve's start."""
-    if report is None:
-        return None
-
-    def on_stage(stage: str, incumbent: float | None, bound: float | None) -> None:
-        gap = None
-        if incumbent is not None and bound is not None:
-            gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
-        report(Progress(time.perf_counter() - t_start, incumbent, bound, gap, stage))
-
-    return on_stage
-
-
-def _combined(report: Callable[[Progress], None], red: Reduction) -> Callable[[Progress], None]:
-    """A progress callback that reports HiGHS's bound combined with the reduction's."""
-
-    def on_progress(p: Progress) -> None:
-        bound = red.combined_bound(p.bound)
-        gap = None
-        if p.incumbent is not None and bound is not None:
-            gap = max(0.0, p.incumbent - bound) / max(abs(p.incumbent), 1e-10)
-        report(Progress(p.elapsed_s, p.incumbent, bound, gap))
-
-    return on_progress
-
-
-def _log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
-    """Append what the root reduction did to the solve's log (highs.log)."""
-    rounds = f", {red.lp_rounds} column-generation rounds" if red.lp_rounds else ""
-    lines = [
-        "",
-        "csu-opt root reduction (csu_opt.solver.reduce), before the run above:",
-        f"  aggregate relaxation (csu_opt.solver.bounds): bound {red.aggregate_bound}",
-        f"  LP relaxation: {red.lp_status}, bound {red.lp_objective}, {red.lp_s:.2f} s{rounds}",
-        f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
-        f"(restricted MIP {red.sub_s:.2f} s)",
-        f"  reduced-cost fixing: {len(red.fixed_zero)} binaries to 0, {len(red.fixed_one)} to 1",
-    ]
-    if skipped:
-        lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
-
-
-def _reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
-    """True when the root reduction leaves HiGHS nothing to do: interrupted, the incumbent
-    within the gap of the LP bound, or no time left."""
-    gap = red.gap()
-    if red.interrupted or (gap is not None and gap <= options.mip_gap):
-        return True
-    return (
-        options.time_limit is not None
-        and time.perf_counter() - t_start >= options.time_limit
-        and red.incumbent is not None
-    )
-
-
-@dataclass
-class _MainShare:
-    """Ends the main search at its share of the time limit (``--polish``) once it has a
-    network; without one it searches on, and the polish gets whatever time is left."""
-
-    deadline: float
-    ended: bool = False
-
-    def due(self, incumbent: float | None) -> bool:
-        if not self.ended and incumbent is not None and time.perf_counter() >= self.deadline:
-            self.ended = True
-        return self.ended
-
-
-def _attach_callbacks(
-    h: highspy.Highs, options: SolveOptions, share: _MainShare | None = None
-) -> None:
-    if options.on_progress is None and options.should_stop is None and share is None:
-        h.cbMipInterrupt.clear()
-        return
-
-    def on_interrupt(event: Any) -> None:
-        out = event.data_out
-        if options.on_progress is not None:
-            options.on_progress(
-                Progress(
-                    elapsed_s=float(out.running_time),
-                    incumbent=_finite(out.mip_primal_bound),
-                    bound=_finite(out.mip_dual_bound),
-                    gap=_finite(out.mip_gap) if _finite(out.mip_primal_bound) else None,
-                )
-            )
-        stop = options.should_stop is not None and options.should_stop()
-        ended = share is not None and share.due(_finite(out.mip_primal_bound))
-        # set, or reset: HiGHS keeps an interrupt request across runs of one object (highspy
-        # 1.15.1, measured), and the polish or the next solve runs on this one
-        event.data_in.user_interrupt = bool(stop or ended)
-
-    h.cbMipInterrupt.clear()
-    h.cbSimplexInterrupt.clear()
-    h.cbIpmInterrupt.clear()
-    h.cbMipInterrupt.subscribe(on_interrupt)
-    if options.should_stop is not None:
-        stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
-        h.cbSimplexInterrupt.subscribe(stop_lp)
-        h.cbIpmInterrupt.subscribe(stop_lp)
-
-
-def _status(h: highspy.Highs) -> tuple[Status, str]:
-    """csu-opt's status and a plain sentence from HiGHS's model status."""
-    ms = h.getModelStatus()
-    S = highspy.HighsModelStatus
-    has_solution = h.getInfo().primal_solution_status == 2
-    if ms == S.kOptimal:
-        return Status.OPTIMAL, "proven optimal within the requested gap"
-    if ms in (S.kInfeasible,):
-        return Status.INFEASIBLE, "proven infeasible: no network satisfies every rule"
-    if ms == S.kUnboundedOrInfeasible:
-        return Status.INFEASIBLE, "HiGHS reports the model infeasible (or unbounded)"
-    limit = {
-        S.kTimeLimit: "the time limit",
-        S.kIterationLimit: "the iteration limit",
-        S.kInterrupt: "an interrupt",
-    }.get(ms, h.modelStatusToString(ms))
-    if has_solution:
-        return Status.FEASIBLE, f"stopped at {limit} with a feasible solution"
-    return Status.NO_SOLUTION, f"stopped at {limit} before any feasible solution was found"
+def solve(instance: Instance, options: SolveOptions | None = None) -> Solution:
+    """Build and solve the network-formation MIP for ``instance``."""
+    options = options or SolveOptions()
+    return ModelSession(instance, options).solve(instance, options)

@@ -27,8 +27,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from csu_opt.model.blocks import IndexCodes, Layout, MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import IndexCodes, Layout, MatrixModel, index_codes
 
 #: Capacity opened beyond the demand, per line, before CCGs are placed.
 HEADROOM = 1.1
