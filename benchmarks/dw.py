@@ -28,7 +28,7 @@ is computed by column generation:
   bound the sign of π_r selects, B_l(π) the pricing MIP's proven bound). At the LP's duals
   it is at least the LP bound; its maximum is the Dantzig-Wolfe bound.
 
-The method is the textbook one (Desrosiers and Lübbecke 2005); ``tests/test_dw.py`` checks
+The method is the textbook one (Desrosiers and Lübbecke 2005); ``tests/solver/test_dw.py`` checks
 on random tiny instances that the bound lies between the LP bound and the brute-force
 optimum and that, once no column prices out, it meets the master's value.
 """

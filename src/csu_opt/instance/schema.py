@@ -1,5 +1,5 @@
 """The instance schema ``csu-opt/1`` as data: tables, columns, settings (docs/schema.md
-documents it, and tests/test_schema_doc.py checks that it does).
+documents it, and tests/instance/test_schema_doc.py checks that it does).
 
 Column checks are vectorised over a whole table; each failing cell becomes a
 :class:`~csu_opt.errors.Problem` naming its file, table, row and field.

@@ -5,7 +5,7 @@ built from the :class:`~csu_opt.model.index.ModelIndex` frames with numpy alone:
 runs over variables or nonzeros. The row blocks of each constraint family come from
 :mod:`csu_opt.model.rows` (one function per family), the containers from
 :mod:`csu_opt.model.blocks`; this module assembles them and hands the model to HiGHS.
-``tests/test_matrix.py`` checks row for row that the two models agree.
+``tests/model/test_matrix.py`` checks row for row that the two models agree.
 
 Columns are laid out u | a | w | z | x, each family in its frame's row order (``x`` column
 ``X + k`` is row k of ``ix.flows``). Rows are the blocks in pyomo_model.py's order. The matrix is

@@ -2,8 +2,8 @@
 ``model/formulation.md``, named like the ``add_*`` of :mod:`csu_opt.model.pyomo_model`
 (``rows_network_balance`` beside ``add_network_balance``), each docstring holding the same
 formula. Each returns one :class:`~csu_opt.model.blocks.RowBlock` per Pyomo component of that
-family, in the same order, with the same rows (``tests/test_matrix.py`` checks it row for row);
-:func:`objective` gives the column costs and the offset.
+family, in the same order, with the same rows (``tests/model/test_matrix.py`` checks it row
+for row); :func:`objective` gives the column costs and the offset.
 """
 
 from __future__ import annotations

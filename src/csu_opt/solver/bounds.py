@@ -19,7 +19,7 @@ smallest lead fixed costs (C1 with u in [0, 1]; at least one lead when there is 
 Subcontracting and partnership costs (>= 0) and C3, C8, C10 are dropped. Every constraint
 is implied by the model's LP relaxation and every objective term bounds the model's from
 below there, so the optimum of this LP is at most the LP bound, itself at most the optimum:
-a valid bound (``tests/test_reduce.py`` checks both on random instances).
+a valid bound (``tests/solver/test_reduce.py`` checks both on random instances).
 
 Instances with mergers are left out (None): a member and its merged body share capacity
 in a way this aggregate does not express.

@@ -3,7 +3,7 @@
 ``solve(instance, options)`` builds the model, hands it to HiGHS, maps every termination to
 csu-opt's statuses and returns a :class:`~csu_opt.results.solution.Solution` of plain data. Two
 backends
-build the same model (``tests/test_matrix.py`` checks it row for row): ``pyomo``, the
+build the same model (``tests/model/test_matrix.py`` checks it row for row): ``pyomo``, the
 reference modelling layer (:mod:`csu_opt.model.pyomo_model`, handed over through Pyomo's appsi), and
 ``matrix`` (:mod:`csu_opt.model.matrix`, numpy arrays straight into highspy), which costs a few
 percent of Pyomo's build and hand-over on large instances. ``auto`` picks by model size.

@@ -25,7 +25,7 @@ from csu_opt.solver.solve import solve
 from test_benchmarks import _cases, _close
 from test_rules import RANDOM_SEEDS, REL, random_case
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "instances" / "demo.yaml"
 DEMO_OPTIMUM = 87_849.44
 

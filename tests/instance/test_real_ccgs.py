@@ -20,7 +20,7 @@ import pytest
 
 import csu_opt
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 INSTANCES = ROOT / "instances"
 DATA = INSTANCES / "data" / "nhs-england-2013"
 ENGLAND = {"england-2013": "reg_patients_2013_04-06", "england-2014": "reg_patients_2014_04-06"}

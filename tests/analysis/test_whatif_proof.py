@@ -47,7 +47,7 @@ from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 from oracle import solve as oracle_solve
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 EXACT = SolveOptions(mip_gap=1e-9, time_limit=60)
 STOP = SolveOptions(
     mip_gap=1e-9,

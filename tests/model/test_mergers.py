@@ -28,7 +28,7 @@ from csu_opt.results.verify import verify, verify_solution
 from oracle import solve as oracle_solve
 
 REL = 1e-6
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "instances" / "demo.yaml"
 DEMO_MERGERS = ROOT / "instances" / "demo-mergers.yaml"
 #: The exit cost that keeps a formed body active in the oracle's sub-problem.
@@ -649,7 +649,7 @@ def test_resilience_a_failed_member_takes_its_merged_bodies_with_it() -> None:
     from csu_opt.analysis.resilience import failed_bodies, repair_without
     from csu_opt.solver.options import SolveOptions
 
-    inst = csu_opt.load_instance(Path(__file__).parent.parent / "instances/demo-mergers.yaml")
+    inst = csu_opt.load_instance(Path(__file__).parents[2] / "instances/demo-mergers.yaml")
     bodies = inst.providers[inst.providers["merger_of"] != ""]
     members = {m for ms in bodies["merger_of"] for m in ms.split(";")}
     assert "MIDS" in members

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from csu_opt.cli.main import main
 from csu_opt.present.plots_sweep import load_sweep, sweep_leads_figure, sweep_lines_figure
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 KEY = "providers.P2.lead_fixed_cost"
 
 

@@ -10,7 +10,7 @@ import pytest
 
 from csu_opt.instance.schema import TABLES, TOP_LEVEL_FIELDS, Col, LeadBand, SettingsModel
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "schema.md").read_text(encoding="utf-8")
 TYPES = {
     "id": "id",

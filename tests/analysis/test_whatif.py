@@ -36,7 +36,7 @@ from csu_opt.solver.solve import solve
 from oracle import fixed_cost, read, role_assignments, solve_flows
 from oracle import solve as oracle_solve
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 OPTS = SolveOptions(mip_gap=1e-9, time_limit=60)
 
 

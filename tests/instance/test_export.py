@@ -12,7 +12,7 @@ import csu_opt
 from csu_opt.instance.export import write_workbook
 from csu_opt.instance.load import fingerprint
 
-INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 TABLES = (
     "service_lines",
     "providers",

@@ -29,7 +29,7 @@ from oracle import OracleResult
 from oracle import solve as oracle_solve
 from test_rules import build
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 REL = 1e-6
 
 

@@ -29,7 +29,7 @@ from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 from oracle import fewest_moves as brute_fewest_moves
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 OPTS = SolveOptions(mip_gap=1e-9, time_limit=60)
 TODAY = {"C1": "L1", "C2": "L2", "C3": "L2"}  # whatif_incumbent.csv
 
@@ -194,7 +194,7 @@ def test_merged_body_does_not_add_capacity() -> None:
 
 @pytest.mark.parametrize("seed", range(16))
 def test_data_checks_never_claim_too_much(seed: int) -> None:
-    """On random tiny instances (tests/test_cuts.py) with a random arrangement today: a
+    """On random tiny instances (tests/model/test_cuts.py) with a random arrangement today: a
     moves-limit finding that proves K = 0 infeasible agrees with enumeration, the fewest
     moves equal enumeration's, and a robust finding that proves no robust network exists
     agrees with the robust solve."""

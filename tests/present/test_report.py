@@ -129,12 +129,12 @@ def test_report_of_a_limit_says_not_optimal(board, tmp_path):
     assert "--time-limit 5" in words and "--polish 0.25" in words and "--concurrent 2" in words
 
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_report_of_an_infeasible_run_leads_with_the_explanation(tmp_path):
-    """An infeasible what-if (tests/test_explain_whatif.py works it by hand): the report says
-    why and what to change, and shows no network, no empty table and no gap talk."""
+    """An infeasible what-if (tests/analysis/test_explain_whatif.py works it by hand): the report
+    says why and what to change, and shows no network, no empty table and no gap talk."""
     from csu_opt.cli.main import main
 
     run = tmp_path / "run"

@@ -16,7 +16,7 @@ import pytest
 
 import csu_opt
 
-INSTANCES = Path(__file__).resolve().parents[1] / "instances"
+INSTANCES = Path(__file__).resolve().parents[2] / "instances"
 LINES = ["BST", "PROC", "REDES", "COMMS", "BI"]
 #: "nearly 9,000" CSU staff: the instances put exactly 9,000 (rounded per CSU) within 1%.
 STAFF, STAFF_TOL = 9_000, 0.01

@@ -31,7 +31,7 @@ from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.solve import solve
 from csu_opt.stops import Interrupted
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 ENGLAND = ROOT / "instances" / "england-2014.yaml"
 
 pytestmark = pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")

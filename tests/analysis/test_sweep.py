@@ -21,7 +21,7 @@ from csu_opt.analysis.sweep import SweepSpec, parse_axis, parse_values
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds
 from csu_opt.cli.main import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TINY = DATA / "tiny.yaml"
 
 

@@ -27,7 +27,7 @@ from oracle import solve as oracle_solve
 from test_cuts import cut_instance
 
 REL = 1e-6
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def restricted(inst: Instance, leads: tuple[str, ...]) -> Instance:

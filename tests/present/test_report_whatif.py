@@ -10,7 +10,7 @@ from click.testing import CliRunner
 
 from csu_opt.cli.main import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 INSTANCE = DATA / "whatif_resilience.yaml"
 
 

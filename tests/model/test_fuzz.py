@@ -32,7 +32,7 @@ from csu_opt.instance.schema import TABLES, TOP_LEVEL_FIELDS
 from csu_opt.results.solution import write_files
 from csu_opt.results.verify import format_report, verify_solution
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TINY: dict[str, Any] = yaml.safe_load((DATA / "tiny.yaml").read_text())
 LIST_TABLES = [t for t in TABLES if isinstance(TINY.get(t), list)]
 

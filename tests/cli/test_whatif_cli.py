@@ -18,7 +18,7 @@ from csu_opt.cli.whatif import resilience as resilience_cmd
 from csu_opt.instance.load import load_instance
 from csu_opt.solver.options import SolveOptions
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_resilience_command_writes_ranked_csv(tmp_path: Path) -> None:
@@ -99,6 +99,6 @@ def test_resilience_robust_without_a_robust_network(tmp_path: Path) -> None:
     res = CliRunner().invoke(resilience_cmd, [str(run.folder), "--robust"])
     assert res.exit_code == 3, res.output
     assert not (run.folder / "resilience.csv").exists()
-    # why, in the planner's words (tests/test_explain_whatif.py works it by hand)
+    # why, in the planner's words (tests/analysis/test_explain_whatif.py works it by hand)
     assert "a network that survives any single provider's exit is impossible" in res.output
     assert "service line A has 2 eligible providers (P1, P2)" in res.output

@@ -37,7 +37,7 @@ from test_rules import RULE_CASES, big_instance, random_instance
 
 #: the module (``csu_opt.solver.solve`` the attribute is the function of that name)
 engines_mod = importlib.import_module("csu_opt.solver.engines")
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 REL = 1e-6
 
 

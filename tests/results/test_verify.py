@@ -19,7 +19,7 @@ import csu_opt
 from csu_opt.results.solution import Solution, write_files
 from csu_opt.results.verify import Tolerances, format_report, verify, verify_run, verify_solution
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @pytest.fixture(scope="module")

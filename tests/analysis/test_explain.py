@@ -18,7 +18,7 @@ from csu_opt.analysis.explain import explain, format_explanation
 from csu_opt.analysis.findings import Explanation
 from csu_opt.analysis.necessary import necessary_checks
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 @dataclass(frozen=True)

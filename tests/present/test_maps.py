@@ -43,7 +43,7 @@ from csu_opt.present.plots_moves import compare_map_figure, resilience_map_figur
 from csu_opt.present.style import series_style
 from csu_opt.results.run import load_run
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 WY = DATA / "west-yorkshire.yaml"
 WEST = ["02N", "02W", "02R", "02T", "03A", "03J"]
 EAST = ["02V", "03G", "03C", "03R"]

@@ -11,7 +11,7 @@ import csu_opt
 from csu_opt import InstanceError, UsageError
 from csu_opt.errors import Problem
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TINY = DATA / "tiny.yaml"
 
 

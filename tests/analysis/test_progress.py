@@ -13,7 +13,7 @@ from csu_opt.analysis.runner import ProgressLine, run_solve
 from csu_opt.cli.main import main
 from csu_opt.solver.options import Progress, SolveOptions
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 
 
 def test_progress_line_before_any_solver_report_says_it_is_working(capfd):

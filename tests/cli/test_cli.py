@@ -14,7 +14,7 @@ from click.testing import CliRunner
 import csu_opt
 from csu_opt.cli.main import main
 
-DATA = Path(__file__).parent / "data"
+DATA = Path(__file__).parents[1] / "data"
 TINY = DATA / "tiny.yaml"
 
 
@@ -248,7 +248,7 @@ def test_solve_held_close_to_todays_arrangement(tmp_path):
 def test_infeasible_moves_limit_is_explained_by_its_own_rule(tmp_path):
     """whatif_disruption.yaml with L1's minimum volume at 15: the instance is feasible, but
     keeping today's networks is not (L1 keeps only C1's 10); one move is enough (19), see
-    tests/test_explain_whatif.py."""
+    tests/analysis/test_explain_whatif.py."""
     inst, current = DATA / "whatif_disruption.yaml", DATA / "whatif_incumbent.csv"
     args = ("--incumbent", current, "--set", "providers.L1.min_volume=15")
     code, out, _ = run("solve", inst, *args, "--max-moves", "0", "--out", tmp_path / "k0")
@@ -313,7 +313,7 @@ def test_verify_finds_the_instance_from_the_run(tmp_path):
 
 def test_verify_against_another_instance_says_so_first(tmp_path):
     """The one line that matters comes first, and the violations do not drown it."""
-    demo = Path(__file__).resolve().parents[1] / "instances"
+    demo = Path(__file__).resolve().parents[2] / "instances"
     out_dir = tmp_path / "r"
     assert run("solve", demo / "demo.yaml", "--out", out_dir, "-q")[0] == 0
     other = tmp_path / "other"

@@ -438,7 +438,7 @@ def test_facility_location_special_case(single: bool, hand: float) -> None:
 
 
 def test_tiny_yaml_known_optimum() -> None:
-    inst = csu_opt.load_instance(Path(__file__).parent / "data" / "tiny.yaml")
+    inst = csu_opt.load_instance(Path(__file__).parents[1] / "data" / "tiny.yaml")
     sol, ref = solve_both(inst)
     assert ref is not None and ref.objective == pytest.approx(142)
     assert sol.leads == ["P2"]
