@@ -18,12 +18,6 @@ from rich.console import Console
 
 from csu_opt.analysis.compare import compare_runs
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
-from csu_opt.present import plots_sweep as ps
-from csu_opt.present import report as rep
-from csu_opt.present.compare import comparison_figure, render_comparison
-from csu_opt.present.plots import RUN_FIGURES
-from csu_opt.present.plots_moves import compare_map_figure, resilience_map_figure
-from csu_opt.present.plots_sweep import load_sweep
 from csu_opt.results.run import ResultFolderError, load_run
 
 if TYPE_CHECKING:
@@ -135,6 +129,11 @@ def plot(
     dpi: int,
 ) -> None:
     """Draw a figure of a result folder (one solve) or a sweep folder."""
+    # matplotlib (through the figure modules) loads only when a figure is drawn
+    from csu_opt.present import plots_sweep as ps  # noqa: PLC0415
+    from csu_opt.present.plots import RUN_FIGURES  # noqa: PLC0415
+    from csu_opt.present.plots_moves import resilience_map_figure  # noqa: PLC0415
+
     with _handled():
         if out is not None:
             _check_suffix(out)
@@ -216,6 +215,10 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
 
     Works across instances (e.g. 2013 against 2014): a provider or CCG present in one only
     is shown as 'not in instance'."""
+    # matplotlib (through the figure modules) loads only when a figure is drawn
+    from csu_opt.present.compare import comparison_figure, render_comparison  # noqa: PLC0415
+    from csu_opt.present.plots_moves import compare_map_figure  # noqa: PLC0415
+
     if len(runs) < 2:
         raise click.UsageError("give at least two result folders to compare")
 
@@ -250,6 +253,10 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
 )
 def report(target: Path, out: Path | None, instance: Path | None) -> None:
     """Write one self-contained HTML report (figures embedded) of a run or a sweep."""
+
+    # matplotlib (through the figure modules) loads only when a figure is drawn
+    from csu_opt.present import report as rep  # noqa: PLC0415
+    from csu_opt.present.plots_sweep import load_sweep  # noqa: PLC0415
 
     with _handled():
         if out is not None and out.suffix.lower() not in (".html", ".htm"):
