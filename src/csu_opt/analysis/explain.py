@@ -173,19 +173,40 @@ def _and(items: Sequence[str]) -> str:
     return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} and {items[-1]}"
 
 
-def format_explanation(e: Explanation) -> list[str]:  # noqa: C901 (frozen, issue 17: to be split)
-    """The explanation as lines of text for the command line."""
+def _headline(e: Explanation) -> str:
+    """The first line: feasible, undecided, or infeasible (and whether the what-if is why)."""
     if e.feasible:
-        head = f"Feasible: {e.whatif} is possible." if e.whatif else "The instance is feasible."
-    elif e.feasible is None:
-        head = f"Undecided: {e.message}."
-    elif e.whatif and e.base_feasible:
-        head = f"INFEASIBLE: {e.whatif} is impossible. (Without it the instance is feasible.)"
-    elif e.whatif:
-        head = f"The instance is INFEASIBLE, even without {e.whatif}."
-    else:
-        head = "The instance is INFEASIBLE."
-    lines = [head]
+        return f"Feasible: {e.whatif} is possible." if e.whatif else "The instance is feasible."
+    if e.feasible is None:
+        return f"Undecided: {e.message}."
+    if e.whatif and e.base_feasible:
+        return f"INFEASIBLE: {e.whatif} is impossible. (Without it the instance is feasible.)"
+    if e.whatif:
+        return f"The instance is INFEASIBLE, even without {e.whatif}."
+    return "The instance is INFEASIBLE."
+
+
+def _conflict_line(e: Explanation) -> str:
+    """The rules that cannot hold together (the deletion filter's answer), for an infeasible e."""
+    if e.conflict and e.whatif and e.base_feasible:
+        base = [e.name(r) for r in e.conflict if r not in e.whatif_groups]
+        own = " and ".join(e.name(r) for r in e.conflict if r in e.whatif_groups)
+        return (
+            f"It collides with {_and(base)}: with the {own} these rules cannot hold "
+            "together, and without any one of them they can (deletion filter)."
+            if base
+            else f"The {own} cannot hold even with every relaxable rule switched off."
+        )
+    if e.conflict:
+        return "Minimal set of conflicting rules (deletion filter): " + ", ".join(
+            e.name(r) for r in e.conflict
+        )
+    return e.message
+
+
+def format_explanation(e: Explanation) -> list[str]:
+    """The explanation as lines of text for the command line."""
+    lines = [_headline(e)]
     proofs = [f for f in e.findings if f.proves_infeasible and not f.whatif]
     because = [f for f in e.findings if f.proves_infeasible and f.whatif]
     notes = [f for f in e.findings if not f.proves_infeasible]
@@ -196,22 +217,7 @@ def format_explanation(e: Explanation) -> list[str]:  # noqa: C901 (frozen, issu
         lines.append("Necessary conditions that fail:")
         lines.extend(f"  - {f}" for f in proofs)
     if e.feasible is False:
-        if e.conflict and e.whatif and e.base_feasible:
-            base = [e.name(r) for r in e.conflict if r not in e.whatif_groups]
-            own = " and ".join(e.name(r) for r in e.conflict if r in e.whatif_groups)
-            lines.append(
-                f"It collides with {_and(base)}: with the {own} these rules cannot hold "
-                "together, and without any one of them they can (deletion filter)."
-                if base
-                else f"The {own} cannot hold even with every relaxable rule switched off."
-            )
-        elif e.conflict:
-            lines.append(
-                "Minimal set of conflicting rules (deletion filter): "
-                + ", ".join(e.name(r) for r in e.conflict)
-            )
-        else:
-            lines.append(e.message)
+        lines.append(_conflict_line(e))
     if e.suggestion is not None:
         s = e.suggestion
         state = "verified feasible" if s.verified else "NOT verified"

@@ -133,7 +133,7 @@ def instance_summary(console: Console, inst: Instance) -> None:
         console.print(f"  [yellow]warning:[/] {w}", highlight=False)
 
 
-def solution_summary(console: Console, sol: Solution, folder: Path | None = None) -> None:  # noqa: C901 (frozen, issue 17: to be split)
+def solution_summary(console: Console, sol: Solution, folder: Path | None = None) -> None:
     """Status, leads and their networks, the cost breakdown, gap and times."""
     colour = {"optimal": "green", "feasible": "yellow"}.get(sol.status.value, "red")
     console.print(
@@ -145,26 +145,7 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             console.print(f"  results: {folder}", highlight=False)
         return
     roles = sol.roles
-    subs = roles[roles["role"] == Role.SUBCONTRACTOR]
-    t = Table(title=f"Networks ({len(sol.leads)} leads)", title_justify="left")
-    for col in ("lead", "kind", "subcontractors", "CCGs", "volume"):
-        t.add_column(col, justify="right" if col in ("CCGs", "volume") else "left")
-    ccgs = sol.assignments.groupby("lead")["share"].sum()
-    vol = sol.flows.groupby("lead")["volume"].sum()
-    kind = roles.set_index("provider")["kind"]
-    members: dict[str, list[str]] = {}
-    for provider, served in zip(subs["provider"], subs["leads"], strict=True):
-        for lead in str(served).split(";"):
-            members.setdefault(lead, []).append(str(provider))
-    for lead in sol.leads:
-        t.add_row(
-            lead,
-            str(kind[lead]),
-            ", ".join(members.get(lead, [])) or "-",
-            f"{ccgs.get(lead, 0):g}",
-            number(vol.get(lead, 0)),
-        )
-    console.print(t)
+    console.print(_networks_table(sol))
     exits = roles[roles["role"] == Role.EXIT]
     if len(exits):
         console.print(
@@ -185,16 +166,9 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             c.add_row(name.replace("_", " "), money(value))
         c.add_row("total", money(cb.total), style="bold")
         console.print(c)
-    polish = sol.solver.get("polish") or {}
-    if polish.get("ran"):
-        n = polish["leads_fixed"]
-        console.print(
-            f"  polished within the lead set ({n} lead{'s' if n != 1 else ''} kept) for "
-            f"{seconds(polish['time_s'])}: {money(polish['objective_before'])} -> "
-            f"{money(polish['objective_after'])} (best within that lead set >= "
-            f"{money(polish['lead_set_bound'])})",
-            highlight=False,
-        )
+    polished = _polish_line(sol)
+    if polished is not None:
+        console.print(polished, highlight=False)
     tm = sol.timings
     console.print(
         f"  objective {money(sol.objective)}  bound {money(sol.best_bound)}  "
@@ -205,6 +179,45 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
     )
     if folder is not None:
         console.print(f"  results: {folder}", highlight=False)
+
+
+def _networks_table(sol: Solution) -> Table:
+    """One row per lead: its kind, subcontractors, CCGs served and volume."""
+    roles = sol.roles
+    subs = roles[roles["role"] == Role.SUBCONTRACTOR]
+    t = Table(title=f"Networks ({len(sol.leads)} leads)", title_justify="left")
+    for col in ("lead", "kind", "subcontractors", "CCGs", "volume"):
+        t.add_column(col, justify="right" if col in ("CCGs", "volume") else "left")
+    ccgs = sol.assignments.groupby("lead")["share"].sum()
+    vol = sol.flows.groupby("lead")["volume"].sum()
+    kind = roles.set_index("provider")["kind"]
+    members: dict[str, list[str]] = {}
+    for provider, served in zip(subs["provider"], subs["leads"], strict=True):
+        for lead in str(served).split(";"):
+            members.setdefault(lead, []).append(str(provider))
+    for lead in sol.leads:
+        t.add_row(
+            lead,
+            str(kind[lead]),
+            ", ".join(members.get(lead, [])) or "-",
+            f"{ccgs.get(lead, 0):g}",
+            number(vol.get(lead, 0)),
+        )
+    return t
+
+
+def _polish_line(sol: Solution) -> str | None:
+    """What polishing within the lead set did, when it ran."""
+    polish = sol.solver.get("polish") or {}
+    if not polish.get("ran"):
+        return None
+    n = polish["leads_fixed"]
+    return (
+        f"  polished within the lead set ({n} lead{'s' if n != 1 else ''} kept) for "
+        f"{seconds(polish['time_s'])}: {money(polish['objective_before'])} -> "
+        f"{money(polish['objective_after'])} (best within that lead set >= "
+        f"{money(polish['lead_set_bound'])})"
+    )
 
 
 def comparison_table(console: Console, rows: list[dict[str, object]]) -> None:
