@@ -23,7 +23,7 @@ from csu_opt.solver.solve import solve
 from test_matrix import benchmark
 from test_rules import big_instance, random_case
 
-DATA = Path(__file__).resolve().parents[2] / "data"
+DATA = Path(__file__).resolve().parents[1] / "data"
 REL = 1e-6
 
 
