@@ -23,8 +23,8 @@ from csu_opt.indices import build_index
 from csu_opt.instance import Instance
 from csu_opt.matrix import build_matrix, highs_solution_cost, pass_to_highs
 from csu_opt.polish import polish_lead_set
+from factories.cuts import cut_instance
 from oracle import solve as oracle_solve
-from test_cuts import cut_instance
 
 REL = 1e-6
 ROOT = Path(__file__).resolve().parents[1]
