@@ -22,7 +22,8 @@ import csu_opt
 from csu_opt.indices import build_index, quality_covers
 from csu_opt.instance import Instance
 from csu_opt.matrix import build_matrix
-from factories.cuts import CUT_SEEDS, cut_case, lp_bound
+from factories.cuts import CUT_SEEDS, lp_bound
+from factories.oracle_refs import cut_case
 from factories.rules import build
 
 ROOT = Path(__file__).resolve().parents[1]

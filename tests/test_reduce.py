@@ -21,7 +21,8 @@ from csu_opt.matrix import MatrixModel, build_matrix, pass_to_highs
 from csu_opt.reduce import implications, root_reduction
 from csu_opt.solve import Progress, SolveOptions, solve
 from factories.benchmarks import close_to_published, published_cases
-from factories.rules import RANDOM_SEEDS, REL, random_case
+from factories.oracle_refs import random_case
+from factories.rules import RANDOM_SEEDS, REL
 
 ROOT = Path(__file__).resolve().parent.parent
 DEMO = ROOT / "instances" / "demo.yaml"

@@ -16,6 +16,7 @@ import pytest
 
 import csu_opt
 from csu_opt.instance import Instance
+from factories.oracle_refs import random_case
 from factories.rules import (
     RANDOM_SEEDS,
     REL,
@@ -24,7 +25,6 @@ from factories.rules import (
     build,
     lead_only,
     prov,
-    random_case,
     sub_only,
 )
 from oracle import OracleResult

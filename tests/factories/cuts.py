@@ -4,8 +4,6 @@ test_explain_whatif, test_matrix)."""
 
 from __future__ import annotations
 
-import functools
-
 import highspy
 import numpy as np
 
@@ -13,8 +11,6 @@ from csu_opt.indices import build_index
 from csu_opt.instance import Instance
 from csu_opt.matrix import build_matrix, pass_to_highs
 from factories.rules import build
-from oracle import OracleResult
-from oracle import solve as oracle_solve
 
 
 def lp_bound(inst: Instance, cuts: bool) -> float:
@@ -75,9 +71,3 @@ def cut_instance(seed: int) -> Instance:
 
 
 CUT_SEEDS = range(48)
-
-
-@functools.cache
-def cut_case(seed: int) -> tuple[Instance, OracleResult | None]:
-    inst = cut_instance(seed)
-    return inst, oracle_solve(inst)

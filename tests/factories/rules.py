@@ -5,7 +5,6 @@ test_start, test_reduce and test_concurrent)."""
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -13,8 +12,6 @@ from typing import Any
 import numpy as np
 
 from csu_opt.instance import Instance, instance_from_document
-from oracle import OracleResult
-from oracle import solve as oracle_solve
 
 REL = 1e-6
 
@@ -430,12 +427,6 @@ def random_instance(seed: int) -> Instance:
 
 
 RANDOM_SEEDS = range(36)
-
-
-@functools.cache
-def random_case(seed: int) -> tuple[Instance, OracleResult | None]:
-    inst = random_instance(seed)
-    return inst, oracle_solve(inst)
 
 
 def big_instance(seed: int = 7) -> Instance:
