@@ -17,9 +17,11 @@ entry wherever its file moves under tests/.
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -54,12 +56,82 @@ class Slow:
 ALL = Slow()
 
 #: module basename::test name (or ::test name[id]) -> which cases are slow
-SLOW: dict[str, Slow] = {}
+SLOW: dict[str, Slow] = {
+    # minutes-long solves and full stop-and-rerun cycles
+    "test_generate::test_england_scale_files_load_and_keep_the_witness": ALL,
+    "test_instances::test_england_2013_finds_a_verified_solution": ALL,
+    "test_interrupt::test_sigterm_during_a_solve_held_to_an_incumbent": ALL,
+    "test_interrupt::test_sigterm_stops_a_what_if": Slow(fast=("rule-costs",)),
+    "test_interrupt::test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes": ALL,
+    "test_interrupt::test_workers_stop_when_the_sweep_is_killed": ALL,
+    "test_polish::test_a_long_search_stops_at_its_share_and_polishes": ALL,
+    "test_tutorial::test_every_tutorial_command_runs": ALL,
+    # the brute-force oracle recomputed for every stored answer
+    "test_oracle_refs::test_the_oracle_reproduces_the_stored_answers": ALL,
+}
 
 # --------------------------------------------------------------------------- rule families
 
 #: family -> tests that exercise it (module basename::test name, optionally [id])
-FAMILIES: dict[str, tuple[str, ...]] = {}
+_RULE = "test_rules::test_rule_switches_the_answer"
+_ROWS = "test_matrix::test_rule_instances_same_model"
+FAMILIES: dict[str, tuple[str, ...]] = {
+    "C1": (f"{_RULE}[C1_lead_max]", f"{_RULE}[C1_lead_min]", f"{_ROWS}[C1_lead_max-tight]"),
+    "C2": (
+        f"{_RULE}[C2_max_leads_per_subcontractor]",
+        f"{_RULE}[C2_exit_or_stay]",
+        f"{_ROWS}[C2_exit_or_stay-tight]",
+    ),
+    "C3": (
+        f"{_RULE}[C3_subcontract_only_to_a_lead]",
+        f"{_ROWS}[C3_subcontract_only_to_a_lead-tight]",
+    ),
+    "C4": (
+        f"{_RULE}[C4_every_ccg_placed]",
+        "test_rules::test_c4_ccg_without_demand_is_still_placed_with_a_lead",
+    ),
+    "C5": (f"{_RULE}[C5_network_balance]", f"{_ROWS}[C5_network_balance-tight]"),
+    "C6": (f"{_RULE}[C6_capacity]", f"{_RULE}[C6_capacity_shared_across_networks]"),
+    "C7": (f"{_RULE}[C7_eligibility]",),
+    "C8": (
+        f"{_RULE}[C8_full_coverage_without_demand]",
+        f"{_RULE}[C8_zero_capacity_is_not_eligible]",
+    ),
+    "C9": (f"{_RULE}[C9_network_quality]", f"{_ROWS}[C9_network_quality-tight]"),
+    "C10": (f"{_RULE}[C10_self_delivery]", f"{_ROWS}[C10_self_delivery-tight]"),
+    "C11": (f"{_RULE}[C11_viability]", f"{_ROWS}[C11_viability-tight]"),
+    "single sourcing": (f"{_RULE}[single_sourcing]",),
+    "random instances against the oracle": (
+        "test_rules::test_random_model_equals_oracle",
+        "test_cuts::test_cuts_keep_the_oracle_optimum",
+    ),
+    "mergers": (
+        "test_mergers::test_merger_chosen_exactly_when_synergy_beats_separate_costs",
+        "test_mergers::test_random_instances_agree_with_the_merger_oracle",
+        "test_mergers::test_roles_verify_and_a_corrupted_solution",
+    ),
+    "what-if: resilience": (
+        "test_whatif::test_reoptimise_repair_matches_brute_force",
+        "test_whatif_cli::test_resilience_command_writes_ranked_csv",
+    ),
+    "what-if: disruption": (
+        "test_whatif::test_zero_moves_reproduces_the_incumbent",
+        "test_whatif::test_tradeoff_curve",
+        "test_whatif_cli::test_tradeoff_command",
+    ),
+    "what-if: rule costs": (
+        "test_whatif::test_rule_costs_known_answers",
+        "test_whatif_cli::test_rule_costs_command",
+    ),
+    "what-if: alternatives": (
+        "test_whatif::test_alternatives_distinct_within_tolerance",
+        "test_whatif_cli::test_alternatives_command",
+    ),
+    "verify": (
+        "test_verify::test_accepts_the_optimum_of_tiny",
+        "test_verify::test_catches_corrupted_results",
+    ),
+}
 
 
 # --------------------------------------------------------------------------- the hook
@@ -130,8 +202,10 @@ def stale_entries(collected: Iterable[Key], whole_modules: bool) -> list[str]:
     return stale
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: named in tests/conftest.py's SLOW table")
+@pytest.fixture
+def loop() -> ModuleType:
+    """This module: its tables and their checks, for tests/test_loop.py."""
+    return sys.modules[__name__]
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -215,7 +215,6 @@ def england_run(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_solve_held_to_an_incumbent(tmp_path, command, england_run):
     """``solve --incumbent`` (the disruption what-if) stops as a plain solve does."""
     out = tmp_path / "moved"
@@ -232,11 +231,9 @@ def test_sigterm_during_a_solve_held_to_an_incumbent(tmp_path, command, england_
 
 WHATIFS = [
     pytest.param(("rule-costs", ENGLAND), id="rule-costs"),
-    pytest.param(("alternatives", ENGLAND), id="alternatives", marks=pytest.mark.slow),
-    pytest.param(("resilience", "RUN"), id="resilience", marks=pytest.mark.slow),
-    pytest.param(
-        ("tradeoff", ENGLAND, "--incumbent", "RUN"), id="tradeoff", marks=pytest.mark.slow
-    ),
+    pytest.param(("alternatives", ENGLAND), id="alternatives"),
+    pytest.param(("resilience", "RUN"), id="resilience"),
+    pytest.param(("tradeoff", ENGLAND, "--incumbent", "RUN"), id="tradeoff"),
 ]
 
 
@@ -280,7 +277,6 @@ def _case_folders(out: Path) -> list[str]:
     return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes(
     tmp_path, sweep_instance, command
 ):
@@ -314,7 +310,6 @@ def test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes(
         assert row.startswith(summary["status"] + "@")
 
 
-@pytest.mark.slow
 def test_workers_stop_when_the_sweep_is_killed(tmp_path, sweep_instance, command):
     """SIGKILL leaves the parent no say: its workers notice it has gone and stop (the next
     run tidies what they leave: test_sweep.py)."""

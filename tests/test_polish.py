@@ -295,7 +295,6 @@ def test_the_main_share_ends_only_with_a_network() -> None:
     assert past.due(None)  # once ended, it stays ended
 
 
-@pytest.mark.slow
 def test_a_long_search_stops_at_its_share_and_polishes(tmp_path: Path) -> None:
     """gen 30x211 seed 0 takes minutes to prove (benchmarks/README.md): with a 20 s limit
     and --polish 0.5 the search stops at its 10 s share and the polish gets the rest."""

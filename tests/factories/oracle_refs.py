@@ -145,7 +145,7 @@ def write(ref_set: RefSet) -> None:
 
 
 def main(names: list[str]) -> None:
-    """``python -m factories.oracle_refs [SET...]`` (from tests/): rewrite the files."""
+    """``PYTHONPATH=tests python -m factories.oracle_refs [SET...]``: rewrite the files."""
     for name in names or list(SETS):
         write(SETS[name])
         print(f"wrote {SETS[name].path.relative_to(TESTS.parent)}")
