@@ -86,7 +86,16 @@ def test_a_signal_outside_a_solve_raises_at_once():
     assert stops.requested() is None  # leaving the handling forgets the stop
 
 
-def test_a_signal_inside_a_solve_is_raised_when_the_solve_ends():
+@pytest.fixture
+def sigint_not_ignored():
+    """Ctrl-C's default action, as in a foreground shell, even where the tests run with SIGINT
+    ignored (a background job: ``handling`` then rightly leaves SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_signal_inside_a_solve_is_raised_when_the_solve_ends(sigint_not_ignored):
     seen = []
     told = stops.deferred(on_stop=lambda: seen.append("told"))
     with stops.handling(), pytest.raises(Interrupted) as caught, told:
