@@ -32,7 +32,7 @@ test: lint
 # the developer's loop, well under a minute: no lint, no test of tests/conftest.py's SLOW
 # table (a representative subset still covers every rule family: tests/test_loop.py)
 test-fast: $(STAMP)
-	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q -m "not slow" -p no:cacheprovider
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q -m "not slow"
 
 # recompute the brute-force oracle's stored answers (tests/data/oracle); review the diff
 oracle-refs: $(STAMP)
