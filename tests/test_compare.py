@@ -11,7 +11,7 @@ import pytest
 
 from csu_opt.cli_figures import compare
 from csu_opt.compare import ABSENT, compare_runs, comparison_figure, load_run
-from test_plots import board_document, invoke, solve_board, write_board
+from factories.boards import board_document, invoke, solve_board, write_board
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,9 @@ import pytest
 import csu_opt
 from csu_opt.concurrent import EFFORTS, effective_bound, search_configs
 from csu_opt.solve import SolveOptions, solve
-from test_matrix import benchmark
-from test_rules import big_instance, random_case
+from factories.generated import benchmark
+from factories.oracle_refs import random_case
+from factories.rules import big_instance
 
 DATA = Path(__file__).resolve().parent / "data"
 REL = 1e-6

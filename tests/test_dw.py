@@ -9,7 +9,8 @@ import pytest
 from csu_opt.dw import DWResult, dw_bound, network_blocks
 from csu_opt.indices import build_index
 from csu_opt.matrix import MatrixModel, build_matrix
-from test_cuts import CUT_SEEDS, cut_case
+from factories.cuts import CUT_SEEDS
+from factories.oracle_refs import cut_case
 
 TOL = 1e-6
 

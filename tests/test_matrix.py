@@ -22,16 +22,16 @@ from pyomo.contrib.appsi.solvers import Highs
 
 import csu_opt
 from csu_opt.benchmarks import BenchmarksNotFound, find_benchmark
-from csu_opt.generate import generate
 from csu_opt.indices import build_index
-from csu_opt.instance import Instance, instance_from_document
+from csu_opt.instance import Instance
 from csu_opt.matrix import build_matrix, pass_to_highs
 from csu_opt.model import build_model
 from csu_opt.solve import ModelSession, SolveOptions, choose_backend, solve
 from csu_opt.start import greedy_start
-from test_cuts import lp_bound
-from test_mergers import random_instance as merger_instance
-from test_rules import RULE_CASES, big_instance, random_instance
+from factories.cuts import lp_bound
+from factories.generated import benchmark, generated
+from factories.mergers import random_instance as merger_instance
+from factories.rules import RULE_CASES, big_instance, random_instance
 
 #: the module (``csu_opt.solve`` the attribute is the function of that name)
 solve_mod = importlib.import_module("csu_opt.solve")
@@ -40,19 +40,6 @@ REL = 1e-6
 
 
 # --------------------------------------------------------------------------- instances
-
-
-def generated(providers: int, ccgs: int, seed: int, **kw: Any) -> Instance:
-    doc = generate(providers, ccgs, seed=seed, **kw)
-    return instance_from_document(doc, Path(f"gen-{providers}x{ccgs}-{seed}.yaml"))
-
-
-def benchmark(name: str) -> Instance:
-    try:
-        bench = find_benchmark(name)
-    except BenchmarksNotFound as exc:
-        pytest.skip(f"shared benchmark folder absent: {exc}")
-    return instance_from_document(bench.document(), Path(f"{name}.yaml"))
 
 
 def england() -> Instance:

@@ -19,8 +19,8 @@ from csu_opt.indices import build_index
 from csu_opt.matrix import build_matrix
 from csu_opt.solve import SolveOptions, solve
 from csu_opt.start import greedy_start
-from test_matrix import generated
-from test_rules import build, lead_only, sub_only
+from factories.generated import generated
+from factories.rules import build, lead_only, sub_only
 
 
 def market(c_p: float, q_p: float, v_p: float, target: float = 0.0) -> Any:
