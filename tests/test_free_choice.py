@@ -1,0 +1,376 @@
+"""Free choice (C12, issue 18 section 3): every CCG is served by the formed network it prefers.
+
+Known answers: a hand-worked case; the brute-force oracle (tests/oracle.py, which reads the
+preferences on its own) on random tiny instances, managed and free, with and without a
+preference table; an independent formulation (pairwise rows u[l] + z[l',c] <= 1 for every
+l' that c ranks below l, with its own preference order) solved separately; the matrix
+backend row for row against the Pyomo model.
+"""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyomo.environ as pyo
+import pytest
+from pyomo.contrib.appsi.solvers import Highs
+
+import csu_opt
+from csu_opt.errors import InstanceError
+from csu_opt.indices import build_index
+from csu_opt.instance import Instance, instance_from_document
+from csu_opt.model import build_model
+from csu_opt.preferences import first_choice, preference_order
+from oracle import OracleResult, read
+from oracle import solve as oracle_solve
+from test_matrix import assert_same_model
+from test_rules import build, lead_only
+
+REL = 1e-6
+N_RANDOM = 48
+
+
+def with_preferences(
+    inst: Instance, choice: str, prefs: list[dict[str, Any]] | None, name: str | None = None
+) -> Instance:
+    """``inst`` with settings.ccg_choice and (if given) a ccg_preferences table."""
+    doc = inst.to_document()
+    doc["settings"] = {**doc["settings"], "ccg_choice": choice}
+    if choice == "free":
+        doc["settings"]["single_sourcing"] = True
+    doc["ccg_preferences"] = prefs
+    if name:
+        doc["name"] = name
+    return instance_from_document(doc, Path("<test>"))
+
+
+def random_preferences(inst: Instance, rng: np.random.Generator) -> list[dict[str, Any]]:
+    """Each CCG ranks a random subset of the providers (ranks whole, distinct, with gaps)."""
+    rows = []
+    for c in inst.ccgs.index:
+        ps = [p for p in inst.providers.index if rng.random() < 0.6]
+        ranks = rng.choice(np.arange(1, 10), size=len(ps), replace=False)
+        rows += [{"ccg": c, "lead": p, "rank": int(r)} for p, r in zip(ps, ranks, strict=True)]
+    return rows
+
+
+def market_instance(seed: int, managed: bool) -> Instance:
+    """A random tiny market where several leads pay: cheap leads, dear distances (t up to
+    40), capacities that often bind, some subcontractors, quality rules now and then."""
+    rng = np.random.default_rng(seed)
+    n_prov = int(rng.integers(3, 5))
+    lines = [f"S{i}" for i in range(int(rng.integers(1, 3)))]
+    ps = [f"P{i}" for i in range(n_prov)]
+    cs = [f"C{i}" for i in range(int(rng.integers(2, 4 if managed else 6)))]
+    providers = []
+    for i, p in enumerate(ps):
+        providers.append(
+            {
+                "id": p,
+                "can_lead": bool(i == 0 or rng.random() < 0.8),
+                "can_subcontract": bool(rng.random() < 0.4),
+                "lead_fixed_cost": int(rng.integers(5, 30)),
+                "subcontractor_fixed_cost": int(rng.integers(0, 10)),
+                "exit_cost": int(rng.integers(0, 15)),
+                **({"min_volume": int(rng.integers(5, 20))} if rng.random() < 0.2 else {}),
+            }
+        )
+    line_recs = {
+        s: {"quality_threshold": 0, "network_quality_target": int(rng.choice([0, 0, 0, 60]))}
+        for s in lines
+    }
+    caps = [
+        (p, s, int(rng.integers(1, 6)) * 10, int(rng.integers(40, 101)), float(rng.integers(0, 5)))
+        for p in ps
+        for s in lines
+        if rng.random() < 0.9
+    ]
+    demand = [(c, s, int(rng.integers(5, 20))) for c in cs for s in lines]
+    t = {(p, c): int(rng.integers(0, 41)) for p in ps for c in cs}
+    hi = [None, None, 2, 3][int(rng.integers(4))]
+    settings = {"lead_providers": {"max": hi} if hi else {}}
+    return build(
+        lines=line_recs,
+        providers=providers,
+        caps=caps,
+        demand=demand,
+        ccgs=cs,
+        t=t,
+        settings=settings,
+        name=f"market-{seed}",
+    )
+
+
+def free_instance(seed: int) -> Instance:
+    """Seed s: a random market; even seeds free choice with a preference table, odd free
+    without one (each CCG prefers its cheapest lead); every fourth seed (s % 4 == 3)
+    managed with a table (which it ignores)."""
+    managed = seed % 4 == 3
+    base = market_instance(seed, managed)
+    rng = np.random.default_rng(1000 + seed)
+    prefs = random_preferences(base, rng)
+    if managed:
+        return with_preferences(base, "managed", prefs)
+    return with_preferences(base, "free", prefs if seed % 2 == 0 else None)
+
+
+@functools.cache
+def free_case(seed: int) -> tuple[Instance, OracleResult | None]:
+    inst = free_instance(seed)
+    return inst, oracle_solve(inst)
+
+
+# --------------------------------------------------------------------------- hand-worked
+
+
+def two_leads(**settings: Any) -> Instance:
+    """Two leads of capacity 10 each, two CCGs of demand 10: both leads must be formed
+    (F 10 and 25). Each CCG is cheap to serve from one lead (t 0) and dear from the other
+    (t 20). Managed: C1 to P1, C2 to P2, 10 + 25 = 35."""
+    return build(
+        providers=[lead_only("P1", lead_fixed_cost=10), lead_only("P2", lead_fixed_cost=25)],
+        caps=[("P1", "A", 10, 100, 0), ("P2", "A", 10, 100, 0)],
+        demand=[("C1", "A", 10), ("C2", "A", 10)],
+        t={("P1", "C2"): 20, ("P2", "C1"): 20},
+        settings=settings,
+    )
+
+
+def test_hand_worked_free_choice_costs_the_dear_assignments() -> None:
+    managed = two_leads()
+    assert csu_opt.solve(managed, mip_gap=1e-9).objective == pytest.approx(35)
+    # C1 prefers P2 and C2 prefers P1: with both formed (as capacity needs) each goes to the
+    # lead it prefers, 10 + 25 + 20 + 20 = 75
+    prefs = [
+        {"ccg": "C1", "lead": "P2", "rank": 1},
+        {"ccg": "C2", "lead": "P1", "rank": 1},
+    ]
+    free = with_preferences(managed, "free", prefs)
+    for backend in ("pyomo", "matrix"):
+        sol = csu_opt.solve(free, backend=backend, mip_gap=1e-9)
+        assert sol.objective == pytest.approx(75)
+        assert dict(sol.assignments[["ccg", "lead"]].to_numpy()) == {"C1": "P2", "C2": "P1"}
+    # without a table each CCG prefers its cheapest lead: free choice costs nothing
+    unranked = with_preferences(managed, "free", None)
+    assert csu_opt.solve(unranked, mip_gap=1e-9).objective == pytest.approx(35)
+    assert oracle_solve(free).objective == pytest.approx(75)
+
+
+def test_order_ranked_first_then_by_cost_then_by_id() -> None:
+    inst = build(
+        providers=[lead_only(p, lead_fixed_cost=1) for p in ("P1", "P2", "P3", "P4")],
+        caps=[(p, "A", 100, 100, 0) for p in ("P1", "P2", "P3", "P4")],
+        demand=[("C1", "A", 1)],
+        t={("P1", "C1"): 9, ("P2", "C1"): 2, ("P3", "C1"): 2, ("P4", "C1"): 0},
+    )
+    inst = with_preferences(inst, "free", [{"ccg": "C1", "lead": "P1", "rank": 4}])
+    order = preference_order(inst)
+    # P1 ranked (costliest, still first); then P4 (t 0), P2 and P3 (t 2, by id)
+    assert list(order["lead"]) == ["P1", "P4", "P2", "P3"]
+    assert list(order["position"]) == [1, 2, 3, 4]
+    assert dict(first_choice(order, {"P2", "P3"})) == {"C1": "P2"}
+
+
+# --------------------------------------------------------------------------- oracle
+
+
+@pytest.mark.parametrize("seed", range(N_RANDOM))
+def test_random_model_equals_oracle(seed: int) -> None:
+    inst, ref = free_case(seed)
+    sol = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60)
+    if ref is None:
+        assert sol.status == "infeasible"
+        return
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    if inst.settings.free_choice:  # every CCG with its first choice among the formed leads
+        leads = set(sol.roles.query("role == 'lead'")["provider"])
+        want = first_choice(preference_order(inst), leads)
+        got = sol.assignments.set_index("ccg")["lead"]
+        assert dict(got) == dict(want)
+
+
+@pytest.mark.slow
+def test_random_set_mixes_markets_tables_and_outcomes() -> None:
+    cases = [free_case(seed) for seed in range(N_RANDOM)]
+    free = [(i, r) for i, r in cases if i.settings.free_choice]
+    assert len(free) >= 30
+    assert any(len(i.ccg_preferences) for i, _ in free)
+    assert any(not len(i.ccg_preferences) for i, _ in free)
+    assert sum(r is None for _, r in cases) >= 3
+    # free choice costs something on some instances: the managed optimum is lower
+    dearer = 0
+    for inst, ref in free:
+        if ref is None:
+            continue
+        managed = oracle_solve(inst.with_changes(["settings.ccg_choice=managed"]))
+        assert managed is not None
+        assert managed.objective <= ref.objective + 1e-6
+        dearer += managed.objective < ref.objective - 1e-6
+    assert dearer >= 3
+
+
+# --------------------------------------------------------------------------- independent form
+
+
+def pairwise_optimum(inst: Instance) -> float | None:
+    """The managed model plus pairwise closest-assignment rows u[l] + z[l',c] <= 1 for every
+    l' that c ranks below l (order from tests/oracle.py), solved by HiGHS."""
+    managed = inst.with_changes(["settings.ccg_choice=managed"])
+    ix = build_index(managed)
+    m = build_model(ix)
+    assert not hasattr(m, "free_choice")
+    prefs = read(inst).prefs
+    assert prefs is not None
+    lead_pos = {lead: i for i, lead in enumerate(ix.leads)}
+    zpos = {(r.l, r.c): k for k, r in enumerate(ix.assign.itertuples(index=False))}
+    pairs = [
+        (lead_pos[better], zpos[(worse, c)])
+        for c, order in prefs.items()
+        for i, better in enumerate(order)
+        for worse in order[i + 1 :]
+    ]
+    m.pairwise = pyo.Constraint(
+        range(len(pairs)), rule=lambda _m, i: m.u[pairs[i][0]] + m.z[pairs[i][1]] <= 1
+    )
+    opt = Highs()
+    opt.config.load_solution = False
+    opt.config.stream_solver = False
+    opt.highs_options = {"mip_rel_gap": 1e-9, "log_to_console": False}
+    res = opt.solve(m)
+    if res.best_feasible_objective is None:
+        return None
+    return float(res.best_feasible_objective)
+
+
+@pytest.mark.parametrize("seed", [s for s in range(N_RANDOM) if s % 4 != 3])
+def test_independent_pairwise_formulation_same_optimum(seed: int) -> None:
+    inst = free_instance(seed)
+    sol = csu_opt.solve(inst, mip_gap=1e-9, time_limit=60)
+    other = pairwise_optimum(inst)
+    if other is None:
+        assert sol.status == "infeasible"
+    else:
+        assert sol.objective == pytest.approx(other, rel=REL, abs=REL)
+
+
+def test_aggregated_rows_are_at_least_as_tight_as_pairwise_in_the_lp() -> None:
+    """The LP bound with C12 is >= the LP bound with the pairwise rows (C12 sums them)."""
+    from test_cuts import lp_bound
+
+    for seed in range(0, 16, 2):
+        inst = free_instance(seed)
+        if free_case(seed)[1] is None:
+            continue
+        assert lp_bound(inst, cuts=True) >= pairwise_lp(inst) - 1e-6
+
+
+def pairwise_lp(inst: Instance) -> float:
+    managed = inst.with_changes(["settings.ccg_choice=managed"])
+    ix = build_index(managed)
+    m = build_model(ix)
+    prefs = read(inst).prefs
+    assert prefs is not None
+    lead_pos = {lead: i for i, lead in enumerate(ix.leads)}
+    zpos = {(r.l, r.c): k for k, r in enumerate(ix.assign.itertuples(index=False))}
+    pairs = [
+        (lead_pos[b], zpos[(w, c)])
+        for c, o in prefs.items()
+        for i, b in enumerate(o)
+        for w in o[i + 1 :]
+    ]
+    m.pairwise = pyo.Constraint(
+        range(len(pairs)), rule=lambda _m, i: m.u[pairs[i][0]] + m.z[pairs[i][1]] <= 1
+    )
+    pyo.TransformationFactory("core.relax_integer_vars").apply_to(m)
+    opt = Highs()
+    opt.config.stream_solver = False
+    res = opt.solve(m)
+    return float(res.best_feasible_objective)
+
+
+# --------------------------------------------------------------------------- matrix
+
+
+@pytest.mark.parametrize("seed", range(0, N_RANDOM, 5))
+def test_matrix_same_model_row_for_row(seed: int) -> None:
+    assert_same_model(free_instance(seed))
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _problems(prefs: list[dict[str, Any]], **settings: Any) -> list[str]:
+    base = two_leads()
+    doc = base.to_document()
+    doc["settings"] = {**doc["settings"], **settings}
+    doc["ccg_preferences"] = prefs
+    with pytest.raises(InstanceError) as err:
+        instance_from_document(doc, Path("market.yaml"))
+    return [str(p) for p in err.value.problems]
+
+
+@pytest.mark.parametrize(
+    ("prefs", "field", "words"),
+    [
+        ([{"ccg": "C9", "lead": "P1", "rank": 1}], "ccg", "'C9' is not an id in ccgs"),
+        ([{"ccg": "C1", "lead": "PX", "rank": 1}], "lead", "'PX' is not an id in providers"),
+        ([{"ccg": "C1", "lead": "P1", "rank": 1.5}], "rank", "expected a whole number, got 1.5"),
+        ([{"ccg": "C1", "lead": "P1", "rank": 0}], "rank", "expected at least 1"),
+        ([{"ccg": "C1", "lead": "P1", "rank": "first"}], "rank", "expected a number"),
+        ([{"ccg": None, "lead": "P1", "rank": 1}], "ccg", "a value is required"),
+        ([{"ccg": float("nan"), "lead": "P1", "rank": 1}], "ccg", "NaN"),
+        (
+            [{"ccg": "C1", "lead": "P1", "rank": 1}, {"ccg": "C1", "lead": "P1", "rank": 2}],
+            "ccg/lead",
+            "duplicate ccg/lead C1/P1",
+        ),
+        (
+            [{"ccg": "C1", "lead": "P1", "rank": 2}, {"ccg": "C1", "lead": "P2", "rank": 2}],
+            "rank",
+            "CCG C1 gives rank 2 to two leads (P1 at",
+        ),
+    ],
+)
+def test_bad_preferences_are_located(prefs: list[dict[str, Any]], field: str, words: str) -> None:
+    problems = _problems(prefs)
+    assert len(problems) == 1, problems
+    assert "market.yaml" in problems[0] and "ccg_preferences" in problems[0]
+    assert f"field {field}" in problems[0] or f"{field}:" in problems[0] or field in problems[0]
+    assert words in problems[0]
+    assert "row" in problems[0] or "record" in problems[0]
+
+
+def test_free_choice_cannot_split_demand() -> None:
+    problems = _problems([], ccg_choice="free", single_sourcing=False)
+    assert len(problems) == 1
+    assert "single_sourcing: false cannot go with ccg_choice: free" in problems[0]
+
+
+def test_unknown_market_is_reported() -> None:
+    problems = _problems([], ccg_choice="auction")
+    assert len(problems) == 1 and "ccg_choice" in problems[0] and "'free'" in problems[0]
+
+
+def test_preferences_naming_a_provider_that_cannot_lead_warn() -> None:
+    inst = two_leads().with_changes(["providers.P2.can_lead=false"])
+    inst = with_preferences(inst, "free", [{"ccg": "C1", "lead": "P2", "rank": 1}])
+    assert any(
+        "ccg_preferences: 1 rows name providers that cannot lead" in w for w in inst.warnings
+    )
+    assert list(preference_order(inst)["lead"]) == ["P1", "P1"]
+
+
+def test_round_trip_keeps_market_and_preferences(tmp_path: Path) -> None:
+    from csu_opt.writer import write_document
+
+    inst = with_preferences(
+        two_leads(), "free", [{"ccg": "C1", "lead": "P2", "rank": 1}], name="round"
+    )
+    path = write_document(inst.to_document(), tmp_path)
+    back = csu_opt.load_instance(path)
+    assert back.settings.ccg_choice == "free"
+    assert back.ccg_preferences.to_dict("records") == [{"ccg": "C1", "lead": "P2", "rank": 1.0}]
