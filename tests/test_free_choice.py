@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyomo.environ as pyo
 import pytest
 from pyomo.contrib.appsi.solvers import Highs
@@ -24,6 +25,7 @@ from csu_opt.indices import build_index
 from csu_opt.instance import Instance, instance_from_document
 from csu_opt.model import build_model
 from csu_opt.preferences import first_choice, preference_order
+from csu_opt.verify import verify_solution
 from oracle import OracleResult, read
 from oracle import solve as oracle_solve
 from test_matrix import assert_same_model
@@ -186,6 +188,7 @@ def test_random_model_equals_oracle(seed: int) -> None:
         return
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    assert verify_solution(inst, sol).ok
     if inst.settings.free_choice:  # every CCG with its first choice among the formed leads
         leads = set(sol.roles.query("role == 'lead'")["provider"])
         want = first_choice(preference_order(inst), leads)
@@ -374,3 +377,85 @@ def test_round_trip_keeps_market_and_preferences(tmp_path: Path) -> None:
     back = csu_opt.load_instance(path)
     assert back.settings.ccg_choice == "free"
     assert back.ccg_preferences.to_dict("records") == [{"ccg": "C1", "lead": "P2", "rank": 1.0}]
+
+
+# --------------------------------------------------------------------------- verify
+
+
+def hand_free() -> Instance:
+    prefs = [
+        {"ccg": "C1", "lead": "P2", "rank": 1},
+        {"ccg": "C2", "lead": "P1", "rank": 1},
+    ]
+    return with_preferences(two_leads(), "free", prefs, name="hand-free")
+
+
+def test_verify_accepts_the_free_optimum_and_catches_a_managed_assignment(
+    tmp_path: Path,
+) -> None:
+    from csu_opt.solution import write_files
+    from csu_opt.verify import format_report, verify
+
+    inst = hand_free()
+    sol = csu_opt.solve(inst, mip_gap=1e-9)
+    write_files(sol, tmp_path)
+    report = verify(inst, tmp_path)
+    assert report.ok, format_report(report)
+    assert "every rule C1-C12" in format_report(report)[0]
+    # the planner's assignment (C1 to P1, C2 to P2) keeps C1-C11 (equal demands) but not C12
+    a = pd.read_csv(tmp_path / "assignments.csv")
+    a["lead"] = a["ccg"].map({"C1": "P1", "C2": "P2"})
+    a.to_csv(tmp_path / "assignments.csv", index=False)
+    report = verify(inst, tmp_path)
+    assert not report.ok
+    c12 = report.by_rule("C12")
+    assert [v.message for v in c12] == [
+        "CCG C1 is served by P1 (its choice no. 2), but under free choice it buys from the "
+        "formed network it prefers: P2 (its choice no. 1)",
+        "CCG C2 is served by P2 (its choice no. 2), but under free choice it buys from the "
+        "formed network it prefers: P1 (its choice no. 1)",
+    ]
+    # the rest says only that the recomputed cost (35) is not the reported one (75)
+    assert set(report.rules_violated) <= {"C12", "objective", "breakdown"}
+    # the same files are fine for the managed market
+    assert not verify(inst.with_changes(["settings.ccg_choice=managed"]), tmp_path).by_rule("C12")
+
+
+# --------------------------------------------------------------------------- explain, rule-costs
+
+
+def test_explain_names_free_choice_when_it_makes_the_instance_infeasible() -> None:
+    from csu_opt.explain import explain, format_explanation
+
+    # both CCGs prefer P1; each lead holds one CCG only: both must be formed, and then both
+    # CCGs go to P1, which cannot hold them. Managed: C1 to P1, C2 to P2.
+    prefs = [{"ccg": c, "lead": "P1", "rank": 1} for c in ("C1", "C2")]
+    inst = with_preferences(two_leads(), "free", prefs)
+    assert csu_opt.solve(inst).status == "infeasible"
+    assert oracle_solve(inst) is None
+    e = explain(inst, time_limit=30)
+    assert e.feasible is False
+    assert e.conflict == ["C6", "C12"]
+    text = "\n".join(format_explanation(e))
+    assert "C12 free choice (each CCG buys from the formed network it prefers)" in text
+    managed = [s for s in [e.suggestion, *e.alternatives] if s and s.rule == "C12"]
+    assert len(managed) == 1 and managed[0].verified
+    assert managed[0].overrides == ("settings.ccg_choice=managed",)
+    assert managed[0].objective == pytest.approx(35)
+    # a managed instance has no C12 group at all
+    assert "C12" not in explain(two_leads(), time_limit=30).rules
+
+
+def test_rule_costs_price_free_choice_as_the_managed_market() -> None:
+    from csu_opt.rulecosts import format_rule_costs, relaxations, rule_costs
+
+    inst = hand_free()
+    keys = [r.key for r in relaxations(inst)]
+    assert "C12" in keys and "SS" not in keys  # free choice implies single sourcing
+    rc = rule_costs(inst, keys=["C12"])
+    row = rc.table.set_index("key").loc["C12"]
+    assert row["cost"] == pytest.approx(75 - 35)
+    assert row["overrides"] == "settings.ccg_choice=managed"
+    assert bool(row["binding"]) is True
+    assert any("free choice" in line for line in format_rule_costs(rc))
+    assert "C12" not in [r.key for r in relaxations(two_leads())]
