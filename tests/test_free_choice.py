@@ -459,3 +459,106 @@ def test_rule_costs_price_free_choice_as_the_managed_market() -> None:
     assert bool(row["binding"]) is True
     assert any("free choice" in line for line in format_rule_costs(rc))
     assert "C12" not in [r.key for r in relaxations(two_leads())]
+
+
+# --------------------------------------------------------------------------- compare, CLI
+
+
+def test_cli_solves_both_markets_and_compare_gives_the_planners_answer(tmp_path: Path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from csu_opt.cli import main
+    from csu_opt.compare import compare_runs, load_run
+    from csu_opt.writer import write_document
+
+    def cli(*args: object) -> tuple[int, str]:
+        res = CliRunner().invoke(main, [str(a) for a in args])
+        if res.exception and not isinstance(res.exception, SystemExit):
+            raise res.exception
+        return res.exit_code, res.output
+
+    # the file holds the preferences and says managed; free choice is one --set away
+    doc = hand_free().to_document()
+    doc["settings"]["ccg_choice"] = "managed"
+    path = write_document(doc, tmp_path)
+    code, out = cli("validate", path)
+    assert code == 0, out
+    runs = {}
+    for market in ("managed", "free"):
+        folder = tmp_path / market
+        code, out = cli("solve", path, "--out", folder, "--set", f"settings.ccg_choice={market}")
+        assert code == 0, out
+        summary = json.loads((folder / "summary.json").read_text())
+        assert summary["instance"]["ccg_choice"] == market
+        runs[market] = folder
+    assert "market: free choice" in out
+    cmp = compare_runs([load_run(runs["managed"]), load_run(runs["free"])])
+    ans = cmp.market
+    assert ans is not None and ans.same_model
+    assert ans.value == pytest.approx(40) and ans.cost is not None and ans.cost.proven
+    assert ans.cost.low == pytest.approx(40, abs=1e-3)
+    assert ans.leads_managed_only == ans.leads_free_only == []  # both keep P1 and P2
+    assert ans.moves.to_dict("records") == [
+        {"ccg": "C1", "name": "C1", "managed": "P1", "free": "P2"},
+        {"ccg": "C2", "name": "C2", "managed": "P2", "free": "P1"},
+    ]
+    assert ans.exits.empty
+    code, out = cli("compare", runs["managed"], runs["free"], "--report", tmp_path / "markets.html")
+    assert code == 0, out
+    assert "Managed market or free choice" in out
+    assert "Cost of free choice" in out and "40.00" in out
+    assert "CCGs that move network under free choice: 2" in out
+    html = (tmp_path / "markets.html").read_text()
+    assert "Managed market or free choice" in html and "free choice (each CCG buys" in html
+    code, out = cli("report", runs["free"])
+    assert code == 0, out
+    assert "Market solved:</strong> free choice" in (runs["free"] / "report.html").read_text()
+
+
+def test_compare_lists_leads_and_exits_of_one_market_only(tmp_path: Path) -> None:
+    """Every CCG prefers P1 (room for all; P2 holds two CCGs only). Managed: P1 serves C3 and
+    P2 (minimum volume 10) serves C1 and C2, t 0 each: 10 + 10 = 20. Free: a formed P2 would
+    serve nobody and fall below its minimum, so it exits (50) and P1 serves all at
+    t 30 + 30 + 0: 10 + 50 + 60 = 120."""
+    from csu_opt.compare import compare_runs, load_run, market_lines
+    from csu_opt.runner import run_solve
+    from csu_opt.writer import write_document
+
+    inst = build(
+        providers=[
+            lead_only("P1", lead_fixed_cost=10),
+            lead_only("P2", lead_fixed_cost=10, exit_cost=50, staff=120, min_volume=10),
+        ],
+        caps=[("P1", "A", 30, 100, 0), ("P2", "A", 20, 100, 0)],
+        demand=[("C1", "A", 10), ("C2", "A", 10), ("C3", "A", 10)],
+        t={("P1", "C1"): 30, ("P1", "C2"): 30},
+        name="exits",
+    )
+    prefs = [{"ccg": c, "lead": "P1", "rank": 1} for c in ("C1", "C2", "C3")]
+    path = write_document(with_preferences(inst, "managed", prefs).to_document(), tmp_path)
+    folders = []
+    for market in ("managed", "free"):
+        one = csu_opt.load_instance(path, [f"settings.ccg_choice={market}"])
+        assert oracle_solve(one).objective == pytest.approx(20 if market == "managed" else 120)
+        run_solve(one, tmp_path / market, csu_opt.SolveOptions(mip_gap=1e-9))
+        folders.append(tmp_path / market)
+    cmp = compare_runs([load_run(f) for f in folders])
+    ans = cmp.market
+    assert ans is not None
+    assert ans.value == pytest.approx(100)
+    assert ans.leads_managed_only == ["P2"] and ans.leads_free_only == []
+    assert list(ans.moves["ccg"]) == ["C1", "C2"]
+    (row,) = ans.exits.to_dict("records")
+    assert (row["provider"], row["managed"], row["free"]) == ("P2", "lead", "exit")
+    assert (row["staff"], row["min_volume"], row["managed_volume"]) == (120, 10, 20)
+    text = "\n".join(market_lines(ans, "£k"))
+    assert "Leads only under management: P2; only under free choice: none" in text
+    assert (
+        "Exit only under free choice: P2 (120 staff; delivers 20.00 in the other market, " in text
+    )
+    assert "Exit only under management: none" in text
+    # the free run first: the same answer
+    again = compare_runs([load_run(f) for f in reversed(folders)]).market
+    assert again is not None and again.value == pytest.approx(100)
