@@ -562,3 +562,20 @@ def test_compare_lists_leads_and_exits_of_one_market_only(tmp_path: Path) -> Non
     # the free run first: the same answer
     again = compare_runs([load_run(f) for f in reversed(folders)]).market
     assert again is not None and again.value == pytest.approx(100)
+
+
+def test_greedy_start_is_repaired_to_first_choices() -> None:
+    """The greedy places C1 with P1 and C2 with P2 (t 0 each), which breaks C12 here; the
+    repaired start sends each CCG to the lead it prefers and satisfies every row."""
+    from csu_opt.matrix import build_matrix
+    from csu_opt.start import FEAS_TOL, greedy_start
+
+    ix = build_index(hand_free())
+    mm = build_matrix(ix)
+    col = greedy_start(ix, mm)
+    assert col is not None
+    assert mm.violation(col) <= FEAS_TOL * 10
+    assert mm.cost(col) == pytest.approx(75)
+    z = col[mm.layout.Z : mm.layout.X]
+    placed = {(r.l, r.c) for r, v in zip(ix.assign.itertuples(), z, strict=True) if v > 0.5}
+    assert placed == {("P2", "C1"), ("P1", "C2")}
