@@ -421,11 +421,16 @@ def _one_market_exits(managed: Run, free: Run) -> pd.DataFrame:
 
 def market_lines(ans: MarketAnswer, unit: str) -> list[str]:
     """The planner's answer as plain sentences (terminal and report)."""
-    proven = "" if ans.cost is None or ans.cost.proven else " (not proven: a solve hit a limit)"
+    iv = ans.cost
+    proven = "" if iv is None or iv.proven else " (not proven: a solve hit a limit)"
     lines = [
-        f"Cost of free choice ({ans.free} minus {ans.managed}): {ans.cost_text} {unit} a year"
-        + proven,
+        f"Cost of free choice ({ans.free} minus {ans.managed}): {ans.cost_text} ({unit})" + proven,
     ]
+    if iv is not None and np.isfinite(iv.low) and np.isfinite(iv.high):
+        lines.append(
+            f"  surely between {money(iv.low)} and {money(iv.high)} (the solves' bounds); "
+            f"the networks found differ by {money(ans.value)}"
+        )
     if not ans.same_model:
         lines.append(
             "  the two runs did not solve the same instance apart from the market: the "
