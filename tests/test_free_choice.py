@@ -377,6 +377,12 @@ def test_round_trip_keeps_market_and_preferences(tmp_path: Path) -> None:
     back = csu_opt.load_instance(path)
     assert back.settings.ccg_choice == "free"
     assert back.ccg_preferences.to_dict("records") == [{"ccg": "C1", "lead": "P2", "rank": 1.0}]
+    from csu_opt.export import write_workbook
+
+    write_workbook(path, tmp_path / "book.xlsx", tmp_path / "book.yaml")
+    book = csu_opt.load_instance(tmp_path / "book.yaml")
+    assert book.settings.ccg_choice == "free"
+    assert book.ccg_preferences.to_dict("records") == back.ccg_preferences.to_dict("records")
 
 
 # --------------------------------------------------------------------------- verify
@@ -579,3 +585,100 @@ def test_greedy_start_is_repaired_to_first_choices() -> None:
     z = col[mm.layout.Z : mm.layout.X]
     placed = {(r.l, r.c) for r, v in zip(ix.assign.itertuples(), z, strict=True) if v > 0.5}
     assert placed == {("P2", "C1"), ("P1", "C2")}
+
+
+# --------------------------------------------------------------------------- every stage
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_merged_body_takes_its_members_best_rank_and_both_backends_agree() -> None:
+    inst = csu_opt.load_instance(ROOT / "instances" / "demo-mergers.yaml")
+    ccg = str(inst.ccgs.index[0])
+    prefs = [
+        {"ccg": ccg, "lead": "PRIVCO", "rank": 1},
+        {"ccg": ccg, "lead": "MIDS", "rank": 2},
+        {"ccg": ccg, "lead": "NORTH", "rank": 5},
+    ]
+    free = with_preferences(inst, "free", prefs)
+    order = preference_order(free)
+    mine = order[order["ccg"] == ccg]
+    # NORTHMIDS (NORTH;MIDS) and MIDSCOUNCIL (MIDS;COUNCIL) take MIDS's rank 2: they tie
+    # with MIDS, with which neither can be formed (M1), and come before NORTH
+    assert list(mine["lead"])[:5] == ["PRIVCO", "MIDS", "MIDSCOUNCIL", "NORTHMIDS", "NORTH"]
+    py, mx = (
+        csu_opt.solve(free, backend=b, mip_gap=1e-9, time_limit=60) for b in ("pyomo", "matrix")
+    )
+    assert py.status == mx.status == "optimal"
+    assert mx.objective == pytest.approx(py.objective, rel=REL)
+    assert verify_solution(free, mx).ok
+    first = mx.assignments.set_index("ccg")["lead"][ccg]
+    assert first == first_choice(order, set(mx.leads))[ccg]
+
+
+@pytest.mark.slow
+def test_reduction_concurrent_and_polish_keep_the_free_optimum() -> None:
+    """A generated 20 x 120 market under free choice: every speed-up reaches the plain
+    optimum (they never change it) and a network that satisfies C12."""
+    from csu_opt.generate import generate
+    from csu_opt.solve import solve
+
+    doc = generate(20, 120, seed=1)
+    doc["settings"] = {**doc["settings"], "ccg_choice": "free"}
+    inst = instance_from_document(doc, Path("gen-free.yaml"))
+    plain = solve(
+        inst,
+        csu_opt.SolveOptions(backend="matrix", root_reduction=False, mip_gap=1e-9, time_limit=120),
+    )
+    assert plain.status == "optimal"
+    for opts in (
+        dict(root_reduction=True),
+        dict(root_reduction=True, concurrent=2),
+        dict(root_reduction=False, polish=0.3),
+        dict(backend="pyomo"),
+    ):
+        kw: dict[str, Any] = {"backend": "matrix", "mip_gap": 1e-9, "time_limit": 120, **opts}
+        sol = solve(inst, csu_opt.SolveOptions(**kw))
+        assert sol.status == "optimal", opts
+        assert sol.objective == pytest.approx(plain.objective, rel=1e-6), opts
+        assert verify_solution(inst, sol).ok, opts
+
+
+def test_n_minus_1_repairs_keep_free_choice() -> None:
+    """hand_free plus a dear third lead P3 (F 40, capacity 10, t 0 to both CCGs), which C2
+    ranks second; the optimum (75) keeps P1 and P2. When P1 fails, P2 and P3 lead: C1 still
+    prefers P2 (t 20), C2 takes its second choice P3 (t 0): 25 + 40 + 20 = 85. When P2
+    fails, C2 goes to P1 (rank 1) and so does C1 (unranked: P1 and P3 both t 0, P1 by id),
+    more than P1's capacity: no network."""
+    from csu_opt.resilience import resilience
+
+    base = hand_free()
+    doc = base.to_document()
+    doc["providers"] = pd.concat(
+        [doc["providers"], pd.DataFrame([lead_only("P3", lead_fixed_cost=40)])],
+        ignore_index=True,
+    )
+    doc["capabilities"] = pd.concat(
+        [
+            doc["capabilities"],
+            pd.DataFrame([{"provider": "P3", "service_line": "A", "capacity": 10, "quality": 100}]),
+        ],
+        ignore_index=True,
+    )
+    doc["ccg_preferences"] = pd.concat(
+        [doc["ccg_preferences"], pd.DataFrame([{"ccg": "C2", "lead": "P3", "rank": 2}])],
+        ignore_index=True,
+    )
+    inst = instance_from_document(doc, Path("three.yaml"))
+    sol = csu_opt.solve(inst, mip_gap=1e-9)
+    assert sol.objective == pytest.approx(75)
+    res = resilience(inst, sol, csu_opt.SolveOptions(mip_gap=1e-9), repair="reoptimise")
+    table = res.table.set_index("provider")
+    assert table.at["P1", "status"] == "optimal"
+    assert table.at["P1", "objective"] == pytest.approx(85)
+    assert oracle_solve(inst.with_changes(["providers.P1.can_lead=false"])).objective == (
+        pytest.approx(85)
+    )
+    assert table.at["P2", "status"] == "infeasible"
+    assert oracle_solve(inst.with_changes(["providers.P2.can_lead=false"])) is None
