@@ -21,12 +21,12 @@ Feasibility is decided by HiGHS on the real model (``csu_opt.model.build_model``
 objective, so every answer is the model's own.
 
 Rules beyond C1-C11 are rule groups of their own (:class:`ExtraRule`): those an instance
-switches on (M1 merger exclusivity, :data:`INSTANCE_RULES`) and those a what-if adds to the
-question (a moves limit, robust N-1: ``csu_opt.whatif_rules``). Given what-if rules,
-``explain`` first asks whether the instance is feasible without them; when it is, the answer
-says what the what-if makes impossible, which rules it collides with, and the what-if's own
-smallest relaxation first (e.g. the fewest moves that work), each verified by a solve with
-the what-if in force.
+switches on (M1 merger exclusivity, C12 free choice: :data:`INSTANCE_RULES`) and those a
+what-if adds to the question (a moves limit, robust N-1: ``csu_opt.whatif_rules``). Given
+what-if rules, ``explain`` first asks whether the instance is feasible without them; when it
+is, the answer says what the what-if makes impossible, which rules it collides with, and the
+what-if's own smallest relaxation first (e.g. the fewest moves that work), each verified by
+a solve with the what-if in force. C12's own relaxation is the managed market.
 """
 
 from __future__ import annotations
@@ -204,8 +204,31 @@ class MergerExclusivity(ExtraRule):
         return len(inst.mergers) > 0
 
 
+class FreeChoice(ExtraRule):
+    """(C12) under free choice each CCG buys from the formed network it prefers."""
+
+    key = "C12"
+    title = "C12 free choice (each CCG buys from the formed network it prefers)"
+    components = ("free_choice",)
+
+    def applies(self, inst: Instance) -> bool:
+        return inst.settings.free_choice
+
+    def impossible(self) -> str:
+        return "free choice"
+
+    def relaxation(self, inst: Instance, time_limit: float | None) -> Suggestion | None:
+        """The managed market: the planner places every CCG (single sourcing kept)."""
+        s = Suggestion(
+            "C12",
+            ("settings.ccg_choice=managed",),
+            "let the planner place the CCGs (a managed market instead of free choice)",
+        )
+        return _verify(inst, s, time_limit, ())
+
+
 #: Rules an instance switches on, beyond C1-C11 (each applies only where it restricts).
-INSTANCE_RULES: tuple[ExtraRule, ...] = (MergerExclusivity(),)
+INSTANCE_RULES: tuple[ExtraRule, ...] = (MergerExclusivity(), FreeChoice())
 
 
 def instance_rules(inst: Instance) -> list[ExtraRule]:
@@ -962,6 +985,11 @@ def explain(
         s = searcher.for_rule(rule_key)
         if s is not None:
             found.append(_verify(instance, s, time_limit, extra))
+    for rule in extra:  # an instance rule's own relaxation (C12: the managed market)
+        if rule.key in conflict and not rule.whatif and (alternatives or not found):
+            own = rule.relaxation(instance, time_limit)
+            if own is not None:
+                found.append(own)
     verified = [s for s in found if s.verified]
     best = verified[0] if verified else (found[0] if found else None)
     names = ", ".join(f"{r} {RULES[r]}" if r in RULES else titles.get(r, r) for r in conflict)

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pandas as pd
 
-from csu_opt.indices import ModelIndex, cover_counts, quality_covers
+from csu_opt.indices import ModelIndex, cover_counts, free_choice_rows, quality_covers
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -542,6 +542,21 @@ def rows_mergers(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     return [_block("merger_exclusive", len(keys), parts, -INF, 1.0)]
 
 
+def rows_free_choice(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
+    """(C12, free choice only) Σ_{l' ≽_c l} z[l',c] >= u[l] for every CCG c and lead l.
+
+    l' ≽_c l: c ranks l' at or above l (``ix.preference``). The row of c's last choice (C4's
+    Σ_l z[l,c] = 1) is left out; rows by CCG, then c's preference (``free_choice_rows``).
+    """
+    if not ix.free_choice:
+        return []
+    keys, rows, zpos = free_choice_rows(ix)
+    n = len(keys)
+    lead = np.asarray(pd.Index(ix.leads).get_indexer(keys["l"]), dtype=_I)
+    parts = [(rows, lay.Z + zpos, 1.0), (np.arange(n), lay.U + lead, -1.0)]
+    return [_block("free_choice", n, parts, 0.0, INF)]
+
+
 def rows_capacity_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     """(V1, valid) cardinality cover: Σ_{p eligible in s} a[p] >= k[s] for every line s.
 
@@ -667,6 +682,7 @@ def build_matrix(
         *rows_self_delivery(ix, lay, cd),
         *rows_viability(ix, lay, cd),
         *rows_mergers(ix, lay, cd),
+        *rows_free_choice(ix, lay, cd),
     ]
     if valid_inequalities and not mutable:
         blocks += rows_capacity_cover(ix, lay, cd)

@@ -1,4 +1,5 @@
-"""An independent check of a solution against every rule of model/formulation.md (C1-C11).
+"""An independent check of a solution against every rule of model/formulation.md (C1-C11,
+and C12 under free choice: each CCG is served by the formed network it prefers).
 
 ``verify`` reads a result folder (summary.json, roles.csv, assignments.csv, flows.csv) and the
 validated instance, never the Pyomo model: it rebuilds the decisions from the files
@@ -29,6 +30,7 @@ import pandas as pd
 
 from csu_opt.instance import Instance
 from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
+from csu_opt.preferences import first_choice, preference_order
 from csu_opt.solution import CostBreakdown, Role, Solution, Status
 
 ROLES = tuple(r.value for r in Role)
@@ -98,6 +100,8 @@ class VerifyReport:
     #: Set when the instance is not the one the run was solved with (its sha256 differs):
     #: the violations may then say only that, and this is what a reader must see first.
     instance_changed: str = ""
+    #: the last rule checked: C11, or C12 under free choice
+    last_rule: str = "C11"
 
     def by_rule(self, rule: str) -> list[Violation]:
         return [v for v in self.violations if v.rule == rule]
@@ -301,7 +305,14 @@ def check(
         "flows": len(checker.x),
     }
     return VerifyReport(
-        not checker.out, checker.out, breakdown.total, breakdown, reported_obj, tol, counts
+        not checker.out,
+        checker.out,
+        breakdown.total,
+        breakdown,
+        reported_obj,
+        tol,
+        counts,
+        last_rule="C12" if instance.settings.free_choice else "C11",
     )
 
 
@@ -522,9 +533,11 @@ class _Checker:
         self.quality()
         self.self_delivery()
         self.viability()
+        self.free_choice()
 
     def integrality(self) -> None:
-        if not self.inst.settings.single_sourcing:
+        st = self.inst.settings
+        if not (st.single_sourcing or st.free_choice):
             return
         for (lead, c), share in sorted(self.z.items()):
             off = min(abs(share), abs(share - 1))
@@ -535,6 +548,37 @@ class _Checker:
                     "places all of a CCG's demand with one lead",
                     off,
                 )
+
+    def free_choice(self) -> None:
+        """(C12, free choice) each CCG is served, wholly, by its most preferred formed lead
+        (its order from csu_opt.preferences.preference_order)."""
+        if not self.inst.settings.free_choice or not self.U:
+            return
+        order = preference_order(self.inst)
+        formed = order[order["lead"].isin(list(self.U))]
+        keys = zip(formed["ccg"], formed["lead"], strict=True)
+        position = dict(zip(keys, formed["position"], strict=True))
+        best = first_choice(order, self.U)
+        served: dict[str, list[str]] = defaultdict(list)
+        for (lead, c), share in self.z.items():
+            if share > self.tol.integrality:
+                served[c].append(lead)
+        for c in sorted(self.ccgs):
+            want = best.get(c)
+            got = sorted(served.get(c, []))
+            if want is None or got == [want] or not got:  # unplaced: C4 reports it
+                continue
+            others = [g for g in got if g != want]
+            placed = ", ".join(
+                f"{g} (its choice no. {position[(c, g)]})" if (c, g) in position else g
+                for g in others
+            )
+            self.add(
+                "C12",
+                f"CCG {c} is served by {placed}, but under free choice it buys from the formed "
+                f"network it prefers: {want} (its choice no. {position[(c, want)]})",
+                float(sum(self.z.get((g, c), 0.0) for g in others)),
+            )
 
     def lead_count(self) -> None:
         """(C1) N_min <= Σ u <= N_max."""
@@ -800,7 +844,7 @@ def format_report(report: VerifyReport, max_listed: int | None = None) -> list[s
             max_listed = 10
     if report.ok:
         lines.append(
-            f"verified: the solution satisfies every rule C1-C11 "
+            f"verified: the solution satisfies every rule C1-{report.last_rule} "
             f"(objective {fmt(report.objective)})"
         )
     else:
