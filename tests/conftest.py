@@ -74,6 +74,16 @@ SLOW: dict[str, Slow] = {
     "test_cli::test_verify_against_another_instance_says_so_first": ALL,
     "test_instances::test_england_facts": Slow(fast=("england-2013",)),
     "test_export::test_bad_cell_in_sheet_is_reported_with_sheet_and_row": ALL,
+    # free choice (C12): a sample of each oracle family stays fast
+    "test_free_choice::test_random_model_equals_oracle": Slow(fast=("0", "1", "6")),
+    "test_free_choice::test_independent_pairwise_formulation_same_optimum": Slow(fast=("0",)),
+    "test_free_choice::test_matrix_same_model_row_for_row": Slow(fast=("0",)),
+    "test_free_choice::test_random_set_mixes_markets_tables_and_outcomes": ALL,  # 8.3 s
+    "test_free_choice::test_reduction_concurrent_and_polish_keep_the_free_optimum": ALL,  # 6.9 s
+    "test_free_choice::test_cli_solves_both_markets_and_compare_gives_the_planners_answer": ALL,
+    "test_free_choice::test_explain_names_free_choice_when_it_makes_the_instance_infeasible": ALL,
+    "test_free_choice::test_aggregated_rows_are_at_least_as_tight_as_pairwise_in_the_lp": ALL,
+    "test_free_choice::test_n_minus_1_repairs_keep_free_choice": ALL,  # 1.2 s
     "test_matrix::test_benchmarks_same_optimum": Slow(fast=("cap41-1040444.375",)),
     "test_tutorial::test_every_tutorial_command_runs": ALL,  # 285.4 s
     "test_instances::test_england_2013_finds_a_verified_solution": ALL,  # 120.1 s
@@ -309,6 +319,11 @@ FAMILIES: dict[str, tuple[str, ...]] = {
     "C10": (f"{_RULE}[C10_self_delivery]", f"{_ROWS}[C10_self_delivery-tight]"),
     "C11": (f"{_RULE}[C11_viability]", f"{_ROWS}[C11_viability-tight]"),
     "single sourcing": (f"{_RULE}[single_sourcing]",),
+    "C12 free choice": (
+        "test_free_choice::test_hand_worked_free_choice_costs_the_dear_assignments",
+        "test_free_choice::test_random_model_equals_oracle[0]",
+        "test_free_choice::test_verify_accepts_the_free_optimum_and_catches_a_managed_assignment",
+    ),
     "random instances against the oracle": (
         "test_rules::test_random_model_equals_oracle",
         "test_cuts::test_cuts_keep_the_oracle_optimum",

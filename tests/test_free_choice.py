@@ -26,10 +26,10 @@ from csu_opt.instance import Instance, instance_from_document
 from csu_opt.model import build_model
 from csu_opt.preferences import first_choice, preference_order
 from csu_opt.verify import verify_solution
+from factories.matrix import assert_same_model
+from factories.rules import build, lead_only
 from oracle import OracleResult, read
 from oracle import solve as oracle_solve
-from test_matrix import assert_same_model
-from test_rules import build, lead_only
 
 REL = 1e-6
 N_RANDOM = 48
@@ -196,7 +196,6 @@ def test_random_model_equals_oracle(seed: int) -> None:
         assert dict(got) == dict(want)
 
 
-@pytest.mark.slow
 def test_random_set_mixes_markets_tables_and_outcomes() -> None:
     cases = [free_case(seed) for seed in range(N_RANDOM)]
     free = [(i, r) for i, r in cases if i.settings.free_choice]
@@ -617,7 +616,6 @@ def test_merged_body_takes_its_members_best_rank_and_both_backends_agree() -> No
     assert first == first_choice(order, set(mx.leads))[ccg]
 
 
-@pytest.mark.slow
 def test_reduction_concurrent_and_polish_keep_the_free_optimum() -> None:
     """A generated 20 x 120 market under free choice: every speed-up reaches the plain
     optimum (they never change it) and a network that satisfies C12."""
