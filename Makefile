@@ -1,4 +1,4 @@
-# The two set-up commands of the README: `make run` and `make test`.
+# The set-up commands of the README: `make run`, `make test` (CI) and `make test-fast`.
 # Each creates the virtual environment it needs (.venv) on first use.
 PYTHON ?= python3
 VENV   ?= .venv
@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 INSTANCE ?= instances/demo.yaml
 
-.PHONY: run test lint install clean
+.PHONY: run test test-fast oracle-refs lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,19 @@ lint: $(STAMP)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
+# everything (CI): lint, every test with the large hypothesis profile, the 20 slowest shown;
+# pyproject.toml gives each test a generous timeout
 test: lint
-	$(BIN)/python -m pytest -q
+	HYPOTHESIS_PROFILE=ci $(BIN)/python -m pytest -q --durations=20
+
+# the developer's loop, well under a minute: no lint, no test of tests/conftest.py's SLOW
+# table (a representative subset still covers every rule family: tests/test_loop.py)
+test-fast: $(STAMP)
+	HYPOTHESIS_PROFILE=dev $(BIN)/python -m pytest -q -m "not slow"
+
+# recompute the brute-force oracle's stored answers (tests/data/oracle); review the diff
+oracle-refs: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python -m factories.oracle_refs
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -8,6 +8,10 @@ Written from the maths of model/formulation.md alone (it does not use
    either exit or subcontracting to a non-empty set of at most m leads of L (C2, C3);
 2. keep those where every lead's network has, in every service line, a member eligible
    in that line (C8; eligible = capacity > 0 and quality >= threshold, C7);
+   Under free choice (C12) each CCG goes to its most preferred lead of L, so the assignment
+   is data; preferences are read here from the ``ccg_preferences`` table and assignment
+   costs by the rule of docs/schema.md (ranked leads by rank, then the others by cost, then
+   by id), not through ``csu_opt.instance.preferences``;
 3. for each survivor solve what is left (x, z under C4, C5, C6, C7, C9, C10, C11) as a
    linear programme with ``scipy.optimize.linprog``; under single sourcing each CCG's lead
    is enumerated too, so z is fixed data and the LP has x only.
@@ -58,6 +62,13 @@ class Data:
     m: int
     rho: float
     single: bool
+    #: free choice (C12): ccg -> every lead-capable provider, most preferred first; else None
+    prefs: dict[str, list[str]] | None = None
+
+    def first_choice(self, leads: tuple[str, ...]) -> dict[str, str]:
+        """Under free choice, each CCG's most preferred lead among ``leads``."""
+        assert self.prefs is not None
+        return {c: next(lead for lead in self.prefs[c] if lead in leads) for c in self.ccgs}
 
     def eligible(self, p: str, s: str) -> bool:
         """C7: p may deliver line s iff cap[p,s] > 0 and q[p,s] >= θ[s]."""
@@ -82,6 +93,15 @@ def read(inst: Instance) -> Data:
         for r in inst.partnership_costs.itertuples(index=False)
     }
     ps = list(prov.index)
+    prefs = None
+    if st.ccg_choice == "free":
+        rank = {(r.ccg, r.lead): float(r.rank) for r in inst.ccg_preferences.itertuples()}
+        lead_ids = [p for p in ps if bool(prov.at[p, "can_lead"])]
+        prefs = {}
+        for ccg in inst.ccgs.index:
+            ranked = sorted((rank[(ccg, p)], p) for p in lead_ids if (ccg, p) in rank)
+            rest = sorted((t.get((p, ccg), 0.0), p) for p in lead_ids if (ccg, p) not in rank)
+            prefs[ccg] = [p for _, p in ranked] + [p for _, p in rest]
     return Data(
         providers=ps,
         lines=list(lines.index),
@@ -104,7 +124,8 @@ def read(inst: Instance) -> Data:
         n_max=st.lead_max if st.lead_max is not None else len(ps),
         m=st.max_leads_per_subcontractor,
         rho=st.lead_self_delivery_min_share,
-        single=st.single_sourcing,
+        single=st.single_sourcing or prefs is not None,
+        prefs=prefs,
     )
 
 
@@ -303,7 +324,11 @@ def solve(inst: Instance) -> OracleResult | None:
         base = fixed_cost(D, leads, subs) + delivery_bound(D, {*leads, *subs})
         if not math.isfinite(base):
             continue
-        if D.single:
+        if D.prefs is not None:
+            assignment = D.first_choice(leads)
+            t = sum(D.t.get((lead, c), 0.0) for c, lead in assignment.items())
+            candidates.append((base + t, len(candidates), leads, subs, assignment))
+        elif D.single:
             for choice in itertools.product(leads, repeat=len(D.ccgs)):
                 assignment = dict(zip(D.ccgs, choice, strict=True))
                 t = sum(D.t.get((lead, c), 0.0) for c, lead in assignment.items())
@@ -348,7 +373,12 @@ def fewest_moves(inst: Instance, today: dict[str, str]) -> int | None:
     for leads, subs in role_assignments(D):
         if not full_coverage(D, leads, subs):
             continue
-        for choice in itertools.product(leads, repeat=len(D.ccgs)):
+        choices = (
+            [tuple(D.first_choice(leads)[c] for c in D.ccgs)]
+            if D.prefs is not None
+            else itertools.product(leads, repeat=len(D.ccgs))
+        )
+        for choice in choices:
             assignment = dict(zip(D.ccgs, choice, strict=True))
             moves = sum(1 for c, lead in today.items() if assignment.get(c) != lead)
             if best is not None and moves >= best:

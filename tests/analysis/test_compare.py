@@ -13,7 +13,7 @@ from csu_opt.analysis.compare import ABSENT, compare_runs
 from csu_opt.cli.figures import compare
 from csu_opt.present.compare import comparison_figure
 from csu_opt.results.run import load_run
-from test_plots import board_document, invoke, solve_board, write_board
+from factories.boards import board_document, invoke, solve_board, write_board
 
 
 @pytest.fixture(scope="module")

@@ -202,7 +202,7 @@ def test_data_checks_never_claim_too_much(seed: int) -> None:
 
     from csu_opt.analysis.disruption import Incumbent
     from csu_opt.analysis.resilience import robust_network
-    from test_cuts import cut_instance
+    from factories.cuts import cut_instance
 
     inst = cut_instance(seed).with_changes(["settings.single_sourcing=true"])
     rng = np.random.default_rng(seed)

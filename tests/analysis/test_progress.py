@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import pytest
@@ -12,15 +11,16 @@ from csu_opt.analysis import runner
 from csu_opt.analysis.runner import ProgressLine, run_solve
 from csu_opt.cli.main import main
 from csu_opt.solver.options import Progress, SolveOptions
+from factories.processes import stderr_lines
 
 DATA = Path(__file__).parents[1] / "data"
 
 
 def test_progress_line_before_any_solver_report_says_it_is_working(capfd):
     line = ProgressLine(delay=0.05, every=0.2, label="explain")
-    time.sleep(0.5)
+    err = stderr_lines(capfd, 2, 30, "two progress lines")
     line.close()
-    lines = [x for x in capfd.readouterr().err.splitlines() if x]
+    lines = [x for x in (err + capfd.readouterr().err).splitlines() if x]
     assert lines and all(x.startswith("  explain ") for x in lines)
     assert all("(working; no solver report yet)" in x for x in lines)
     elapsed = [float(x.split()[1].rstrip("s")) for x in lines]

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -20,6 +19,7 @@ import csu_opt
 from csu_opt.analysis.sweep import SweepSpec, parse_axis, parse_values
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds
 from csu_opt.cli.main import main
+from factories.processes import holds_within
 
 DATA = Path(__file__).parents[1] / "data"
 TINY = DATA / "tiny.yaml"
@@ -172,11 +172,7 @@ def test_resume_after_kill(tmp_path):
     proc = subprocess.Popen(
         cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if (out / "sweep.db").exists() and len(_rows(out / "sweep.db")) >= 3:
-            break
-        time.sleep(0.05)
+    holds_within(lambda: (out / "sweep.db").exists() and len(_rows(out / "sweep.db")) >= 3, 120)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
     first = dict(_rows(out / "sweep.db"))

@@ -11,14 +11,9 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import signal
 import sqlite3
-import subprocess
-import sys
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -30,6 +25,7 @@ from csu_opt.instance.load import load_instance
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.solve import solve
 from csu_opt.stops import Interrupted
+from factories.processes import Command, cpu_seconds, group_alive, stderr_lines, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 ENGLAND = ROOT / "instances" / "england-2014.yaml"
@@ -50,114 +46,6 @@ def sweep_instance(tmp_path_factory) -> Path:
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _stat(pid: int) -> list[str] | None:
-    """Fields of /proc/PID/stat after the command name (state, ppid, pgid, ..., utime,
-    stime), or None when the process is gone."""
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return None
-
-
-def group_alive(pgid: int) -> list[int]:
-    """Live processes (zombies count as gone) of the process group ``pgid``."""
-    alive = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        fields = _stat(int(entry.name))
-        if fields is not None and int(fields[2]) == pgid and fields[0] != "Z":
-            alive.append(int(entry.name))
-    return alive
-
-
-def cpu_seconds(pid: int) -> float:
-    fields = _stat(pid)
-    if fields is None:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def wait_until(condition: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{what} did not happen within {timeout:.0f}s"
-        time.sleep(0.05)
-
-
-#: ``csu-opt`` with Ctrl-C's default action, as in a foreground shell, even when the tests
-#: run where SIGINT is ignored (a background job)
-CSU_OPT = (
-    "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "from csu_opt.cli.main import main; sys.exit(main())"
-)
-
-
-class Command:
-    """``csu-opt ARGS`` in its own process group, its output collected as it comes."""
-
-    def __init__(self, *args: object, cwd: Path | None = None):
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", CSU_OPT, *map(str, args)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            cwd=cwd,
-            start_new_session=True,
-        )
-        self.pgid = self.proc.pid
-        self._out: list[str] = []
-        self._err: list[str] = []
-        self._readers = [
-            threading.Thread(target=self._read, args=(s, b), daemon=True)
-            for s, b in ((self.proc.stdout, self._out), (self.proc.stderr, self._err))
-        ]
-        for t in self._readers:
-            t.start()
-
-    @staticmethod
-    def _read(stream, buffer: list[str]) -> None:
-        for line in stream:
-            buffer.append(line)
-
-    @property
-    def out(self) -> str:
-        return "".join(self._out)
-
-    @property
-    def err(self) -> str:
-        return "".join(self._err)
-
-    def wait_for(self, condition: Callable[[], object], timeout: float, what: str) -> None:
-        """Wait until ``condition()`` holds while the command runs."""
-
-        def met() -> object:
-            assert self.proc.poll() is None, f"ended ({self.proc.returncode}): {self.err}"
-            return condition()
-
-        wait_until(met, timeout, what)
-
-    def stop(self, sig: int, timeout: float = 60) -> int:
-        """Send ``sig`` to the command (not its group, as kill or a scheduler does); its
-        exit code."""
-        self.proc.send_signal(sig)
-        code = self.proc.wait(timeout=timeout)
-        for t in self._readers:
-            t.join(timeout=5)
-        return code
-
-    def left_after(self, seconds: float) -> list[int]:
-        """Processes of the group still alive ``seconds`` after the command ended."""
-        deadline = time.monotonic() + seconds
-        while group_alive(self.pgid) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        return group_alive(self.pgid)
-
-    def kill(self) -> None:
-        for pid in group_alive(self.pgid):
-            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture
@@ -199,12 +87,21 @@ def test_a_signal_outside_a_solve_raises_at_once():
     assert stops.requested() is None  # leaving the handling forgets the stop
 
 
-def test_a_signal_inside_a_solve_is_raised_when_the_solve_ends():
+@pytest.fixture
+def sigint_not_ignored():
+    """Ctrl-C's default action, as in a foreground shell, even where the tests run with SIGINT
+    ignored (a background job: ``handling`` then rightly leaves SIGINT ignored)."""
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, previous)
+
+
+def test_a_signal_inside_a_solve_is_raised_when_the_solve_ends(sigint_not_ignored):
     seen = []
     told = stops.deferred(on_stop=lambda: seen.append("told"))
     with stops.handling(), pytest.raises(Interrupted) as caught, told:
         signal.raise_signal(signal.SIGINT)
-        time.sleep(0.1)  # the handler ran: it recorded the stop and told the solver
+        wait_until(lambda: seen, 5, "the handler telling the solver")  # it ran at once
         seen.append(stops.requested())
         signal.raise_signal(signal.SIGTERM)  # a second signal changes nothing
         seen.append(stops.requested())
@@ -328,7 +225,6 @@ def england_run(tmp_path_factory) -> Path:
     return folder
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_solve_held_to_an_incumbent(tmp_path, command, england_run):
     """``solve --incumbent`` (the disruption what-if) stops as a plain solve does."""
     out = tmp_path / "moved"
@@ -345,11 +241,9 @@ def test_sigterm_during_a_solve_held_to_an_incumbent(tmp_path, command, england_
 
 WHATIFS = [
     pytest.param(("rule-costs", ENGLAND), id="rule-costs"),
-    pytest.param(("alternatives", ENGLAND), id="alternatives", marks=pytest.mark.slow),
-    pytest.param(("resilience", "RUN"), id="resilience", marks=pytest.mark.slow),
-    pytest.param(
-        ("tradeoff", ENGLAND, "--incumbent", "RUN"), id="tradeoff", marks=pytest.mark.slow
-    ),
+    pytest.param(("alternatives", ENGLAND), id="alternatives"),
+    pytest.param(("resilience", "RUN"), id="resilience"),
+    pytest.param(("tradeoff", ENGLAND, "--incumbent", "RUN"), id="tradeoff"),
 ]
 
 
@@ -393,7 +287,6 @@ def _case_folders(out: Path) -> list[str]:
     return sorted(p.name for p in cases.iterdir()) if cases.exists() else []
 
 
-@pytest.mark.slow
 def test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes(
     tmp_path, sweep_instance, command
 ):
@@ -427,7 +320,6 @@ def test_sigterm_during_a_sweep_stops_every_worker_and_the_rerun_completes(
         assert row.startswith(summary["status"] + "@")
 
 
-@pytest.mark.slow
 def test_workers_stop_when_the_sweep_is_killed(tmp_path, sweep_instance, command):
     """SIGKILL leaves the parent no say: its workers notice it has gone and stop (the next
     run tidies what they leave: test_sweep.py)."""
@@ -454,9 +346,9 @@ def test_progress_line_reports_incumbent_bound_and_gap(capfd):
 def test_progress_line_repeats_the_last_report_while_highs_is_silent(capfd):
     line = ProgressLine(delay=0.0, every=0.2)
     line(Progress(elapsed_s=3.0, incumbent=1234.5, bound=1200.0, gap=0.028, stage="LP relaxation"))
-    time.sleep(0.75)
+    err = stderr_lines(capfd, 3, 30, "the report and two repeats")
     line.close()
-    lines = capfd.readouterr().err.strip().splitlines()
+    lines = (err + capfd.readouterr().err).strip().splitlines()
     assert len(lines) >= 3  # the report, then the heartbeat's repeats every 0.2 s
     assert all("incumbent 1,234.50" in x and "(LP relaxation" in x for x in lines)
     assert "no news" not in lines[0]

@@ -56,7 +56,6 @@ def test_the_tutorial_has_commands():
     assert "demo-mergers.yaml" in text
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(
     not (ROOT / "instances" / "england-2014.yaml").exists()
     or not (ROOT / "instances" / "england-2013.yaml").exists(),

@@ -208,7 +208,6 @@ def test_construction_invariant_at_england_scale():
     assert witness.assignment.index.is_unique and len(witness.assignment) == 7000
 
 
-@pytest.mark.slow
 def test_england_scale_files_load_and_keep_the_witness(tmp_path):
     path = generate_to_folder(tmp_path, 500, 7000, seed=1)
     inst = csu_opt.load_instance(path)

@@ -136,7 +136,6 @@ def test_workbook_version_has_the_same_optimum() -> None:
     assert sorted(b.leads) == sorted(a.leads)
 
 
-@pytest.mark.slow
 def test_england_2013_finds_a_verified_solution() -> None:
     """Not proven optimal within minutes (about 0.5% gap after 300 s; instances/README.md):
     the test asks for a feasible network that passes the independent verifier, with a bound

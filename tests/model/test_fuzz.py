@@ -5,7 +5,8 @@ The property: ``instance_from_document`` on a mutated tiny.yaml either returns a
 which ``csu_opt.solver.solve`` then solves to some status without raising (any solution it finds
 passes the independent checker; an infeasible one is explained, and a verified suggestion
 really is feasible), or raises ``InstanceError`` whose every problem names a table or a
-field. Any other exception is a bug. ``CSU_FUZZ_EXAMPLES=2000`` runs a longer search.
+field. Any other exception is a bug. ``HYPOTHESIS_PROFILE=ci`` runs a longer search
+(the profiles are in tests/conftest.py).
 """
 
 from __future__ import annotations
@@ -19,7 +20,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import yaml
 from hypothesis import HealthCheck, event, given, settings
@@ -31,6 +31,8 @@ from csu_opt.instance.load import instance_from_document
 from csu_opt.instance.schema import TABLES, TOP_LEVEL_FIELDS
 from csu_opt.results.solution import write_files
 from csu_opt.results.verify import format_report, verify_solution
+from factories import TESTS
+from factories.markets import market
 
 DATA = Path(__file__).parents[1] / "data"
 TINY: dict[str, Any] = yaml.safe_load((DATA / "tiny.yaml").read_text())
@@ -163,11 +165,8 @@ def _mutate(doc: dict[str, Any], data: st.DataObject) -> str:
     return f"{t} row {i + 1}: {col} = {row[col]!r}"
 
 
-@settings(
-    max_examples=int(os.environ.get("CSU_FUZZ_EXAMPLES", "80")),
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-)
+# how many examples: the hypothesis profile (tests/conftest.py; HYPOTHESIS_PROFILE=dev|ci)
+@settings(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_mutated_instances_solve_or_fail_cleanly(data: st.DataObject) -> None:
     doc = copy.deepcopy(TINY)
@@ -206,48 +205,8 @@ def test_unmutated_tiny_passes_the_property() -> None:
 # --------------------------------------------------------------------------- reproducibility
 
 
-def _market(seed: int = 7) -> csu_opt.Instance:
-    """A mid-sized market with many ties (identical twins among providers and CCGs)."""
-    rng = np.random.default_rng(seed)
-    lines = ["BST", "PROC", "REDES", "COMMS", "BI"]
-    providers, caps = [], []
-    for i in range(14):
-        twin = i // 2  # providers 2k and 2k+1 are identical: many optimal solutions
-        r = np.random.default_rng(seed * 100 + twin)
-        providers.append({
-            "id": f"P{i:02d}", "kind": "csu" if twin < 4 else "private",
-            "can_lead": twin < 5, "lead_fixed_cost": float(r.integers(50, 80)),
-            "subcontractor_fixed_cost": float(r.integers(2, 6)),
-            "exit_cost": float(r.integers(5, 20)),
-        })  # fmt: skip
-        for s in lines:
-            if r.random() < 0.7:
-                caps.append({
-                    "provider": f"P{i:02d}", "service_line": s,
-                    "capacity": float(r.integers(40, 120)), "quality": float(r.integers(40, 95)),
-                    "unit_cost": float(r.integers(1, 4)),
-                })  # fmt: skip
-    ccgs = [{"id": f"C{j:02d}"} for j in range(16)]
-    demand = [
-        {"ccg": c["id"], "service_line": s, "volume": float(rng.integers(2, 8) // 2 * 2)}
-        for c in ccgs
-        for s in lines
-    ]
-    doc = {
-        "schema": "csu-opt/1",
-        "name": "market",
-        "service_lines": [{"id": s, "quality_threshold": 50} for s in lines],
-        "settings": {"lead_providers": {"min": 2, "max": 6}},
-        "providers": providers,
-        "capabilities": caps,
-        "ccgs": ccgs,
-        "demand": demand,
-    }
-    return instance_from_document(doc, DATA / "market.yaml")
-
-
 def test_same_instance_and_options_give_the_same_solution(tmp_path: Path) -> None:
-    inst = _market()
+    inst = market()
     runs = []
     for k in range(2):
         sol = csu_opt.solve(inst, mip_gap=1e-6, seed=3, threads=1)
@@ -273,8 +232,8 @@ from pathlib import Path
 sys.path.insert(0, {tests!r})
 import csu_opt
 from csu_opt.results.solution import write_files
-from test_fuzz import _market
-sol = csu_opt.solve(_market(), mip_gap=1e-6, seed=3, threads=1)
+from factories.markets import market
+sol = csu_opt.solve(market(), mip_gap=1e-6, seed=3, threads=1)
 write_files(sol, Path({out!r}))
 """
 
@@ -285,7 +244,7 @@ def test_same_solution_in_fresh_processes(tmp_path: Path) -> None:
     for hash_seed in ("1", "2"):
         out = tmp_path / f"hash{hash_seed}"
         out.mkdir()
-        code = _RUN.format(tests=str(Path(__file__).parent), out=str(out))
+        code = _RUN.format(tests=str(TESTS), out=str(out))
         env = {**os.environ, "PYTHONHASHSEED": hash_seed}
         subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=120)
         outs.append(out)

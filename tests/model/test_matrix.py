@@ -15,25 +15,23 @@ import importlib
 from pathlib import Path
 from typing import Any
 
-import highspy
-import numpy as np
 import pytest
 from benchmarks.readers import BenchmarksNotFound, find_benchmark
-from pyomo.contrib.appsi.solvers import Highs
 
 import csu_opt
-from csu_opt.instance.generate import generate
-from csu_opt.instance.load import Instance, instance_from_document
+from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
 from csu_opt.model.pyomo_model import build_model
 from csu_opt.solver.engines import choose_backend
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.solve import ModelSession, solve
 from csu_opt.solver.start import greedy_start
-from test_cuts import lp_bound
-from test_mergers import random_instance as merger_instance
-from test_rules import RULE_CASES, big_instance, random_instance
+from factories.cuts import lp_bound
+from factories.generated import benchmark, generated
+from factories.matrix import assert_same_model
+from factories.mergers import random_instance as merger_instance
+from factories.rules import RULE_CASES, big_instance, random_instance
 
 #: the module (``csu_opt.solver.solve`` the attribute is the function of that name)
 engines_mod = importlib.import_module("csu_opt.solver.engines")
@@ -42,16 +40,6 @@ REL = 1e-6
 
 
 # --------------------------------------------------------------------------- instances
-
-
-def generated(providers: int, ccgs: int, seed: int, **kw: Any) -> Instance:
-    doc = generate(providers, ccgs, seed=seed, **kw)
-    return instance_from_document(doc, Path(f"gen-{providers}x{ccgs}-{seed}.yaml"))
-
-
-def benchmark(name: str) -> Instance:
-    bench = find_benchmark(name)  # vendored in benchmarks/data: never skipped
-    return instance_from_document(bench.document(), Path(f"{name}.yaml"))
 
 
 def england() -> Instance:
@@ -71,87 +59,6 @@ RULES = {
 def rule_instance(key: str) -> Instance:
     rule, slack = RULES[key]
     return RULE_CASES[rule][0](slack)
-
-
-# --------------------------------------------------------------------------- row for row
-
-
-def _rowwise(lp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(row, col, val) of a HighsLp's matrix, whichever its format."""
-    a = lp.a_matrix_
-    start = np.asarray(a.start_, dtype=np.int64)
-    index = np.asarray(a.index_, dtype=np.int64)
-    value = np.asarray(a.value_, dtype=float)
-    outer = np.repeat(np.arange(len(start) - 1), np.diff(start))
-    if a.format_ == highspy.MatrixFormat.kRowwise:
-        return outer, index, value
-    return index, outer, value
-
-
-def _sorted(rows: np.ndarray, cols: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, ...]:
-    order = np.lexsort((cols, rows))
-    return rows[order], cols[order], vals[order]
-
-
-def assert_same_model(
-    inst: Instance,
-    valid_inequalities: bool = True,
-    mutable: bool = False,
-    params: tuple[int | None, int | None, float] | None = None,
-) -> None:
-    """The matrix model equals the Pyomo model as appsi hands it to HiGHS."""
-    ix = build_index(inst)
-    mm = build_matrix(ix, valid_inequalities=valid_inequalities, mutable=mutable)
-    m = build_model(ix, valid_inequalities=valid_inequalities, mutable=mutable)
-    if params is not None:
-        lead_min, lead_max, scale = params
-        mm.set_parameters(lead_min, lead_max, scale)
-        m.lead_min.value = float(lead_min or 0)
-        m.lead_max.value = float(lead_max if lead_max is not None else len(ix.leads))
-        m.demand_scale.value = scale
-    opt = Highs()
-    opt.set_instance(m)
-    lp = opt._solver_model.getLp()
-    assert (lp.num_row_, lp.num_col_) == (mm.n_rows, mm.n_cols)
-    assert len(lp.a_matrix_.value_) == mm.nnz
-
-    # columns: appsi's column of each variable in the u|a|w|z|x layout
-    vmap = opt._pyomo_var_to_solver_var_map
-    appsi_col = np.array([vmap[id(v)] for n in "uawzx" for v in getattr(m, n).values()])
-    # HiGHS receives the columns in the same order from both backends
-    np.testing.assert_array_equal(appsi_col, mm.highs_col)
-    np.testing.assert_array_equal(np.asarray(lp.col_lower_)[appsi_col], mm.col_lower)
-    np.testing.assert_array_equal(np.asarray(lp.col_upper_)[appsi_col], mm.col_upper)
-    integrality = np.array([int(t) for t in lp.integrality_])[appsi_col]
-    np.testing.assert_array_equal(integrality, mm.integrality)
-    np.testing.assert_allclose(np.asarray(lp.col_cost_)[appsi_col], mm.col_cost, rtol=1e-12)
-    assert lp.offset_ == pytest.approx(mm.offset, rel=1e-12)
-
-    # rows: identical, in the same order
-    np.testing.assert_array_equal(np.asarray(lp.row_lower_), mm.row_lower)
-    np.testing.assert_array_equal(np.asarray(lp.row_upper_), mm.row_upper)
-    to_layout = np.empty(mm.n_cols, dtype=np.int64)
-    to_layout[appsi_col] = np.arange(mm.n_cols)
-    r, c, v = _rowwise(lp)
-    ra, ca, va = _sorted(r, to_layout[c], v)
-    rb, cb, vb = _sorted(mm.row_of(), mm.index.astype(np.int64), mm.value)
-    np.testing.assert_array_equal(ra, rb)
-    np.testing.assert_array_equal(ca, cb)
-    np.testing.assert_allclose(va, vb, rtol=1e-12)
-
-    # and HiGHS holds the same arrays, whichever backend handed them over
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    pass_to_highs(h, mm)
-    mine = h.getLp()
-    for name in ("col_cost_", "col_lower_", "col_upper_", "row_lower_", "row_upper_"):
-        np.testing.assert_allclose(getattr(mine, name), getattr(lp, name), rtol=1e-12)
-    assert [int(t) for t in mine.integrality_] == [int(t) for t in lp.integrality_]
-    for part in (_rowwise(mine), _rowwise(lp)):
-        assert len(part[0]) == mm.nnz
-    np.testing.assert_allclose(
-        np.stack(_sorted(*_rowwise(mine))), np.stack(_sorted(*_rowwise(lp))), rtol=1e-12
-    )
 
 
 @pytest.mark.parametrize("key", list(RULES))

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from csu_opt.cli.figures import report
 from csu_opt.cli.main import main as cli_main
-from test_plots import EVIL, board_document, invoke, solve_board, write_board
+from factories.boards import EVIL, board_document, invoke, solve_board, write_board
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

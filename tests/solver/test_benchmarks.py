@@ -27,9 +27,7 @@ from benchmarks.readers import (
 
 import csu_opt
 from csu_opt.instance.load import instance_from_document
-
-ABS_TOL = 1e-3  # published optima are printed to 3 decimals, rounded inconsistently
-REL_TOL = 1e-8
+from factories.benchmarks import close_to_published, published_cases
 
 CAP_NAMES = [
     *(f"cap4{i}" for i in range(1, 5)),
@@ -37,16 +35,6 @@ CAP_NAMES = [
     *(f"cap{group}{i}" for group in range(6, 14) for i in range(1, 5)),
 ]
 HOLMBERG_SMALL = [f"p{i}" for i in range(1, 25)]
-
-
-def _cases(names: list[str]) -> list[object]:
-    by_name = {b.name: b for b in benchmark_catalogue()}  # vendored in benchmarks/data
-    # a name missing from the catalogue fails in the test (it must be there)
-    return [pytest.param(name, by_name.get(name), id=name) for name in names]
-
-
-def _close(value: float, published: float) -> bool:
-    return abs(value - published) <= max(ABS_TOL, REL_TOL * abs(published))
 
 
 def _solve_as_planner(bench: Benchmark, folder: Path) -> csu_opt.Solution:
@@ -77,15 +65,15 @@ def test_catalogue_lists_every_benchmark() -> None:
         assert bench.path.is_file(), bench.path
 
 
-@pytest.mark.parametrize(("name", "bench"), _cases(CAP_NAMES))
+@pytest.mark.parametrize(("name", "bench"), published_cases(CAP_NAMES))
 def test_orlib_cap_published_optimum(name: str, bench: Benchmark | None, tmp_path: Path) -> None:
     assert bench is not None, f"{name} is missing from orlib_cap/optima.csv"
     assert not bench.single_sourcing
     sol = _solve_as_planner(bench, tmp_path)
     assert sol.status == "optimal", sol.message
     assert sol.objective is not None
-    assert _close(sol.objective, bench.optimum), (name, sol.objective, bench.optimum)
-    assert sol.best_bound is not None and _close(sol.best_bound, bench.optimum)
+    assert close_to_published(sol.objective, bench.optimum), (name, sol.objective, bench.optimum)
+    assert sol.best_bound is not None and close_to_published(sol.best_bound, bench.optimum)
     # the objective is made of fixed and assignment costs only
     assert sol.cost_breakdown is not None
     parts = sol.cost_breakdown
@@ -97,14 +85,14 @@ def test_orlib_cap_published_optimum(name: str, bench: Benchmark | None, tmp_pat
     assert set(sol.assignments["lead"]) <= set(sol.leads)
 
 
-@pytest.mark.parametrize(("name", "bench"), _cases(HOLMBERG_SMALL))
+@pytest.mark.parametrize(("name", "bench"), published_cases(HOLMBERG_SMALL))
 def test_holmberg_published_optimum(name: str, bench: Benchmark | None, tmp_path: Path) -> None:
     assert bench is not None, f"{name} is missing from holmberg/optima.csv"
     assert bench.single_sourcing
     sol = _solve_as_planner(bench, tmp_path)
     assert sol.status == "optimal", sol.message
     assert sol.objective is not None
-    assert _close(sol.objective, bench.optimum), (name, sol.objective, bench.optimum)
+    assert close_to_published(sol.objective, bench.optimum), (name, sol.objective, bench.optimum)
     # single source: every customer is served whole by one open facility
     a = sol.assignments
     assert a["ccg"].is_unique and len(a) == 50

@@ -20,8 +20,9 @@ import csu_opt
 from csu_opt.solver.concurrent import EFFORTS, effective_bound, search_configs
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
-from test_matrix import benchmark
-from test_rules import big_instance, random_case
+from factories.generated import benchmark
+from factories.oracle_refs import random_case
+from factories.rules import big_instance
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 REL = 1e-6

@@ -10,7 +10,8 @@ from benchmarks.dw import DWResult, dw_bound, network_blocks
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
-from test_cuts import CUT_SEEDS, cut_case
+from factories.cuts import CUT_SEEDS
+from factories.oracle_refs import cut_case
 
 TOL = 1e-6
 

@@ -23,8 +23,8 @@ from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix, highs_solution_cost, pass_to_highs
 from csu_opt.solver.polish import polish_lead_set
+from factories.cuts import cut_instance
 from oracle import solve as oracle_solve
-from test_cuts import cut_instance
 
 REL = 1e-6
 ROOT = Path(__file__).resolve().parents[2]
@@ -295,7 +295,6 @@ def test_the_main_share_ends_only_with_a_network() -> None:
     assert past.due(None)  # once ended, it stays ended
 
 
-@pytest.mark.slow
 def test_a_long_search_stops_at_its_share_and_polishes(tmp_path: Path) -> None:
     """gen 30x211 seed 0 takes minutes to prove (benchmarks/README.md): with a 20 s limit
     and --polish 0.5 the search stops at its 10 s share and the polish gets the rest."""

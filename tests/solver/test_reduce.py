@@ -22,8 +22,9 @@ from csu_opt.model.matrix import build_matrix, pass_to_highs
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import implications, root_reduction
 from csu_opt.solver.solve import solve
-from test_benchmarks import _cases, _close
-from test_rules import RANDOM_SEEDS, REL, random_case
+from factories.benchmarks import close_to_published, published_cases
+from factories.oracle_refs import random_case
+from factories.rules import RANDOM_SEEDS, REL
 
 ROOT = Path(__file__).resolve().parents[2]
 DEMO = ROOT / "instances" / "demo.yaml"
@@ -142,7 +143,7 @@ def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
     # test_rules.big_instance: the restricted MIP finds 9,831.77 and fixes 5 binaries to 1
     # (threshold 9,872.08); HiGHS is then stopped before its root: the bound reported must
     # be the LP bound, not the fixings' threshold (which is above the incumbent)
-    from test_rules import big_instance
+    from factories.rules import big_instance
 
     seen: list[Progress] = []
     opts = SolveOptions(
@@ -213,13 +214,13 @@ def test_reduction_with_column_generation_keeps_the_optimum(
 REDUCED_BENCHMARKS = ["cap41", "cap64", "cap71", "cap104", "cap131", "p1", "p7", "p13", "p20"]
 
 
-@pytest.mark.parametrize(("name", "bench"), _cases(REDUCED_BENCHMARKS))
+@pytest.mark.parametrize(("name", "bench"), published_cases(REDUCED_BENCHMARKS))
 def test_published_optimum_with_reduction(name: str, bench: object, tmp_path: Path) -> None:
     assert bench is not None, name
     instance = csu_opt.load_instance(convert_benchmark(name, tmp_path))
     sol = solve(instance, SolveOptions(mip_gap=1e-9, root_reduction=True, backend="matrix"))
     assert sol.status == "optimal", sol.message
-    assert sol.objective is not None and _close(sol.objective, bench.optimum)  # type: ignore[attr-defined]
+    assert sol.objective is not None and close_to_published(sol.objective, bench.optimum)  # type: ignore[attr-defined]
     red = sol.solver["reduction"]
     assert red["lp_bound"] <= sol.objective + 1e-6
     assert np.isfinite(red["lp_s"])

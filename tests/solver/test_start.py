@@ -20,8 +20,8 @@ from csu_opt.model.matrix import build_matrix
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 from csu_opt.solver.start import greedy_start
-from test_matrix import generated
-from test_rules import build, lead_only, sub_only
+from factories.generated import generated
+from factories.rules import build, lead_only, sub_only
 
 
 def market(c_p: float, q_p: float, v_p: float, target: float = 0.0) -> Any:

@@ -23,12 +23,12 @@ Feasibility is decided by HiGHS on the real model (``csu_opt.model.pyomo_model.b
 with a zero objective, so every answer is the model's own.
 
 Rules beyond C1-C11 are rule groups of their own (:class:`ExtraRule`): those an instance
-switches on (M1 merger exclusivity, :data:`INSTANCE_RULES`) and those a what-if adds to the
-question (a moves limit, robust N-1: ``csu_opt.analysis.whatif_rules``). Given what-if rules,
-``explain`` first asks whether the instance is feasible without them; when it is, the answer
-says what the what-if makes impossible, which rules it collides with, and the what-if's own
-smallest relaxation first (e.g. the fewest moves that work), each verified by a solve with
-the what-if in force.
+switches on (M1 merger exclusivity, C12 free choice: :data:`INSTANCE_RULES`) and those a
+what-if adds to the question (a moves limit, robust N-1: ``csu_opt.analysis.whatif_rules``).
+Given what-if rules, ``explain`` first asks whether the instance is feasible without them;
+when it is, the answer says what the what-if makes impossible, which rules it collides with,
+and the what-if's own smallest relaxation first (e.g. the fewest moves that work), each
+verified by a solve with the what-if in force. C12's own relaxation is the managed market.
 """
 
 from __future__ import annotations
@@ -139,6 +139,11 @@ def explain(  # noqa: C901 (frozen, issue 17: to be split)
             own = rule.relaxation(instance, time_limit)
             if own is not None:
                 found.append(own)
+    for rule in extra:  # an instance rule's own relaxation (C12: the managed market)
+        if rule.key in conflict and not rule.whatif and (alternatives or not found):
+            own = rule.relaxation(instance, time_limit)
+            if own is not None:
+                found.append(own if own.verified else verify_suggestion(instance, own, time_limit))
     order = [f.rule for f in findings if f.proves_infeasible and f.rule in RULES]
     order += [r for r in PREFERENCE if r in conflict]
     searcher = Searcher(instance, oracle, findings)

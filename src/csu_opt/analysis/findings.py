@@ -165,8 +165,31 @@ class MergerExclusivity(ExtraRule):
         return len(inst.mergers) > 0
 
 
+class FreeChoice(ExtraRule):
+    """(C12) under free choice each CCG buys from the formed network it prefers."""
+
+    key = "C12"
+    title = "C12 free choice (each CCG buys from the formed network it prefers)"
+    components = ("free_choice",)
+
+    def applies(self, inst: Instance) -> bool:
+        return inst.settings.free_choice
+
+    def impossible(self) -> str:
+        return "free choice"
+
+    def relaxation(self, inst: Instance, time_limit: float | None) -> Suggestion | None:
+        """The managed market: the planner places every CCG (single sourcing kept); not yet
+        verified (``explain`` verifies it by a solve)."""
+        return Suggestion(
+            "C12",
+            ("settings.ccg_choice=managed",),
+            "let the planner place the CCGs (a managed market instead of free choice)",
+        )
+
+
 #: Rules an instance switches on, beyond C1-C11 (each applies only where it restricts).
-INSTANCE_RULES: tuple[ExtraRule, ...] = (MergerExclusivity(),)
+INSTANCE_RULES: tuple[ExtraRule, ...] = (MergerExclusivity(), FreeChoice())
 
 
 def instance_rules(inst: Instance) -> list[ExtraRule]:

@@ -11,7 +11,8 @@ Each rule group is relaxed in turn, the rest kept, and the model re-solved:
 | ``C9`` | network quality targets | Q[s] = 0 for every line |
 | ``C10`` | self-delivery share ρ | ρ = 0 |
 | ``C11`` | viability (minimum volumes) | v[p] = 0 for every provider |
-| ``SS`` | single sourcing | z continuous |
+| ``SS`` | single sourcing | z continuous (not under free choice, which implies it) |
+| ``C12`` | free choice: each CCG buys from the formed network it prefers | the managed market |
 
 The cost of a rule is the base optimum minus the relaxed optimum (>= 0: a relaxation cannot
 cost more). When a solve stops at a limit the price is known only as the interval it surely
@@ -55,6 +56,9 @@ from csu_opt.results.solution import Solution
 from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
+
+#: Names of the rule groups beyond explain's RULES.
+OTHER_RULES = {"SS": "single sourcing", "C12": "free choice"}
 
 #: Columns of rule_costs.csv, one row per rule group relaxed (most expensive first).
 COLUMNS = (
@@ -142,7 +146,18 @@ def relaxations(inst: Instance) -> list[Relaxation]:
         )
     if "C11" in groups:
         group("C11", "minimum volumes (viability)", ("providers.*.min_volume=0",))
-    if st.single_sourcing:
+    if st.free_choice:  # relaxing free choice gives the managed market (single sourcing kept)
+        out.append(
+            Relaxation(
+                "C12",
+                "C12",
+                "free choice (each CCG buys from the formed network it prefers)",
+                replace(inst, settings=dataclasses.replace(st, ccg_choice="managed")),
+                (),
+                ("settings.ccg_choice=managed",),
+            )
+        )
+    elif st.single_sourcing:
         settings = dataclasses.replace(st, single_sourcing=False)
         out.append(
             Relaxation(
@@ -290,7 +305,7 @@ def format_rule_costs(rc: RuleCosts) -> list[str]:
             "What each rule costs a year (base minus the optimum without it):"
         ]
     for row in rc.table.itertuples(index=False):
-        name = RULES.get(row.rule, "single sourcing" if row.rule == "SS" else row.rule)
+        name = RULES.get(row.rule, OTHER_RULES.get(row.rule, row.rule))
         sol = rc.solutions.get(row.key)
         proof = not_proven(base_opt, Optimum.of(sol)) if sol is not None else ""
         note = f"  {proof}" if proof else ""

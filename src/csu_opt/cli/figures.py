@@ -204,17 +204,31 @@ def _load_run(target: Path, instance: Path | None) -> Run:
     "with more than two runs, one map per run against the first (FILE-2, FILE-3, ...).",
 )
 @click.option(
+    "--report",
+    "report_out",
+    type=click.Path(path_type=Path),
+    help="Also write the comparison as one HTML page.",
+)
+@click.option(
     "--max-rows",
     type=click.IntRange(min=1),
     default=40,
     show_default=True,
     help="Rows shown per table of changes.",
 )
-def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_rows: int) -> None:
+def compare(
+    runs: tuple[Path, ...],
+    out: Path | None,
+    map_out: Path | None,
+    report_out: Path | None,
+    max_rows: int,
+) -> None:
     """Compare result folders against the first: costs, leads, roles, CCG moves, quality.
 
     Works across instances (e.g. 2013 against 2014): a provider or CCG present in one only
-    is shown as 'not in instance'."""
+    is shown as 'not in instance'. A managed run against a free-choice run of the same
+    instance (settings.ccg_choice) also gives the cost of free choice, the leads that survive
+    under one market only, the CCGs that move and the providers that exit."""
     # matplotlib (through the figure modules) loads only when a figure is drawn
     from csu_opt.present.compare import comparison_figure, render_comparison  # noqa: PLC0415
     from csu_opt.present.plots_moves import compare_map_figure  # noqa: PLC0415
@@ -229,6 +243,11 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
         loaded = [_load_run(r, None) for r in runs]
         cmp = compare_runs(loaded)
         render_comparison(Console(), cmp, max_rows)
+        if report_out is not None:
+            from csu_opt.present.report import comparison_report, write_html  # noqa: PLC0415
+
+            write_html(comparison_report(cmp), report_out)
+            click.echo(f"report: {report_out}")
         if out is not None:
             _save(comparison_figure(cmp), out, 110)
             click.echo(f"figure: {out}")

@@ -430,7 +430,7 @@ def generate(
     "paths", nargs=-1, required=True, metavar="[INSTANCE] RUN", type=click.Path(path_type=Path)
 )
 def verify(paths: tuple[Path, ...]) -> None:
-    """Check a result folder against every rule C1-C11, independently of the model.
+    """Check a result folder against every rule C1-C11 (C12 under free choice), without the model.
 
     csu-opt verify RUN checks RUN against the instance file its summary.json names (with
     the overrides it was solved with); csu-opt verify INSTANCE RUN against INSTANCE. Exit 0

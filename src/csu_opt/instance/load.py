@@ -28,6 +28,7 @@ from csu_opt.instance.mergers import (
     members_of,
 )
 from csu_opt.instance.overrides import Override, apply_overrides, parse_override
+from csu_opt.instance.preference_table import check_preferences, empty_preferences
 from csu_opt.instance.schema import (
     SCHEMA_VERSION,
     TABLES,
@@ -50,6 +51,13 @@ class Settings:
     single_sourcing: bool = True
     max_leads_per_subcontractor: int = 1
     lead_self_delivery_min_share: float = 0.0
+    #: "managed": the planner places every CCG; "free": each CCG buys from the formed network
+    #: it prefers (C12, implies single sourcing; csu_opt.instance.preferences)
+    ccg_choice: str = "managed"
+
+    @property
+    def free_choice(self) -> bool:
+        return self.ccg_choice == "free"
 
 
 @dataclass(frozen=True)
@@ -86,6 +94,8 @@ class Instance:
     mergers: pd.DataFrame = field(default_factory=empty_mergers)
     derived: dict[str, frozenset[tuple[str, str]]] = field(default_factory=dict)
     boundaries: Boundaries | None = None
+    #: ccg, lead, rank (1 = most preferred); empty when the instance gives no preferences
+    ccg_preferences: pd.DataFrame = field(default_factory=empty_preferences)
 
     # ----------------------------------------------------------------- derived views
     @property
@@ -139,6 +149,7 @@ class Instance:
                 "single_sourcing": s.single_sourcing,
                 "max_leads_per_subcontractor": s.max_leads_per_subcontractor,
                 "lead_self_delivery_min_share": s.lead_self_delivery_min_share,
+                "ccg_choice": s.ccg_choice,
             },
             "service_lines": self.service_lines.reset_index(),
             "providers": _providers_for_document(self.providers),
@@ -150,6 +161,7 @@ class Instance:
             "mergers": self.mergers.assign(
                 members=self.mergers["members"].map(lambda m: ";".join(m))
             ),
+            "ccg_preferences": self.ccg_preferences.copy(),
             **({"boundaries": self.boundaries.to_document()} if self.boundaries else {}),
         }
 
@@ -314,6 +326,8 @@ def instance_from_document(  # noqa: C901 (frozen, issue 17: to be split)
             check_body_capabilities(
                 raw["capabilities"], typed["capabilities"], merger_ids, problems
             )
+    if "ccg_preferences" in typed:
+        check_preferences(raw["ccg_preferences"], typed["ccg_preferences"], problems)
     for tname in ("service_lines", "providers", "ccgs", "demand"):
         if tname in typed and typed[tname].empty:
             problems.append(Problem(raw[tname].file, "the table has no records", tname))
@@ -408,6 +422,13 @@ def _assemble(
             f"assignment_costs: {int(not_lead.sum())} rows name providers that cannot lead; "
             "they are ignored"
         )
+    prefs = plain("ccg_preferences") if "ccg_preferences" in typed else empty_preferences()
+    not_lead = ~prefs["lead"].map(providers["can_lead"]).fillna(False).astype(bool)
+    if not_lead.any():
+        warnings.append(
+            f"ccg_preferences: {int(not_lead.sum())} rows name providers that cannot lead; "
+            "they are ignored"
+        )
     band = settings.lead_providers
     return Instance(
         name=name,
@@ -419,6 +440,7 @@ def _assemble(
             single_sourcing=settings.single_sourcing,
             max_leads_per_subcontractor=settings.max_leads_per_subcontractor,
             lead_self_delivery_min_share=settings.lead_self_delivery_min_share,
+            ccg_choice=settings.ccg_choice,
         ),
         service_lines=indexed("service_lines"),
         providers=providers,
@@ -433,6 +455,7 @@ def _assemble(
         warnings=tuple(warnings),
         mergers=mergers,
         derived=bodies.derived,
+        ccg_preferences=prefs,
     )
 
 
@@ -467,6 +490,10 @@ def fingerprint(instance: Instance) -> str:
         "partnership_costs",
     ):
         digest.update(pd.util.hash_pandas_object(getattr(instance, t)).to_numpy().tobytes())
+    if len(instance.ccg_preferences):
+        digest.update(
+            pd.util.hash_pandas_object(instance.ccg_preferences.astype(str)).to_numpy().tobytes()
+        )
     if len(instance.mergers):
         given = instance.mergers.astype(str)
         digest.update(pd.util.hash_pandas_object(given).to_numpy().tobytes())

@@ -20,6 +20,8 @@ from csu_opt.instance.tables import RawTable
 
 SCHEMA_VERSION = "csu-opt/1"
 PROVIDER_KINDS = ("csu", "private", "charity", "council", "other")
+#: settings.ccg_choice: the planner places every CCG (managed), or each CCG picks (free).
+CCG_CHOICES = ("managed", "free")
 QUALITY_RULES = ("weighted", "max")
 #: At most this many rows are listed for one kind of mistake in one column.
 MAX_ROWS_LISTED = 10
@@ -158,6 +160,19 @@ TABLES: dict[str, TableSpec] = {
             ("id",),
             required=False,
         ),
+        # How each CCG ranks the leads under free choice (settings.ccg_choice: free; issue 18):
+        # 1 = most preferred. Checked further in csu_opt.instance.preference_table (whole ranks, one
+        # lead per rank and CCG).
+        TableSpec(
+            "ccg_preferences",
+            (
+                Col("ccg", "id", required=True, ref="ccgs"),
+                Col("lead", "id", required=True, ref="providers"),
+                Col("rank", "num", required=True, lo=1.0),
+            ),
+            ("ccg", "lead"),
+            required=False,
+        ),
     )
 }
 #: ``boundaries``: the CCGs' shapes for maps (csu_opt.instance.geo), a file path or a mapping.
@@ -187,6 +202,7 @@ class SettingsModel(_Model):
     single_sourcing: bool = True
     max_leads_per_subcontractor: int = Field(default=1, ge=1)
     lead_self_delivery_min_share: float = Field(default=0.0, ge=0.0, le=1.0)
+    ccg_choice: Literal["managed", "free"] = "managed"
 
 
 def validate_settings(raw: Any, file: str, problems: list[Problem]) -> SettingsModel | None:
@@ -209,6 +225,16 @@ def validate_settings(raw: Any, file: str, problems: list[Problem]) -> SettingsM
                 msg = f"{err['msg'].lower()}, got {err.get('input')!r}"
             problems.append(Problem(file, msg, "settings", field=path))
         return None
+    if settings.ccg_choice == "free" and not settings.single_sourcing:
+        problems.append(
+            Problem(
+                file,
+                "free choice means each CCG buys from the one network it prefers: "
+                "single_sourcing: false cannot go with ccg_choice: free",
+                "settings",
+                field="single_sourcing",
+            )
+        )
     band = settings.lead_providers
     if band.min is not None and band.max is not None and band.min > band.max:
         problems.append(

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from csu_opt.instance.load import Instance
+from csu_opt.instance.preferences import preference_order
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,13 @@ class ModelIndex:
     merger_pairs: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame({"body": [], "member": []}, dtype=object)
     )
+    # free choice (C12): each CCG's order over the leads (csu_opt.instance.preferences),
+    # None if managed
+    preference: pd.DataFrame | None = None
+
+    @property
+    def free_choice(self) -> bool:
+        return self.preference is not None
 
 
 def build_index(inst: Instance) -> ModelIndex:
@@ -120,12 +128,13 @@ def build_index(inst: Instance) -> ModelIndex:
         assign=assign,
         demand=demand,
         eligible=elig.reset_index(drop=True),
-        single_sourcing=st.single_sourcing,
+        single_sourcing=st.single_sourcing or st.free_choice,
         lead_min=st.lead_min,
         lead_max=st.lead_max,
         max_leads_per_sub=st.max_leads_per_subcontractor,
         self_share=st.lead_self_delivery_min_share,
         merger_pairs=pairs,
+        preference=preference_order(inst) if st.free_choice else None,
     )
 
 
@@ -204,3 +213,41 @@ def quality_covers(ix: ModelIndex) -> tuple[pd.DataFrame, pd.DataFrame]:
     members = keys.assign(row=np.arange(len(keys))).merge(good, on=["l", "s"])
     members = members.sort_values(["row", "link"], kind="stable")[["row", "link"]]
     return keys, members.reset_index(drop=True)
+
+
+def free_choice_rows(ix: ModelIndex) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+    """C12 rows: one per CCG c and lead l except c's last choice (its row is C4's).
+
+    Row (c, l) reads Σ_{l' ranked by c at or above l} z[l',c] >= u[l]. Returns ``keys``
+    (columns c, l; by CCG in ``ix.ccgs`` order, then c's preference) and the entries
+    (row, z position) of the left-hand sides, sorted by row then preference. Built from the
+    (CCG, position) grid of z positions with a lower-triangular mask: row k of a CCG holds its
+    first k + 1 choices.
+    """
+    assert ix.preference is not None
+    n_c, n_l = len(ix.ccgs), len(ix.leads)
+    empty = pd.DataFrame({"c": pd.Series(dtype=object), "l": pd.Series(dtype=object)})
+    if n_c == 0 or n_l < 2:
+        return empty, np.zeros(0, np.int64), np.zeros(0, np.int64)
+    order = ix.preference
+    order = order[order["lead"].isin(ix.leads) & order["ccg"].isin(ix.ccgs)]
+    c_code = pd.Index(ix.ccgs).get_indexer(order["ccg"])
+    l_code = pd.Index(ix.leads).get_indexer(order["lead"])
+    # each CCG's leads in its order (positions renumbered 0..n_l-1 over these leads)
+    seq = np.lexsort((order["position"].to_numpy(), c_code))
+    grid_l = l_code[seq].reshape(n_c, n_l)  # grid_l[c, k]: c's (k+1)-th choice
+    z_of = np.full((n_c, n_l), -1, np.int64)
+    z_c = pd.Index(ix.ccgs).get_indexer(ix.assign["c"])
+    z_of[z_c, pd.Index(ix.leads).get_indexer(ix.assign["l"])] = np.arange(len(ix.assign))
+    grid_z = np.take_along_axis(z_of, grid_l, axis=1)  # z position of c's (k+1)-th choice
+    n_rows_c = n_l - 1
+    tri_k, tri_j = np.tril_indices(n_rows_c)  # row k holds choices 0..k
+    rows = (np.arange(n_c)[:, None] * n_rows_c + tri_k[None, :]).ravel()
+    zpos = grid_z[:, tri_j].ravel()
+    keys = pd.DataFrame(
+        {
+            "c": np.repeat(np.array(ix.ccgs, dtype=object), n_rows_c),
+            "l": np.array(ix.leads, dtype=object)[grid_l[:, :n_rows_c].ravel()],
+        }
+    )
+    return keys, rows.astype(np.int64), zpos.astype(np.int64)

@@ -35,6 +35,7 @@ from csu_opt.model.rows import (
     rows_capacity,
     rows_capacity_cover,
     rows_ccg_assignment,
+    rows_free_choice,
     rows_full_coverage,
     rows_lead_count,
     rows_mergers,
@@ -73,6 +74,7 @@ def build_matrix(
         *rows_self_delivery(ix, lay, cd),
         *rows_viability(ix, lay, cd),
         *rows_mergers(ix, lay, cd),
+        *rows_free_choice(ix, lay, cd),
     ]
     if valid_inequalities and not mutable:
         blocks += rows_capacity_cover(ix, lay, cd)

@@ -15,7 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
-from csu_opt.model.index import ModelIndex, cover_counts, quality_covers
+from csu_opt.model.index import ModelIndex, cover_counts, free_choice_rows, quality_covers
 
 
 def linear(
@@ -37,7 +37,7 @@ def row_groups(frame: pd.DataFrame, by: str | list[str]) -> dict:
 def build_model(
     ix: ModelIndex, valid_inequalities: bool = True, mutable: bool = False
 ) -> pyo.ConcreteModel:
-    """The full model: variables, C1-C11, optional valid inequalities, the objective.
+    """The full model: variables, C1-C12, optional valid inequalities, the objective.
 
     With ``mutable=True`` the lead band (C1) and a global demand scale (C5, V1) are mutable
     Pyomo parameters (``m.lead_min``, ``m.lead_max``, ``m.demand_scale``), so a persistent
@@ -64,6 +64,7 @@ def build_model(
     add_self_delivery(m, ix)
     add_viability(m, ix)
     add_mergers(m, ix)
+    add_free_choice(m, ix)
     if valid_inequalities:
         add_capacity_cover(m, ix)
         add_quality_cover(m, ix)
@@ -311,6 +312,27 @@ def add_mergers(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         return linear([1.0] * (1 + len(bodies)), [m.a[pp[p]], *(m.a[i] for i in bodies)]) <= 1.0
 
     m.merger_exclusive = pyo.Constraint(keys, rule=exclusive)
+
+
+def add_free_choice(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
+    """(C12, free choice only) Σ_{l' ≽_c l} z[l',c] >= u[l] for every CCG c and lead l.
+
+    l' ≽_c l: c ranks l' at or above l (``ix.preference``, csu_opt.instance.preferences). If l is
+    formed, c is served by l or by a lead it prefers to l; with C4 (z binary, z <= u) each
+    CCG is served by its most preferred formed lead. The row of c's last choice is C4's
+    Σ_l z[l,c] = 1 and is left out. One row per (c, l) in ``free_choice_rows`` order.
+    """
+    if not ix.free_choice:
+        return
+    keys, rows, zpos = free_choice_rows(ix)
+    bounds = np.searchsorted(rows, np.arange(len(keys) + 1))
+    lead = pd.Index(ix.leads).get_indexer(keys["l"])
+
+    def free_choice(_m: pyo.ConcreteModel, r: int) -> object:
+        zs = [m.z[int(k)] for k in zpos[bounds[r] : bounds[r + 1]]]
+        return linear([1.0] * len(zs) + [-1.0], [*zs, m.u[int(lead[r])]]) >= 0.0
+
+    m.free_choice = pyo.Constraint(range(len(keys)), rule=free_choice)
 
 
 def add_capacity_cover(m: pyo.ConcreteModel, ix: ModelIndex) -> None:

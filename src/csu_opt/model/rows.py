@@ -24,7 +24,7 @@ from csu_opt.model.blocks import (
     positions_of,
     row_block,
 )
-from csu_opt.model.index import ModelIndex, cover_counts, quality_covers
+from csu_opt.model.index import ModelIndex, cover_counts, free_choice_rows, quality_covers
 
 if TYPE_CHECKING:
     pass
@@ -257,6 +257,21 @@ def rows_mergers(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
         (row_of[member], lay.A + body, 1.0),
     ]
     return [row_block("merger_exclusive", len(keys), parts, -INF, 1.0)]
+
+
+def rows_free_choice(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
+    """(C12, free choice only) Σ_{l' ≽_c l} z[l',c] >= u[l] for every CCG c and lead l.
+
+    l' ≽_c l: c ranks l' at or above l (``ix.preference``). The row of c's last choice (C4's
+    Σ_l z[l,c] = 1) is left out; rows by CCG, then c's preference (``free_choice_rows``).
+    """
+    if not ix.free_choice:
+        return []
+    keys, rows, zpos = free_choice_rows(ix)
+    n = len(keys)
+    lead = np.asarray(pd.Index(ix.leads).get_indexer(keys["l"]), dtype=INDEX)
+    parts = [(rows, lay.Z + zpos, 1.0), (np.arange(n), lay.U + lead, -1.0)]
+    return [row_block("free_choice", n, parts, 0.0, INF)]
 
 
 def rows_capacity_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:

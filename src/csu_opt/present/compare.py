@@ -13,7 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from csu_opt.analysis.compare import ABSENT, Comparison
+from csu_opt.analysis.compare import ABSENT, Comparison, MarketAnswer
 from csu_opt.numbers import missing, money, pct, staff
 from csu_opt.present.plots import draw_costs
 from csu_opt.present.style import ROLE_COLOURS, mtext, series_style
@@ -32,6 +32,44 @@ def _fmt(v: Any, key: str) -> str:
     if isinstance(v, float):
         return money(v)
     return str(v)
+
+
+def market_lines(ans: MarketAnswer, unit: str) -> list[str]:
+    """The planner's answer as plain sentences (terminal and report)."""
+    iv = ans.cost
+    proven = "" if iv is None or iv.proven else " (not proven: a solve hit a limit)"
+    lines = [
+        f"Cost of free choice ({ans.free} minus {ans.managed}): {ans.cost_text} ({unit})" + proven,
+    ]
+    if iv is not None and np.isfinite(iv.low) and np.isfinite(iv.high):
+        lines.append(
+            f"  surely between {money(iv.low)} and {money(iv.high)} (the solves' bounds); "
+            f"the networks found differ by {money(ans.value)}"
+        )
+    if not ans.same_model:
+        lines.append(
+            "  the two runs did not solve the same instance apart from the market: the "
+            "difference also holds the other changes"
+        )
+    lines.append(
+        f"Leads only under management: {', '.join(ans.leads_managed_only) or 'none'}; "
+        f"only under free choice: {', '.join(ans.leads_free_only) or 'none'}"
+    )
+    lines.append(f"CCGs that move network under free choice: {len(ans.moves)}")
+    for who, gone, kept in (("free choice", "free", "managed"), ("management", "managed", "free")):
+        df = ans.exits[ans.exits[gone] == "exit"]
+        if not len(df):
+            lines.append(f"Exit only under {who}: none")
+            continue
+        listed = []
+        for r in df.to_dict("records"):
+            floor = f", minimum {money(r['min_volume'])}" if r["min_volume"] > 0 else ""
+            listed.append(
+                f"{r['provider']} ({staff(r['staff'])} staff; delivers "
+                f"{money(r[kept + '_volume'])} in the other market{floor})"
+            )
+        lines.append(f"Exit only under {who}: {'; '.join(listed)}")
+    return lines
 
 
 def render_comparison(console: Console, cmp: Comparison, max_rows: int = 40) -> None:
@@ -78,6 +116,28 @@ def render_comparison(console: Console, cmp: Comparison, max_rows: int = 40) -> 
             *("-" if missing(row[lab]) else f"{row[lab]:.1f}" for lab in cmp.labels),
         )
     console.print(t)
+
+    _render_market(console, cmp, max_rows)
+
+
+def _render_market(console: Console, cmp: Comparison, max_rows: int) -> None:
+    """The planner's answer of a managed run against a free-choice run (when compared)."""
+    ans = cmp.market
+    if ans is None:
+        return
+    unit = next((r.cost_unit for r in cmp.runs if r.label == ans.free), "")
+    console.print(Text("Managed market or free choice", style="bold"))
+    for line in market_lines(ans, unit):
+        console.print(Text(line))
+    if len(ans.moves):
+        t = Table(title=f"CCGs that move under free choice ({len(ans.moves)})")
+        for col in ("ccg", "name", "managed", "free"):
+            t.add_column(col, overflow="fold")
+        for r in ans.moves.head(max_rows).itertuples():
+            t.add_row(*(Text(str(v)) for v in (r.ccg, r.name, r.managed, r.free)))
+        if len(ans.moves) > max_rows:
+            t.add_row(f"... {len(ans.moves) - max_rows} more", "", "", "")
+        console.print(t)
 
 
 # --------------------------------------------------------------------------- compare

@@ -123,6 +123,17 @@ def instance_summary(console: Console, inst: Instance) -> None:
         f"self-delivery share >= {st.lead_self_delivery_min_share:g}",
         highlight=False,
     )
+    if st.free_choice:
+        n_ranked = len(inst.ccg_preferences)
+        console.print(
+            "  market: free choice (each CCG buys from the formed network it prefers; "
+            + (
+                f"{n_ranked:,} ranks in ccg_preferences, the rest by assignment cost)"
+                if n_ranked
+                else "no ccg_preferences: each CCG prefers its cheapest lead)"
+            ),
+            highlight=False,
+        )
     if inst.boundaries is not None:
         console.print(
             f"  map: every CCG has its shape in {inst.boundaries.path}",
@@ -145,6 +156,9 @@ def solution_summary(console: Console, sol: Solution, folder: Path | None = None
             console.print(f"  results: {folder}", highlight=False)
         return
     roles = sol.roles
+    market = sol.instance.get("ccg_choice") or "managed"
+    if market == "free":
+        console.print("  market: free choice (each CCG with the formed network it prefers)")
     console.print(_networks_table(sol))
     exits = roles[roles["role"] == Role.EXIT]
     if len(exits):

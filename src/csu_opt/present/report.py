@@ -18,9 +18,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from csu_opt.analysis.compare import Comparison
 from csu_opt.analysis.proof import fmt_gap
 from csu_opt.errors import CsuOptError
-from csu_opt.numbers import clean_record, money, number, pct, seconds, staff
+from csu_opt.numbers import clean_record, missing, money, number, pct, seconds, staff
+from csu_opt.present.compare import comparison_figure, market_lines
 from csu_opt.present.html import Shown, esc, figure_html, page, table_html
 from csu_opt.present.plots import RUN_FIGURES
 from csu_opt.present.plots_moves import resilience_map_figure
@@ -58,6 +60,7 @@ def run_report(run: Run) -> str:
     parts = [f"<h1>{esc(title)}</h1>"]
     if inst is not None and inst.description:
         parts.append(f"<p>{esc(inst.description)}</p>")
+    parts.append(f"<p><strong>Market solved:</strong> {esc(MARKETS[run.market])}.</p>")
     if sol.status.value == "infeasible":
         parts.extend(_infeasible_sections(run))
     elif sol.status.value == "no_solution":
@@ -94,6 +97,55 @@ def run_report(run: Run) -> str:
         )
     )
     parts.append(f"<p>To solve again:</p><pre>{esc(shlex.join(_solve_command(run)))}</pre>")
+    return page(title, parts)
+
+
+#: The two markets in a planner's words (settings.ccg_choice).
+MARKETS = {
+    "managed": "managed market (the planner places every CCG)",
+    "free": "free choice (each CCG buys from the formed network it prefers, C12)",
+}
+
+
+def comparison_report(cmp: Comparison) -> str:
+    """One HTML page of ``csu-opt compare``: the runs side by side, the planner's answer
+    when they solved the two markets, the CCGs that move, the comparison figure."""
+    title = "csu-opt comparison: " + " | ".join(cmp.labels)
+    parts = [f"<h1>{esc(title)}</h1>"]
+    rows = []
+    for key, row in cmp.overview.iterrows():
+        cells: list[Any] = [str(key)]
+        for lab in cmp.labels:
+            v = row[lab]
+            if key == "market":
+                cells.append(MARKETS.get(str(v), str(v)))
+            elif key == "MIP gap":
+                cells.append(Shown(pct(v)))
+            else:
+                cells.append(None if missing(v) else v)
+        rows.append(cells)
+    parts.append(table_html(["", *cmp.labels], rows))
+    if cmp.market is not None:
+        ans = cmp.market
+        unit = next((r.cost_unit for r in cmp.runs if r.label == ans.free), "")
+        parts.append("<h2>Managed market or free choice</h2>")
+        parts.append("<ul>" + "".join(f"<li>{esc(x)}</li>" for x in market_lines(ans, unit)))
+        parts.append("</ul>")
+        if len(ans.moves):
+            parts.append(f"<h3>CCGs that move under free choice ({len(ans.moves)})</h3>")
+            parts.append(table_html(list(ans.moves.columns), ans.moves.itertuples(index=False)))
+        if len(ans.exits):
+            parts.append("<h3>Providers that exit under one market only</h3>")
+            parts.append(table_html(list(ans.exits.columns), ans.exits.itertuples(index=False)))
+    for heading, df in (
+        ("Providers whose role changed", cmp.roles),
+        ("CCGs that moved", cmp.moves),
+    ):
+        parts.append(f"<h2>{esc(heading)} ({len(df)})</h2>")
+        if len(df):
+            shown = df.reset_index()
+            parts.append(table_html(list(shown.columns), shown.itertuples(index=False)))
+    parts.append(figure_html(comparison_figure(cmp), "the runs side by side", "compare"))
     return page(title, parts)
 
 

@@ -1,6 +1,7 @@
-"""The rules checked one by one against a solution's tables: every rule C1-C11 (and M1, mergers)
-recomputed from the instance's data and the result files alone, and the cost recomputed part by
-part. :func:`csu_opt.results.verify.verify` reads a folder and calls :func:`check`.
+"""The rules checked one by one against a solution's tables: every rule C1-C11 (C12 under free
+choice: each CCG served by the formed network it prefers; M1 with mergers) recomputed from the
+instance's data and the result files alone, and the cost recomputed part by part.
+:func:`csu_opt.results.verify.verify` reads a folder and calls :func:`check`.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import pandas as pd
 
 from csu_opt.instance.load import Instance
+from csu_opt.instance.preferences import first_choice, preference_order
 from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
 from csu_opt.results.solution import CostBreakdown, Role, Status
 
@@ -80,6 +82,8 @@ class VerifyReport:
     #: Set when the instance is not the one the run was solved with (its sha256 differs):
     #: the violations may then say only that, and this is what a reader must see first.
     instance_changed: str = ""
+    #: the last rule checked: C11, or C12 under free choice
+    last_rule: str = "C11"
 
     def by_rule(self, rule: str) -> list[Violation]:
         return [v for v in self.violations if v.rule == rule]
@@ -124,7 +128,14 @@ def check(
         "flows": len(checker.x),
     }
     return VerifyReport(
-        not checker.out, checker.out, breakdown.total, breakdown, reported_obj, tol, counts
+        not checker.out,
+        checker.out,
+        breakdown.total,
+        breakdown,
+        reported_obj,
+        tol,
+        counts,
+        last_rule="C12" if instance.settings.free_choice else "C11",
     )
 
 
@@ -345,9 +356,11 @@ class _Checker:
         self.quality()
         self.self_delivery()
         self.viability()
+        self.free_choice()
 
     def integrality(self) -> None:
-        if not self.inst.settings.single_sourcing:
+        st = self.inst.settings
+        if not (st.single_sourcing or st.free_choice):
             return
         for (lead, c), share in sorted(self.z.items()):
             off = min(abs(share), abs(share - 1))
@@ -358,6 +371,37 @@ class _Checker:
                     "places all of a CCG's demand with one lead",
                     off,
                 )
+
+    def free_choice(self) -> None:
+        """(C12, free choice) each CCG is served, wholly, by its most preferred formed lead
+        (its order from csu_opt.instance.preferences.preference_order)."""
+        if not self.inst.settings.free_choice or not self.U:
+            return
+        order = preference_order(self.inst)
+        formed = order[order["lead"].isin(list(self.U))]
+        keys = zip(formed["ccg"], formed["lead"], strict=True)
+        position = dict(zip(keys, formed["position"], strict=True))
+        best = first_choice(order, self.U)
+        served: dict[str, list[str]] = defaultdict(list)
+        for (lead, c), share in self.z.items():
+            if share > self.tol.integrality:
+                served[c].append(lead)
+        for c in sorted(self.ccgs):
+            want = best.get(c)
+            got = sorted(served.get(c, []))
+            if want is None or got == [want] or not got:  # unplaced: C4 reports it
+                continue
+            others = [g for g in got if g != want]
+            placed = ", ".join(
+                f"{g} (its choice no. {position[(c, g)]})" if (c, g) in position else g
+                for g in others
+            )
+            self.add(
+                "C12",
+                f"CCG {c} is served by {placed}, but under free choice it buys from the formed "
+                f"network it prefers: {want} (its choice no. {position[(c, want)]})",
+                float(sum(self.z.get((g, c), 0.0) for g in others)),
+            )
 
     def lead_count(self) -> None:
         """(C1) N_min <= Σ u <= N_max."""

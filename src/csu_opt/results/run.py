@@ -62,6 +62,11 @@ class Run:
         q = self.instance.service_lines["network_quality_target"]
         return {str(k): float(v) for k, v in q.items()}
 
+    @property
+    def market(self) -> str:
+        """``managed`` or ``free`` (runs written before issue 18 were all managed)."""
+        return str(self.solution.instance.get("ccg_choice") or "managed")
+
     # ----------------------------------------------------------------- derived tables
     def networks(self) -> pd.DataFrame:
         """One row per lead: lead, kind, name, members (lead first), ccgs, volume;

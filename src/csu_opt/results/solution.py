@@ -161,6 +161,7 @@ def instance_record(instance: Instance) -> dict[str, Any]:
         "path": str(Path(instance.source).resolve()) if instance.source != "<memory>" else None,
         "sha256": instance.sha256,
         "overrides": list(instance.overrides),
+        "ccg_choice": instance.settings.ccg_choice,
     }
 
 

@@ -1,4 +1,5 @@
-"""An independent check of a solution against every rule of model/formulation.md (C1-C11).
+"""An independent check of a solution against every rule of model/formulation.md (C1-C11,
+and C12 under free choice).
 
 ``verify`` reads a result folder (summary.json, roles.csv, assignments.csv, flows.csv) and the
 validated instance, never the Pyomo model: it rebuilds the decisions from the files
@@ -213,7 +214,7 @@ def format_report(report: VerifyReport, max_listed: int | None = None) -> list[s
             max_listed = 10
     if report.ok:
         lines.append(
-            f"verified: the solution satisfies every rule C1-C11 "
+            f"verified: the solution satisfies every rule C1-{report.last_rule} "
             f"(objective {fmt(report.objective)})"
         )
     else:

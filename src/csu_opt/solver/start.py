@@ -15,6 +15,8 @@ second, and only hands it over when it satisfies every row of the model:
    network is spread over several, cheapest first;
 4. close empty leads (down to N_min); x[l,l,s] is the placed demand. A lead below its
    minimum volume (C11) is struck off the candidates and the greedy run again (3 tries);
+   Under free choice (C12) every CCG then goes, wholly, to its most preferred open lead
+   (leads nobody chose are closed); a network that no longer fits is not handed over;
 5. attach subcontractors (:func:`attach_subcontractors`): a provider that would exit joins
    the open network where that saves most (its exit cost and cheaper delivery against the
    link's cost), taking over part of the lead's own delivery within every rule.
@@ -26,6 +28,7 @@ when no check passes.
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 
 from csu_opt.model.blocks import IndexCodes, Layout, MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
@@ -71,6 +74,8 @@ def greedy_start(ix: ModelIndex, mm: MatrixModel, tries: int = 3) -> np.ndarray 
         if placed is None:
             return None
         opened, sc, si, sf = placed
+        if ix.free_choice:  # C12: every CCG to its most preferred open lead instead
+            opened, sc, si, sf = _first_choices(ix, cand, opened, lo)
         load = np.zeros((len(cand), nS))
         np.add.at(load, si, sf[:, None] * dem[sc])
         low = opened & (load.sum(axis=1) < v[cand] - 1e-9)
@@ -147,6 +152,32 @@ def _place(
     if opened.sum() < lo:
         return None
     return opened, np.array(out_c, dtype=np.int64), si, np.array(out_f)
+
+
+def _first_choices(
+    ix: ModelIndex, cand: np.ndarray, opened: np.ndarray, lo: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Free choice (C12): each CCG wholly with its most preferred open candidate; open
+    candidates nobody chose are closed (down to N_min). Capacities are not looked at: a
+    network that no longer fits fails the final check and is not handed over."""
+    assert ix.preference is not None
+    order = ix.preference
+    pos = np.full((len(ix.ccgs), len(ix.leads)), np.iinfo(np.int64).max, dtype=np.int64)
+    c_idx = pd.Index(ix.ccgs).get_indexer(order["ccg"])
+    l_idx = pd.Index(ix.leads).get_indexer(order["lead"])
+    ok = (c_idx >= 0) & (l_idx >= 0)
+    pos[c_idx[ok], l_idx[ok]] = order["position"].to_numpy(dtype=np.int64)[ok]
+    open_i = np.flatnonzero(opened)
+    si = open_i[np.argmin(pos[:, cand[open_i]], axis=1)]
+    chosen = np.bincount(si, minlength=len(cand)) > 0
+    opened = opened.copy()
+    for i in open_i[::-1]:
+        if opened.sum() <= lo:
+            break
+        if not chosen[i]:
+            opened[i] = False
+    n = len(ix.ccgs)
+    return opened, np.arange(n, dtype=np.int64), si.astype(np.int64), np.ones(n)
 
 
 def _columns(
