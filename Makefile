@@ -20,9 +20,10 @@ run: $(STAMP)
 	$(BIN)/csu-opt solve $(INSTANCE)
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks instances/make_instances.py
-	$(BIN)/ruff format --check src tests benchmarks instances/make_instances.py
+	$(BIN)/ruff check src tests benchmarks tools instances/make_instances.py
+	$(BIN)/ruff format --check src tests benchmarks tools instances/make_instances.py
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # everything (CI): lint, every test with the large hypothesis profile, the 20 slowest shown;
 # pyproject.toml gives each test a generous timeout

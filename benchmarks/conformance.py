@@ -1,8 +1,9 @@
 """Conformance of csu-opt with published facility-location optima, on the larger benchmarks.
 
 Each benchmark goes through the path a planner uses: it is converted to instance files
-(``csu_opt.benchmarks.convert_benchmark``), read back with ``csu_opt.load_instance`` and solved
-with ``csu_opt.solve``. One row per benchmark is printed and written to a CSV file (rewritten
+(``readers.convert_benchmark``), read back with ``csu_opt.load_instance``
+and solved
+with ``csu_opt.solver.solve``. One row per benchmark is printed and written to a CSV file (rewritten
 after every benchmark, so an interrupted run keeps what it finished).
 
     python benchmarks/conformance.py                        # capa/b/c (12) and Holmberg p25-p71
@@ -31,7 +32,7 @@ from typing import Any
 import pandas as pd
 
 import csu_opt
-from csu_opt.benchmarks import (
+from readers import (
     Benchmark,
     BenchmarksNotFound,
     benchmark_catalogue,

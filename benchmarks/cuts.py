@@ -13,9 +13,10 @@ import tempfile
 from pathlib import Path
 
 import csu_opt
-from csu_opt.benchmarks import convert_benchmark
-from csu_opt.generate import generate_to_folder
-from csu_opt.solve import SolveOptions, solve
+from csu_opt.instance.generate import generate_to_folder
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import solve
+from readers import convert_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 BENCH = ["cap61", "cap62", "cap63", "cap64", "cap121", "cap122", "p13", "p20", "p24", "p25", "p26"]

@@ -2,7 +2,7 @@
 
 HiGHS's bound on england-2013 stalls about 0.24% below the best network known
 (instances/README.md). This script measures a stronger relaxation, the Dantzig-Wolfe
-decomposition with one block per lead (``csu_opt.dw``): it first runs HiGHS on the whole
+decomposition with one block per lead (``dw``): it first runs HiGHS on the whole
 model for ``--start-time`` seconds (its network seeds the master; its bound is printed for
 comparison), then column generation for ``--time-limit`` seconds, printing every
 ``--every``-th round (the Lagrangian bound at that round's duals, the best so far, the
@@ -25,11 +25,11 @@ from pathlib import Path
 
 import numpy as np
 
-from csu_opt.dw import Iteration, dw_bound
-from csu_opt.indices import build_index
-from csu_opt.instance import load_instance
-from csu_opt.lp import quiet_highs
-from csu_opt.matrix import build_matrix, pass_to_highs
+from csu_opt.instance.load import load_instance
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.solver.lp import quiet_highs
+from dw import Iteration, dw_bound
 
 
 def main() -> None:

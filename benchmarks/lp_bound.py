@@ -18,9 +18,9 @@ import pyomo.environ as pyo
 from pyomo.contrib.appsi.solvers import Highs
 
 import csu_opt
-from csu_opt.benchmarks import benchmark_catalogue, convert_benchmark
-from csu_opt.indices import build_index
-from csu_opt.model import build_model
+from csu_opt.model.index import build_index
+from csu_opt.model.pyomo_model import build_model
+from readers import benchmark_catalogue, convert_benchmark
 
 ROOT = Path(__file__).resolve().parent.parent
 NAMES = [

@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from csu_opt.boundaries import Boundaries
-from csu_opt.geo import clear_cache, read_shapes
-from csu_opt.plots_map import MapData, ccg_map_figure
+from csu_opt.instance.boundaries import Boundaries
+from csu_opt.instance.geo import clear_cache, read_shapes
+from csu_opt.present.plots_map import MapData, ccg_map_figure
 
 DATA = Path(__file__).resolve().parents[1] / "instances/data/nhs-england-2013"
 ATTRIBUTION = (DATA / "README.md").read_text(encoding="utf-8").split("\n\n")[1]

@@ -17,7 +17,7 @@ Variants: ``pyomo`` (the Pyomo model via appsi, no greedy start: the code before
 ``matrix`` (arrays into highspy, no start), ``matrix+start`` (with the greedy start),
 ``matrix+start+heur`` (also HiGHS ``mip_heuristic_effort=0.3``, default 0.05),
 ``matrix+start+nopresolve`` (``presolve=off``), ``matrix+start+reduce`` (the root reduction of
-:mod:`csu_opt.reduce`, the default on the matrix path since issue 7's second session),
+:mod:`csu_opt.solver.reduce`, the default on the matrix path since issue 7's second session),
 ``highs`` (plain highspy, benchmarks only).
 Timings on a shared machine are noisy: compare rows of one run only.
 """
@@ -93,7 +93,8 @@ def _peak_mb() -> float:
 
 def run_csu(path: Path, variant: str, time_limit: float, threads: int) -> dict[str, Any]:
     import csu_opt
-    from csu_opt.solve import ModelSession, SolveOptions
+    from csu_opt.solver.options import SolveOptions
+    from csu_opt.solver.solve import ModelSession
 
     t0 = time.perf_counter()
     inst = csu_opt.load_instance(path)
@@ -292,8 +293,8 @@ SHOWN = [
 
 
 def instances(args: argparse.Namespace, tmp: Path) -> list[tuple[str, Path]]:
-    from csu_opt.benchmarks import benchmark_catalogue, convert_benchmark, select
-    from csu_opt.generate import generate_to_folder
+    from csu_opt.instance.generate import generate_to_folder
+    from readers import benchmark_catalogue, convert_benchmark, select
 
     items: list[tuple[str, Path]] = []
     if not args.no_generated:

@@ -64,7 +64,7 @@ def run(path: Path, extra: list[str], time_limit: float) -> dict[str, Any]:
 
 
 def instances(args: argparse.Namespace, tmp: Path) -> list[tuple[str, Path]]:
-    from csu_opt.generate import generate_to_folder
+    from csu_opt.instance.generate import generate_to_folder
 
     items = [(n, ROOT / "instances" / f"{n}.yaml") for n in args.england if n]
     for size in (s for s in args.sizes.split(",") if s):

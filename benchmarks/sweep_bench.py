@@ -17,10 +17,11 @@ import time
 from pathlib import Path
 
 import csu_opt
-from csu_opt.generate import generate_to_folder
-from csu_opt.solve import ModelSession, SolveOptions
-from csu_opt.sweep import Case
-from csu_opt.sweep_exec import Executor, SweepRun
+from csu_opt.analysis.sweep import Case
+from csu_opt.analysis.sweep_exec import Executor, SweepRun
+from csu_opt.instance.generate import generate_to_folder
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.solve import ModelSession
 
 ROOT = Path(__file__).resolve().parent.parent
 

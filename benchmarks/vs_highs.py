@@ -79,7 +79,7 @@ def _fmt(v: Any) -> str:
 
 
 def main() -> None:
-    from csu_opt.benchmarks import benchmark_catalogue, convert_benchmark, select
+    from readers import benchmark_catalogue, convert_benchmark, select
 
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--bench", action="append", default=[], metavar="PATTERN")

@@ -1,7 +1,8 @@
 """A brute-force oracle for the network-formation MIP of model/formulation.md, for tiny instances.
 
-Written from the maths of model/formulation.md alone (it does not use ``csu_opt.model`` or
-``csu_opt.indices``):
+Written from the maths of model/formulation.md alone (it does not use
+``csu_opt.model.pyomo_model`` or
+``csu_opt.model.index``):
 
 1. enumerate every role assignment: a set of leads L (C1), and for every other provider
    either exit or subcontracting to a non-empty set of at most m leads of L (C2, C3);
@@ -10,7 +11,7 @@ Written from the maths of model/formulation.md alone (it does not use ``csu_opt.
    Under free choice (C12) each CCG goes to its most preferred lead of L, so the assignment
    is data; preferences are read here from the ``ccg_preferences`` table and assignment
    costs by the rule of docs/schema.md (ranked leads by rank, then the others by cost, then
-   by id), not through ``csu_opt.preferences``;
+   by id), not through ``csu_opt.instance.preferences``;
 3. for each survivor solve what is left (x, z under C4, C5, C6, C7, C9, C10, C11) as a
    linear programme with ``scipy.optimize.linprog``; under single sourcing each CCG's lead
    is enumerated too, so z is fixed data and the LP has x only.
@@ -29,7 +30,7 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy.optimize import linprog
 
-from csu_opt.instance import Instance
+from csu_opt.instance.load import Instance
 
 #: Relative tolerance for "this lower bound cannot beat the best cost found".
 PRUNE_TOL = 1e-9

@@ -23,7 +23,7 @@ from csu_opt.numbers import (
     seconds,
     staff,
 )
-from csu_opt.solution import read_results, write_files
+from csu_opt.results.solution import read_results, write_files
 
 TINY = Path(__file__).parent / "data" / "tiny.yaml"
 NOISY = 12841.699999999999  # 12841.7 after a few sums in binary floating point
@@ -116,7 +116,7 @@ def test_result_files_carry_no_float_noise(tmp_path):
 
 
 def test_suggested_overrides_carry_no_noise():
-    from csu_opt.explain import _num
+    from csu_opt.analysis.suggest import _num
 
     # explain's relaxations are --set overrides a planner copies: 12841.7, not ...99999
     assert _num(NOISY) == "12841.7" and _num(60.0) == "60" and _num(0.57) == "0.57"

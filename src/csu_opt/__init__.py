@@ -10,19 +10,42 @@ A small public API for notebooks and scripts::
 
 from __future__ import annotations
 
-__version__ = "0.1.0"
-
-from typing import Any
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from csu_opt.errors import CsuOptError, InstanceError, Problem, UsageError
-from csu_opt.instance import Instance, load_instance
-from csu_opt.solution import CostBreakdown, Role, Solution, Status, read_results
-from csu_opt.solve import SolveOptions
+from csu_opt.version import __version__
+
+if TYPE_CHECKING:
+    from csu_opt.instance.load import Instance, load_instance
+    from csu_opt.results.solution import CostBreakdown, Role, Solution, Status, read_results
+    from csu_opt.solver.options import SolveOptions
+
+# The public names, each loaded on first use: ``import csu_opt`` (and so every command of the
+# CLI) does not load Pyomo and HiGHS until something is solved.
+_LAZY = {
+    "Instance": "csu_opt.instance.load",
+    "load_instance": "csu_opt.instance.load",
+    "CostBreakdown": "csu_opt.results.solution",
+    "Role": "csu_opt.results.solution",
+    "Solution": "csu_opt.results.solution",
+    "Status": "csu_opt.results.solution",
+    "read_results": "csu_opt.results.solution",
+    "SolveOptions": "csu_opt.solver.solve",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'csu_opt' has no attribute {name!r}")
 
 
 def solve(instance: Instance, **options: Any) -> Solution:
     """Solve ``instance``; keyword options are the fields of :class:`SolveOptions`."""
-    from csu_opt.solve import solve as _solve
+    # the package root loads no solver (Pyomo, HiGHS) until something is solved
+    from csu_opt.solver.solve import SolveOptions  # noqa: PLC0415
+    from csu_opt.solver.solve import solve as _solve  # noqa: PLC0415
 
     return _solve(instance, SolveOptions(**options))
 

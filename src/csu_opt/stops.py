@@ -6,7 +6,7 @@ left where a result would be, a message says what was kept, and the exit code is
 the signal's number (130 for Ctrl-C, 143 for SIGTERM).
 
 **The main process.** The command line installs :func:`handling` around every command
-(``cli.main``; :func:`~csu_opt.runner.run_solve` installs it too, for library callers).
+(``cli.main``; :func:`~csu_opt.analysis.runner.run_solve` installs it too, for library callers).
 While installed, the first SIGINT or SIGTERM
 
 - outside a run of HiGHS, raises :class:`Interrupted` at once (a ``KeyboardInterrupt``, so

@@ -10,7 +10,7 @@ import yaml
 from click.testing import CliRunner
 
 import csu_opt
-from csu_opt.runner import run_solve
+from csu_opt.analysis.runner import run_solve
 
 UNIT = "£k per year"
 

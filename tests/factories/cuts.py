@@ -7,9 +7,9 @@ from __future__ import annotations
 import highspy
 import numpy as np
 
-from csu_opt.indices import build_index
-from csu_opt.instance import Instance
-from csu_opt.matrix import build_matrix, pass_to_highs
+from csu_opt.instance.load import Instance
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, pass_to_highs
 from factories.rules import build
 
 

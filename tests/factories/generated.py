@@ -6,11 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-import pytest
+from benchmarks.readers import find_benchmark
 
-from csu_opt.benchmarks import BenchmarksNotFound, find_benchmark
-from csu_opt.generate import generate
-from csu_opt.instance import Instance, instance_from_document
+from csu_opt.instance.generate import generate
+from csu_opt.instance.load import Instance, instance_from_document
 
 
 def generated(providers: int, ccgs: int, seed: int, **kw: Any) -> Instance:
@@ -19,8 +18,5 @@ def generated(providers: int, ccgs: int, seed: int, **kw: Any) -> Instance:
 
 
 def benchmark(name: str) -> Instance:
-    try:
-        bench = find_benchmark(name)
-    except BenchmarksNotFound as exc:
-        pytest.skip(f"shared benchmark folder absent: {exc}")
+    bench = find_benchmark(name)  # vendored in benchmarks/data: never skipped
     return instance_from_document(bench.document(), Path(f"{name}.yaml"))

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 import csu_opt
-from csu_opt.instance import instance_from_document
+from csu_opt.instance.load import instance_from_document
 from factories import TESTS
 
 DATA = TESTS / "data"

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from pyomo.contrib.appsi.solvers import Highs
 
-from csu_opt.indices import build_index
-from csu_opt.instance import Instance
-from csu_opt.matrix import build_matrix, pass_to_highs
-from csu_opt.model import build_model
+from csu_opt.instance.load import Instance
+from csu_opt.model.index import build_index
+from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.pyomo_model import build_model
 
 
 def rowwise(lp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

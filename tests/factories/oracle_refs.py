@@ -19,7 +19,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from csu_opt.instance import Instance
+from csu_opt.instance.load import Instance
 from factories import TESTS
 from factories.cuts import CUT_SEEDS, cut_instance
 from factories.rules import RANDOM_SEEDS, random_instance

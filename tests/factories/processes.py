@@ -96,7 +96,7 @@ def stderr_lines(capfd: Any, n: int, timeout: float, what: str) -> str:
 #: run where SIGINT is ignored (a background job)
 CSU_OPT = (
     "import signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "from csu_opt.cli import main; sys.exit(main())"
+    "from csu_opt.cli.main import main; sys.exit(main())"
 )
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from csu_opt.instance import Instance, instance_from_document
+from csu_opt.instance.load import Instance, instance_from_document
 
 REL = 1e-6
 

@@ -1,0 +1,3 @@
+"""The formulation over an Instance: the sparse index, the Pyomo model (one add_* per constraint
+family) and the same rows as arrays (matrix.py).
+"""

@@ -1,0 +1,1 @@
+"""Showing results: terminal output, figures, maps and HTML reports; never builds a model."""

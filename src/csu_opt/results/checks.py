@@ -1,0 +1,647 @@
+"""The rules checked one by one against a solution's tables: every rule C1-C11 (C12 under free
+choice: each CCG served by the formed network it prefers; M1 with mergers) recomputed from the
+instance's data and the result files alone, and the cost recomputed part by part.
+:func:`csu_opt.results.verify.verify` reads a folder and calls :func:`check`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from csu_opt.instance.load import Instance
+from csu_opt.instance.preferences import first_choice, preference_order
+from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
+from csu_opt.results.solution import CostBreakdown, Role, Status
+
+# --------------------------------------------------------------------------- checking
+
+
+ROLES = tuple(r.value for r in Role)
+
+
+@dataclass(frozen=True)
+class Tolerances:
+    """How far a value may miss a rule before it counts as a violation.
+
+    A constraint ``lhs <= rhs`` holds when ``lhs - rhs <= abs + rel * max(|lhs|, |rhs|)``;
+    a binary or single-sourcing share is integral within ``integrality``; the objective and
+    each part of its breakdown agree within ``objective_abs + objective_rel * |value|``.
+    """
+
+    feasibility_abs: float = 1e-6
+    feasibility_rel: float = 1e-6
+    integrality: float = 1e-6
+    objective_abs: float = 1e-6
+    objective_rel: float = 1e-6
+
+    def excess(self, lhs: float, rhs: float) -> float:
+        """By how much ``lhs <= rhs`` fails beyond the tolerance (0 when it holds)."""
+        over = lhs - rhs
+        allowed = self.feasibility_abs + self.feasibility_rel * max(abs(lhs), abs(rhs))
+        return over if over > allowed else 0.0
+
+    def describe(self) -> str:
+        return (
+            f"feasibility {self.feasibility_abs:g} + {self.feasibility_rel:g}·|value|, "
+            f"integrality {self.integrality:g}, "
+            f"objective {self.objective_abs:g} + {self.objective_rel:g}·|value|"
+        )
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: its label in model/formulation.md (``C6``; or ``files``, ``ids``,
+    ``roles``, ``bounds``, ``integrality``, ``objective``, ``breakdown``, ``status``), a
+    sentence, and by how much."""
+
+    rule: str
+    message: str
+    amount: float = 0.0
+
+    def __str__(self) -> str:
+        return f"[{self.rule}] {self.message}"
+
+
+@dataclass
+class VerifyReport:
+    """The outcome of a verification; ``ok`` is true only when nothing was violated."""
+
+    ok: bool
+    violations: list[Violation]
+    objective: float | None  # recomputed from the files
+    breakdown: CostBreakdown | None  # recomputed from the files
+    reported_objective: float | None  # as summary.json gives it
+    tolerances: Tolerances = field(default_factory=Tolerances)
+    counts: dict[str, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # not violations: e.g. the overrides used
+    #: Set when the instance is not the one the run was solved with (its sha256 differs):
+    #: the violations may then say only that, and this is what a reader must see first.
+    instance_changed: str = ""
+    #: the last rule checked: C11, or C12 under free choice
+    last_rule: str = "C11"
+
+    def by_rule(self, rule: str) -> list[Violation]:
+        return [v for v in self.violations if v.rule == rule]
+
+    @property
+    def rules_violated(self) -> list[str]:
+        return sorted({v.rule for v in self.violations})
+
+    def as_record(self) -> dict[str, Any]:
+        """Plain data for JSON (e.g. a ``verification`` entry in summary.json)."""
+        return dataclasses.asdict(self)
+
+
+def check(
+    instance: Instance,
+    roles: pd.DataFrame,
+    assignments: pd.DataFrame,
+    flows: pd.DataFrame,
+    summary: dict[str, Any],
+    tol: Tolerances | None = None,
+    problems: list[Violation] | None = None,
+) -> VerifyReport:
+    """Every rule (model/formulation.md) on normalised result tables and the summary mapping."""
+    tol = tol or Tolerances()
+    checker = _Checker(instance, tol, list(problems or []))
+    status = summary.get("status")
+    reported = summary.get("objective")
+    reported_obj = float(reported) if isinstance(reported, int | float) else None
+    if status not in (Status.OPTIMAL.value, Status.FEASIBLE.value):
+        checker.add("status", f"the run holds no solution to verify (status {status!r})")
+        return VerifyReport(False, checker.out, None, None, reported_obj, tol)
+    checker.read_roles(roles, summary.get("leads"))
+    checker.read_assignments(assignments)
+    checker.read_flows(flows)
+    checker.rules()
+    breakdown = checker.breakdown()
+    checker.compare_costs(breakdown, reported_obj, summary.get("cost_breakdown"))
+    counts = {
+        "leads": len(checker.U),
+        "links": len(checker.W),
+        "assignments": len(checker.z),
+        "flows": len(checker.x),
+    }
+    return VerifyReport(
+        not checker.out,
+        checker.out,
+        breakdown.total,
+        breakdown,
+        reported_obj,
+        tol,
+        counts,
+        last_rule="C12" if instance.settings.free_choice else "C11",
+    )
+
+
+class _Checker:
+    """Decisions rebuilt from the files, and the rules checked one family at a time."""
+
+    def __init__(self, inst: Instance, tol: Tolerances, out: list[Violation]):
+        self.inst = inst
+        self.tol = tol
+        self.out = out
+        prov = inst.providers
+        self.providers = set(prov.index)
+        self.lines = list(inst.service_lines.index)
+        self.ccgs = set(inst.ccgs.index)
+        cap = inst.capabilities
+        keys = list(zip(cap["provider"], cap["service_line"], strict=True))
+        self.cap = dict(zip(keys, cap["capacity"].astype(float), strict=True))
+        self.q = dict(zip(keys, cap["quality"].astype(float), strict=True))
+        self.c = dict(zip(keys, cap["unit_cost"].astype(float), strict=True))
+        theta = inst.service_lines["quality_threshold"]
+        self.eligible = {k for k in keys if self.cap[k] > 0 and self.q[k] >= float(theta[k[1]])}
+        d = inst.demand
+        self.demand: dict[tuple[str, str], float] = defaultdict(float)
+        for c, s, v in zip(d["ccg"], d["service_line"], d["volume"].astype(float), strict=True):
+            self.demand[(c, s)] += v
+        ac = inst.assignment_costs
+        self.t = dict(zip(zip(ac["lead"], ac["ccg"], strict=True), ac["cost"], strict=True))
+        pc = inst.partnership_costs
+        self.k = dict(
+            zip(zip(pc["subcontractor"], pc["lead"], strict=True), pc["cost"], strict=True)
+        )
+        self.U: set[str] = set()
+        self.active: set[str] = set()
+        self.W: set[tuple[str, str]] = set()
+        self.z: dict[tuple[str, str], float] = {}
+        self.x: dict[tuple[str, str, str], float] = {}
+        # mergers: body -> members (providers of the instance), and who was merged into what
+        self.members = {
+            b: tuple(m for m in ms if m in self.providers)
+            for b, ms in inst.merger_members.items()
+            if b in self.providers
+        }
+        self.merged_into: dict[str, str] = {}
+
+    def add(self, rule: str, message: str, amount: float = 0.0) -> None:
+        self.out.append(Violation(rule, message, float(amount)))
+
+    # ------------------------------------------------------------------ decisions
+    def read_roles(self, roles: pd.DataFrame, summary_leads: Any) -> None:  # noqa: C901 (frozen, issue 17: to be split)
+        prov = self.inst.providers
+        m = self.inst.settings.max_leads_per_subcontractor
+        seen: set[str] = set()
+        links: list[tuple[str, str, int]] = []
+        for i, (p, role, leads) in enumerate(
+            zip(roles["provider"], roles["role"], roles["leads"], strict=True)
+        ):
+            where = f"roles.csv line {i + 2}"
+            if p not in self.providers:
+                self.add("ids", f"{where}: provider '{p}' is not in the instance")
+                continue
+            if p in seen:
+                self.add("roles", f"{where}: provider {p} is listed twice")
+                continue
+            seen.add(p)
+            if role not in ROLES:
+                self.add("roles", f"{where}: role {role!r} of {p} is not one of {', '.join(ROLES)}")
+                continue
+            served = [t for t in (s.strip() for s in leads.split(";")) if t]
+            if role == Role.MERGED:
+                bodies = [b for b, ms in self.members.items() if p in ms]
+                if len(served) != 1 or served[0] not in bodies:
+                    self.add(
+                        "mergers",
+                        f"{p} is marked merged but its leads column ({leads or 'empty'}) does "
+                        f"not name one merged body it belongs to "
+                        f"({', '.join(bodies) or 'it is a member of none'})",
+                        1,
+                    )
+                else:
+                    self.merged_into[p] = served[0]
+                continue
+            if role == Role.EXIT:
+                if served:
+                    self.add("roles", f"{p} has exited but lists leads it serves: {leads}")
+                continue
+            self.active.add(p)
+            if role == Role.LEAD:
+                self.U.add(p)
+                if not prov.at[p, "can_lead"]:
+                    self.add("roles", f"{p} is a lead but cannot lead (can_lead: false)")
+                others = [t for t in served if t != p]
+                if others:
+                    self.add(
+                        "C2",
+                        f"{p} is a lead and also subcontracts to {', '.join(others)}; "
+                        "a lead cannot subcontract",
+                        len(others),
+                    )
+                continue
+            # subcontractor
+            if not prov.at[p, "can_subcontract"]:
+                self.add(
+                    "roles",
+                    f"{p} is a subcontractor but cannot subcontract (can_subcontract: false)",
+                )
+            if not served:
+                self.add(
+                    "C2",
+                    f"{p} is marked subcontractor but serves no lead; an active "
+                    "provider must lead or subcontract",
+                    1,
+                )
+            if len(set(served)) > m:
+                self.add(
+                    "C2",
+                    f"{p} subcontracts to {len(set(served))} leads ({', '.join(served)}), "
+                    f"at most {m} allowed",
+                    len(set(served)) - m,
+                )
+            links.extend((p, t, i) for t in dict.fromkeys(served))
+        for p in sorted(self.providers - seen - set(self.members)):
+            self.add("roles", f"provider {p} is missing from roles.csv")
+        self.check_mergers()
+        for p, lead, i in links:
+            if lead not in self.providers:
+                self.add("ids", f"roles.csv line {i + 2}: {p} serves '{lead}', not a provider")
+            elif lead == p:
+                self.add("roles", f"{p} is a subcontractor in its own network")
+            else:
+                self.W.add((p, lead))
+                if lead not in self.U:
+                    self.add("C3", f"{p} subcontracts to {lead}, which is not a lead", 1)
+        if isinstance(summary_leads, list) and set(map(str, summary_leads)) != self.U:
+            self.add(
+                "roles",
+                f"summary.json lists leads {', '.join(sorted(map(str, summary_leads)))} "
+                f"but roles.csv has {', '.join(sorted(self.U)) or 'none'}",
+            )
+
+    def check_mergers(self) -> None:
+        """(M1) a[p] + Σ_{M ∋ p} a[M] <= 1: a formed body's members are merged into it,
+        and a member merged into a body that was formed."""
+        for body, members in sorted(self.members.items()):
+            if body not in self.active:
+                continue
+            for p in members:
+                if p in self.active:
+                    self.add(
+                        "mergers",
+                        f"{p} is active alongside the merged body {body} it is a member of; "
+                        "a member is absorbed into a formed merger",
+                        1,
+                    )
+                elif self.merged_into.get(p) not in (None, body):
+                    self.add(
+                        "mergers",
+                        f"{p} is merged into {self.merged_into[p]} but {body}, another "
+                        "merger it belongs to, is formed too",
+                        1,
+                    )
+                elif p not in self.merged_into:
+                    self.add("mergers", f"the merged body {body} is formed but {p} is not merged")
+        for p, body in sorted(self.merged_into.items()):
+            if body not in self.active:
+                self.add("mergers", f"{p} is merged into {body}, which is not formed (no role)", 1)
+
+    def read_assignments(self, a: pd.DataFrame) -> None:
+        for i, (c, lead, share) in enumerate(zip(a["ccg"], a["lead"], a["share"], strict=True)):
+            where = f"assignments.csv line {i + 2}"
+            if c not in self.ccgs:
+                self.add("ids", f"{where}: CCG '{c}' is not in the instance")
+                continue
+            if lead not in self.providers:
+                self.add("ids", f"{where}: lead '{lead}' is not a provider")
+                continue
+            if share < -self.tol.feasibility_abs or share > 1 + self.tol.feasibility_abs:
+                self.add(
+                    "bounds",
+                    f"CCG {c}: share {fmt(share)} with {lead} is outside 0-1",
+                    max(-share, share - 1),
+                )
+            self.z[(lead, c)] = self.z.get((lead, c), 0.0) + share
+
+    def read_flows(self, f: pd.DataFrame) -> None:
+        for i, (p, lead, s, vol) in enumerate(
+            zip(f["provider"], f["lead"], f["service_line"], f["volume"], strict=True)
+        ):
+            where = f"flows.csv line {i + 2}"
+            unknown = [
+                f"{what} '{v}'"
+                for what, v, known in (
+                    ("provider", p, self.providers),
+                    ("lead", lead, self.providers),
+                    ("service line", s, set(self.lines)),
+                )
+                if v not in known
+            ]
+            if unknown:
+                self.add("ids", f"{where}: {', '.join(unknown)} not in the instance")
+                continue
+            if vol < -self.tol.feasibility_abs:
+                self.add(
+                    "bounds",
+                    f"{p} delivers a negative volume {fmt(vol)} of line {s} in {lead}'s network",
+                    -vol,
+                )
+            self.x[(p, lead, s)] = self.x.get((p, lead, s), 0.0) + vol
+
+    # ------------------------------------------------------------------ rules
+    def rules(self) -> None:
+        self.integrality()
+        self.lead_count()
+        self.assignment()
+        self.balance()
+        self.capacity()
+        self.eligibility()
+        self.coverage()
+        self.quality()
+        self.self_delivery()
+        self.viability()
+        self.free_choice()
+
+    def integrality(self) -> None:
+        st = self.inst.settings
+        if not (st.single_sourcing or st.free_choice):
+            return
+        for (lead, c), share in sorted(self.z.items()):
+            off = min(abs(share), abs(share - 1))
+            if off > self.tol.integrality:
+                self.add(
+                    "integrality",
+                    f"CCG {c} is split: share {fmt(share)} with {lead}, but single sourcing "
+                    "places all of a CCG's demand with one lead",
+                    off,
+                )
+
+    def free_choice(self) -> None:
+        """(C12, free choice) each CCG is served, wholly, by its most preferred formed lead
+        (its order from csu_opt.instance.preferences.preference_order)."""
+        if not self.inst.settings.free_choice or not self.U:
+            return
+        order = preference_order(self.inst)
+        formed = order[order["lead"].isin(list(self.U))]
+        keys = zip(formed["ccg"], formed["lead"], strict=True)
+        position = dict(zip(keys, formed["position"], strict=True))
+        best = first_choice(order, self.U)
+        served: dict[str, list[str]] = defaultdict(list)
+        for (lead, c), share in self.z.items():
+            if share > self.tol.integrality:
+                served[c].append(lead)
+        for c in sorted(self.ccgs):
+            want = best.get(c)
+            got = sorted(served.get(c, []))
+            if want is None or got == [want] or not got:  # unplaced: C4 reports it
+                continue
+            others = [g for g in got if g != want]
+            placed = ", ".join(
+                f"{g} (its choice no. {position[(c, g)]})" if (c, g) in position else g
+                for g in others
+            )
+            self.add(
+                "C12",
+                f"CCG {c} is served by {placed}, but under free choice it buys from the formed "
+                f"network it prefers: {want} (its choice no. {position[(c, want)]})",
+                float(sum(self.z.get((g, c), 0.0) for g in others)),
+            )
+
+    def lead_count(self) -> None:
+        """(C1) N_min <= Σ u <= N_max."""
+        n, st = len(self.U), self.inst.settings
+        if st.lead_min is not None and n < st.lead_min:
+            self.add(
+                "C1", f"{n} lead{'s' * (n != 1)}, at least {st.lead_min} required", st.lead_min - n
+            )
+        if st.lead_max is not None and n > st.lead_max:
+            self.add("C1", f"{n} leads, at most {st.lead_max} allowed", n - st.lead_max)
+
+    def assignment(self) -> None:
+        """(C4) Σ_l z[l,c] = 1; z[l,c] <= u[l]."""
+        total: dict[str, float] = defaultdict(float)
+        for (lead, c), share in self.z.items():
+            total[c] += share
+            if share > self.tol.integrality and lead not in self.U:
+                self.add(
+                    "C4",
+                    f"CCG {c} is placed (share {fmt(share)}) with {lead}, which is not a lead",
+                    share,
+                )
+        for c in sorted(self.ccgs):
+            placed = total.get(c, 0.0)
+            if self.tol.excess(abs(placed - 1.0), 0.0) > 0:
+                what = (
+                    "is not placed with any lead"
+                    if placed == 0
+                    else (f"has {fmt(placed)} of its demand placed")
+                )
+                self.add("C4", f"CCG {c} {what}; its shares must add up to 1", abs(placed - 1.0))
+
+    def balance(self) -> None:
+        """(C5) Σ_p x[p,l,s] = Σ_c d[c,s] z[l,c] for every lead and line."""
+        need: dict[tuple[str, str], float] = defaultdict(float)
+        for (lead, c), share in self.z.items():
+            for s in self.lines:
+                need[(lead, s)] += self.demand.get((c, s), 0.0) * share
+        got: dict[tuple[str, str], float] = defaultdict(float)
+        for (_p, lead, s), vol in self.x.items():
+            got[(lead, s)] += vol
+        for lead, s in sorted(set(need) | set(got)):
+            n, g = need.get((lead, s), 0.0), got.get((lead, s), 0.0)
+            short, over = self.tol.excess(n, g), self.tol.excess(g, n)
+            if short or over:
+                what = f"short by {fmt(short)}" if short else f"over by {fmt(over)}"
+                self.add(
+                    "C5",
+                    f"line {s} in {lead}'s network: delivered {fmt(g)}, its CCGs' demand "
+                    f"{fmt(n)} ({what})",
+                    short or over,
+                )
+
+    def capacity(self) -> None:
+        """(C6) Σ_l x <= cap a; x[p,l,s] <= cap w[p,l]; x[l,l,s] <= cap u[l]."""
+        total: dict[tuple[str, str], float] = defaultdict(float)
+        for (p, lead, s), vol in sorted(self.x.items()):
+            total[(p, s)] += vol
+            if vol <= self.tol.feasibility_abs:
+                continue
+            if p == lead and p not in self.U:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} in its own network but is not a lead",
+                    vol,
+                )
+            elif p != lead and (p, lead) not in self.W:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network "
+                    f"but is not {lead}'s subcontractor",
+                    vol,
+                )
+        for (p, s), vol in sorted(total.items()):
+            cap = self.cap.get((p, s), 0.0)
+            if p not in self.active and vol > self.tol.feasibility_abs:
+                self.add("C6", f"{p} has exited but delivers {fmt(vol)} of line {s}", vol)
+                continue
+            over = self.tol.excess(vol, cap)
+            if over:
+                self.add(
+                    "C6",
+                    f"{p} delivers {fmt(vol)} of line {s} across all networks, capacity "
+                    f"{fmt(cap)} (over by {fmt(over)})",
+                    over,
+                )
+
+    def eligibility(self) -> None:
+        """(C7) x[p,l,s] = 0 unless cap[p,s] > 0 and q[p,s] >= θ[s]."""
+        theta = self.inst.service_lines["quality_threshold"]
+        for (p, lead, s), vol in sorted(self.x.items()):
+            if vol <= self.tol.feasibility_abs or (p, s) in self.eligible:
+                continue
+            if (p, s) not in self.q or self.cap[(p, s)] <= 0:
+                why = f"{p} has no capacity in line {s}"
+            else:
+                why = f"{p}'s quality {fmt(self.q[(p, s)])} is below the bar {fmt(theta[s])}"
+            self.add(
+                "C7",
+                f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network, but "
+                f"is not eligible: {why}",
+                vol,
+            )
+
+    def coverage(self) -> None:
+        """(C8) every lead's network holds, for every line, a member eligible in it."""
+        members: dict[str, set[str]] = {lead: {lead} for lead in self.U}
+        for p, lead in self.W:
+            if lead in members:
+                members[lead].add(p)
+        for lead in sorted(self.U):
+            for s in self.lines:
+                if not any((p, s) in self.eligible for p in members[lead]):
+                    self.add(
+                        "C8",
+                        f"{lead}'s network has no member eligible in line {s} "
+                        "(neither the lead nor any of its subcontractors)",
+                        1,
+                    )
+
+    def quality(self) -> None:
+        """(C9) Σ_p (q[p,s] - Q[s]) x[p,l,s] >= 0 for every lead and line."""
+        target = self.inst.service_lines["network_quality_target"]
+        vol: dict[tuple[str, str], float] = defaultdict(float)
+        qv: dict[tuple[str, str], float] = defaultdict(float)
+        for (p, lead, s), v in self.x.items():
+            vol[(lead, s)] += v
+            qv[(lead, s)] += self.q.get((p, s), 0.0) * v
+        for lead, s in sorted(vol):
+            Q = float(target[s])
+            if Q <= 0 or vol[(lead, s)] <= self.tol.feasibility_abs:
+                continue
+            if self.tol.excess(Q * vol[(lead, s)], qv[(lead, s)]):
+                avg = qv[(lead, s)] / vol[(lead, s)]
+                self.add(
+                    "C9",
+                    f"{lead}'s network delivers line {s} at average quality "
+                    f"{fmt(avg)}, target {fmt(Q)} (short by {fmt(Q - avg)} points)",
+                    Q - avg,
+                )
+
+    def self_delivery(self) -> None:
+        """(C10) Σ_s x[l,l,s] >= ρ Σ_{p,s} x[p,l,s]."""
+        rho = self.inst.settings.lead_self_delivery_min_share
+        if rho <= 0:
+            return
+        own: dict[str, float] = defaultdict(float)
+        total: dict[str, float] = defaultdict(float)
+        for (p, lead, _s), v in self.x.items():
+            total[lead] += v
+            if p == lead:
+                own[lead] += v
+        for lead in sorted(total):
+            need = rho * total[lead]
+            short = self.tol.excess(need, own[lead])
+            if short:
+                share = own[lead] / total[lead] if total[lead] else 0.0
+                self.add(
+                    "C10",
+                    f"{lead} delivers {fmt(own[lead])} of the {fmt(total[lead])} "
+                    f"in its network itself ({share:.0%}), at least {rho:.0%} "
+                    f"required (short by {fmt(short)})",
+                    short,
+                )
+
+    def viability(self) -> None:
+        """(C11) Σ_{l,s} x[p,l,s] >= v[p] a[p]."""
+        v = self.inst.providers["min_volume"]
+        total: dict[str, float] = defaultdict(float)
+        for (p, _lead, _s), vol in self.x.items():
+            total[p] += vol
+        for p in sorted(self.active):
+            short = self.tol.excess(float(v[p]), total.get(p, 0.0))
+            if short:
+                self.add(
+                    "C11",
+                    f"{p} is active but delivers {fmt(total.get(p, 0.0))} in all, "
+                    f"below its minimum volume {fmt(float(v[p]))} "
+                    f"(short by {fmt(short)})",
+                    short,
+                )
+
+    # ------------------------------------------------------------------ costs
+    def breakdown(self) -> CostBreakdown:
+        prov = self.inst.providers
+        parts = {
+            "lead_fixed": float(sum(prov.at[p, "lead_fixed_cost"] for p in self.U)),
+            "subcontractor_fixed": float(
+                sum(prov.at[p, "subcontractor_fixed_cost"] for p, _ in self.W)
+            ),
+            "partnership": float(sum(self.k.get(pl, 0.0) for pl in self.W)),
+            "delivery": float(sum(self.c.get((p, s), 0.0) * v for (p, _l, s), v in self.x.items())),
+            "assignment": float(sum(self.t.get(lc, 0.0) * z for lc, z in self.z.items())),
+            # an absorbed member (role merged) is not made redundant
+            "exit": float(
+                sum(
+                    prov.at[p, "exit_cost"]
+                    for p in self.providers - self.active - set(self.merged_into)
+                )
+            ),
+        }
+        if self.members:  # an instance with mergers: what the formed bodies cost to merge
+            m = self.inst.mergers
+            parts["merger"] = float(
+                sum(
+                    float(cost)
+                    for b, cost in zip(m["id"], m["merger_cost"], strict=True)
+                    if b in self.active
+                )
+            )
+        return CostBreakdown.from_record(parts)
+
+    def compare_costs(self, bd: CostBreakdown, reported: float | None, parts: Any) -> None:
+        tol = self.tol
+
+        def off(a: float, b: float) -> float:
+            diff = abs(a - b)
+            return diff if diff > tol.objective_abs + tol.objective_rel * max(abs(a), abs(b)) else 0
+
+        if reported is None:
+            self.add("objective", "summary.json gives no objective for a solution")
+        elif d := off(reported, bd.total):
+            self.add(
+                "objective",
+                f"summary.json gives objective {fmt(reported)}, the files "
+                f"cost {fmt(bd.total)} (off by {fmt(d)})",
+                d,
+            )
+        if not isinstance(parts, dict):
+            self.add("breakdown", "summary.json gives no cost_breakdown")
+            return
+        for name, value in vars(bd).items():
+            given = parts.get(name)
+            if not isinstance(given, int | float):
+                self.add("breakdown", f"cost_breakdown.{name} is missing from summary.json")
+            elif d := off(float(given), value):
+                self.add(
+                    "breakdown",
+                    f"cost_breakdown.{name} is {fmt(float(given))} in "
+                    f"summary.json, the files give {fmt(value)} "
+                    f"(off by {fmt(d)})",
+                    d,
+                )

@@ -1,0 +1,452 @@
+"""Root reduction: an LP bound, an LP-guided incumbent and reduced-cost fixing (issue 7).
+
+Before HiGHS's branch-and-bound sees the model, three cheap steps on a copy of it:
+
+1. **LP relaxation.** Solve the model with every integrality dropped: its optimum LB is a
+   lower bound on every network, and its reduced costs rc[j] price each binary.
+2. **Restricted MIPs** (relaxation-induced neighbourhoods). Fix to 0 every structural
+   binary (u, a, w) that is 0 in the LP optimum and solve what remains as a MIP, with a
+   share of the time limit: on the facility-location benchmarks the LP's support holds the
+   optimal network (capa at 8,000: the optimum in 4.5 s, where HiGHS's own sub-MIP found it
+   after 140 s). Under single sourcing this is done first with each CCG also kept to the
+   leads the LP places it with and its Z_ALTERNATIVES cheapest others (a MIP a few percent
+   the size: on 200 x 2,000 x 5 it finds a network 0.6% above the LP bound in two minutes,
+   where with every assignment free HiGHS finds none), then, on models with at most
+   FREE_Z_MAX assignments, with every assignment free from that incumbent. The best
+   solution, or the greedy start (:mod:`csu_opt.solver.start`) when better, is the incumbent UB.
+3. **Reduced-cost fixing.** A binary at 0 in the LP with LB + rc[j] > UB can only be 1 in
+   networks costing more than UB (LP duality: raising it to 1 raises the LP bound by at least
+   rc[j]), so it is fixed to 0; a binary at 1 with LB - rc[j] > UB is fixed to 1. Every
+   network the fixings exclude costs at least ``threshold`` = min over fixed j of
+   LB + |rc[j]| > UB, so the solve of the reduced model loses nothing better than UB.
+
+The caller hands UB to HiGHS as its start and solves the model with the fixings in place; the
+bound it reports for the whole model is max(LB, min(HiGHS's bound, threshold)). When UB is
+already within the requested gap of LB, no branch-and-bound is needed at all.
+
+Everything here works on the arrays of :mod:`csu_opt.model.matrix` (layout order) and a private
+``highspy.Highs``; the result is plain data.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import highspy
+import numpy as np
+
+from csu_opt import stops
+from csu_opt.model.blocks import MatrixModel, index_codes
+from csu_opt.model.index import ModelIndex
+from csu_opt.model.matrix import pass_to_highs
+from csu_opt.solver.lp import LPResult, assignment_lp, quiet_highs
+
+#: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
+StageReport = Callable[[str, "float | None", "float | None"], None]
+
+#: A binary counts as 0 (or 1) in the LP optimum within this tolerance.
+ZERO_TOL = 1e-6
+#: Reduced-cost fixing keeps a safety margin of this much, relative to |UB|, for the LP's
+#: numerical error in rc and LB.
+FIX_TOL = 1e-7
+#: HiGHS's LP method for the relaxation: the interior point method with crossover took 35 s
+#: where dual simplex took 165 s on a generated 200 x 2,000 x 5 model (reduced costs need
+#: crossover's basis; HiGHS runs it by default).
+LP_SOLVER = "ipm"
+#: With this many leads or more (and COLGEN_MIN_Z assignment columns), the LP is solved by
+#: column generation over the assignments (:mod:`csu_opt.solver.lp`); otherwise in one HiGHS run
+#: (interior point). Measured, one run each: capa at 8,000 (100 leads) 7.6 s against 20-25 s
+#: direct; a generated 200 x 2,000 x 5 (44 leads) 48.6 s against 35 s direct, as CCGs there
+#: spread over most leads in the relaxation and the first LP already holds a third of them.
+COLGEN_MIN_LEADS = 50
+COLGEN_MIN_Z = 5_000
+#: Shares of the time limit the LP and the restricted MIP may use (the rest is HiGHS's).
+LP_SHARE = 0.5
+SUB_SHARE = 0.2
+#: From this many nonzeros HiGHS's own run on the whole model rarely gets past its root
+#: within minutes (200 x 2,000 x 5: 862k, no incumbent of its own in 440 s), so the
+#: restricted MIPs get SUB_SHARE_LARGE of the time limit instead.
+LARGE_NNZ = 500_000
+SUB_SHARE_LARGE = 0.6
+#: Without a time limit the restricted MIP stops after this many seconds (its job is an
+#: incumbent, not a proof).
+SUB_MAX_S = 120.0
+#: Under single sourcing the first restricted MIP also restricts each CCG to the leads the
+#: LP places it with, plus its Z_ALTERNATIVES cheapest others (by reduced cost) among the
+#: leads the LP opens. Measured on a generated 200 x 2,000 x 5 (88,000 assignments): 4,009
+#: assignments left, first incumbent at 32 s, 0.56% above the LP bound at 120 s, where the
+#: same MIP with every assignment free found no solution in 120 s.
+Z_ALTERNATIVES = 2
+#: Under single sourcing the second restricted MIP (every assignment free, from the first's
+#: incumbent) runs only up to this many assignment columns; above, HiGHS spends its budget
+#: in the root. (Split demand: always, its assignments are continuous.)
+FREE_Z_MAX = 20_000
+
+
+@dataclass
+class Reduction:
+    """What the root reduction found, in the layout order of :class:`MatrixModel`."""
+
+    lp_status: str = "not run"
+    lower_bound: float | None = None  # LB: the LP relaxation's optimum (else the aggregate's)
+    lp_objective: float | None = None  # the LP relaxation's optimum, when it was solved
+    incumbent: np.ndarray | None = None  # UB's columns (layout order)
+    incumbent_objective: float | None = None
+    incumbent_source: str | None = None  # "restricted MIP" or "greedy start"
+    fixed_zero: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    fixed_one: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    threshold: float = float("inf")  # every excluded network costs at least this
+    lp_s: float = 0.0
+    lp_rounds: int = 0  # column-generation rounds (0: the LP was solved directly)
+    lp_columns: int = 0  # assignment columns in the final column-generation LP
+    sub_s: float = 0.0
+    lp_binaries_positive: int = 0
+    interrupted: bool = False
+    aggregate_bound: float | None = None  # csu_opt.solver.bounds, before the LP
+
+    def gap(self) -> float | None:
+        """Relative gap between the incumbent and the LP bound."""
+        if self.incumbent_objective is None or self.lower_bound is None:
+            return None
+        ub, lb = self.incumbent_objective, self.lower_bound
+        return max(0.0, ub - lb) / max(abs(ub), 1e-10)
+
+    def combined_bound(self, highs_bound: float | None) -> float | None:
+        """A lower bound for the whole model from HiGHS's bound on the reduced one (None:
+        HiGHS proved nothing, e.g. stopped before its root)."""
+        if highs_bound is None:
+            return self.lower_bound
+        inner = min(highs_bound, self.threshold)
+        return inner if self.lower_bound is None else float(max(self.lower_bound, inner))
+
+    def as_record(self) -> dict[str, Any]:
+        """The reduction as written to summary.json (solver.reduction)."""
+        return {
+            "lp_status": self.lp_status,
+            "lp_bound": self.lp_objective,
+            "aggregate_bound": self.aggregate_bound,
+            "lp_s": round(self.lp_s, 3),
+            "lp_rounds": self.lp_rounds,
+            "lp_assignment_columns": self.lp_columns,
+            "lp_binaries_positive": self.lp_binaries_positive,
+            "restricted_mip_s": round(self.sub_s, 3),
+            "incumbent": self.incumbent_objective,
+            "incumbent_source": self.incumbent_source,
+            "fixed_to_zero": len(self.fixed_zero),
+            "fixed_to_one": len(self.fixed_one),
+            "gap_after_reduction": self.gap(),
+        }
+
+
+@dataclass(frozen=True)
+class Implications:
+    """Pairs (j, k) of binary columns (layout order) with x[j] = 1 => x[k] = 1."""
+
+    j: np.ndarray
+    k: np.ndarray
+
+
+def implications(ix: ModelIndex, mm: MatrixModel) -> Implications:
+    """The model's forcing rows as implications: a lead is active (u[l] <= a[l], C2), a
+    subcontractor is active and its lead leads (w[p,l] <= a[p], C2; w[p,l] <= u[l], C3), a
+    CCG placed whole in a network makes its lead lead (z[l,c] <= u[l], C4, under single
+    sourcing, where z is binary)."""
+    lay = mm.layout
+    cd = index_codes(ix)
+    nL, nW = lay.n_u, lay.n_w
+    j = [lay.U + np.arange(nL), lay.W + np.arange(nW), lay.W + np.arange(nW)]
+    k = [lay.A + cd.lead_prov, lay.A + cd.link_p, lay.U + cd.link_l]
+    if ix.single_sourcing:
+        j.append(lay.Z + np.arange(lay.n_z))
+        k.append(lay.U + cd.z_l)
+    return Implications(np.concatenate(j).astype(np.int64), np.concatenate(k).astype(np.int64))
+
+
+@dataclass(frozen=True)
+class LinkRows:
+    """Rows alpha x[k] - beta x[j] <= 0 of the model (alpha, beta > 0, x[j] binary): when
+    x[j] is forced to 1 they let x[k] rise (z[l,c] <= u[l], x[p,l,s] <= cap w[p,l], ...)."""
+
+    row: np.ndarray
+    k: np.ndarray
+    j: np.ndarray
+    alpha: np.ndarray
+    beta: np.ndarray
+
+
+def link_rows(mm: MatrixModel) -> LinkRows:
+    """The two-term forcing rows of ``mm`` (layout columns)."""
+    count = np.diff(mm.start)
+    rows = np.flatnonzero((count == 2) & (mm.row_upper == 0.0) & ~np.isfinite(mm.row_lower))
+    first, second = mm.start[rows], mm.start[rows] + 1
+    v1, v2 = mm.value[first], mm.value[second]
+    pos_first = (v1 > 0) & (v2 < 0)
+    pos_second = (v2 > 0) & (v1 < 0)
+    ok = pos_first | pos_second
+    kpos = np.where(pos_first, first, second)[ok]
+    jpos = np.where(pos_first, second, first)[ok]
+    j = mm.index[jpos].astype(np.int64)
+    binary = mm.integrality[j] == 1
+    return LinkRows(
+        row=rows[ok][binary],
+        k=mm.index[kpos][binary].astype(np.int64),
+        j=j[binary],
+        alpha=mm.value[kpos][binary],
+        beta=-mm.value[jpos][binary],
+    )
+
+
+def fixing_gains(
+    rc: np.ndarray,
+    value: np.ndarray,
+    binaries: np.ndarray,
+    imp: Implications | None,
+    links: LinkRows | None = None,
+    row_dual: np.ndarray | None = None,
+    upper: np.ndarray | None = None,
+) -> np.ndarray:
+    """A lower bound on the LP bound's rise when each binary at 0 is raised to 1.
+
+    For any feasible x, c·x - LB = Σ_j rc[j] (x[j] - x*[j]) + Σ_r y[r] (A[r] x - A[r] x*),
+    and every term is >= 0 (LP duality at an optimum: columns at their lower bound have
+    rc >= 0, rows have duals of the sign that makes their term >= 0). Keeping only the terms
+    that forcing x[j] = 1 moves, each column and row counted once:
+    - rc[j] itself, and rc[k] of each column k that x[j] = 1 implies (k at 0 in the LP);
+    - for each link row alpha x[k] - beta x[j] <= 0 (k not implied by j): its term
+      |y| (beta - alpha x[k]) plus rc[k] x[k] is linear in x[k] on [0, min(U[k], beta/alpha)],
+      so at least the smaller of its values at the two ends.
+    """
+    at0 = np.zeros(len(rc), bool)
+    at0[binaries] = value[binaries] <= ZERO_TOL
+    d = np.maximum(rc, 0.0)
+    gain = np.where(at0, d, 0.0)
+    n = len(rc)
+    implied = np.zeros(0, np.int64)
+    if imp is not None and len(imp.j):
+        use = at0[imp.j] & at0[imp.k]
+        np.add.at(gain, imp.j[use], d[imp.k[use]])
+        implied = imp.j * n + imp.k
+    if links is not None and row_dual is not None and upper is not None and len(links.row):
+        use = at0[links.j] & (value[links.k] <= ZERO_TOL)
+        use &= ~np.isin(links.j * n + links.k, implied)
+        y = np.maximum(-row_dual[links.row], 0.0)  # HiGHS: a binding <= row has y <= 0
+        top = np.minimum(upper[links.k], links.beta / links.alpha)
+        at_top = y * (links.beta - links.alpha * top) + d[links.k] * top
+        term = np.minimum(y * links.beta, at_top)
+        np.add.at(gain, links.j[use], term[use])
+    return gain
+
+
+def _keep_better(red: Reduction, h: highspy.Highs, mm: MatrixModel, source: str) -> None:
+    """Take HiGHS's solution as the incumbent when it beats the current one."""
+    red.interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
+    objective = _solved_objective(h)
+    if objective is not None and (
+        red.incumbent_objective is None or objective < red.incumbent_objective - 1e-9
+    ):
+        red.incumbent = np.asarray(h.getSolution().col_value)[mm.highs_col]
+        red.incumbent_objective = mm.cost(red.incumbent)
+        red.incumbent_source = source
+
+
+def _set_start(h: highspy.Highs, mm: MatrixModel, red: Reduction) -> None:
+    """Hand HiGHS the current incumbent (after bound changes, which clear a set one)."""
+    if red.incumbent is not None:
+        h.setSolution(mm.n_cols, mm.highs_col.astype(np.int32), red.incumbent.astype(float))
+
+
+def _z_outside_neighbourhood(
+    mm: MatrixModel, value: np.ndarray, rc: np.ndarray, ccg_of_z: np.ndarray, lead_of_z: np.ndarray
+) -> np.ndarray:
+    """Assignment columns (layout) outside each CCG's neighbourhood: the leads the LP
+    places it with, and its Z_ALTERNATIVES cheapest others by reduced cost among the leads
+    the LP opens (u > 0)."""
+    lay = mm.layout
+    z = lay.Z + np.arange(lay.n_z)
+    open_lead = value[lay.U + lead_of_z] > ZERO_TOL
+    score = np.where(open_lead, rc[z], np.inf)
+    order = np.lexsort((score, ccg_of_z))
+    first = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
+    rank = np.empty(lay.n_z, np.int64)
+    rank[order] = np.arange(lay.n_z) - first
+    keep = (value[z] > ZERO_TOL) | ((rank < Z_ALTERNATIVES) & open_lead)
+    return z[~keep]
+
+
+def _solved_objective(h: highspy.Highs) -> float | None:
+    info = h.getInfo()
+    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
+        return None
+    return float(info.objective_function_value)
+
+
+def _full_highs(
+    mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
+) -> highspy.Highs:
+    h = quiet_highs(highs_options, should_stop)
+    pass_to_highs(h, mm)
+    return h
+
+
+def _direct_lp(
+    h: highspy.Highs, mm: MatrixModel, time_limit: float | None, lp_solver: str
+) -> LPResult:
+    """The LP relaxation of the whole model in one HiGHS run (integrality dropped)."""
+    n = mm.n_cols
+    h.setOptionValue("time_limit", float(time_limit) if time_limit else np.inf)
+    h.setOptionValue("solver", lp_solver)
+    h.changeColsIntegrality(n, np.arange(n, dtype=np.int32), np.zeros(n, np.int32))
+    with stops.deferred():
+        h.run()
+    h.setOptionValue("solver", "choose")
+    status = h.getModelStatus()
+    res = LPResult(status=h.modelStatusToString(status))
+    res.interrupted = status == highspy.HighsModelStatus.kInterrupt
+    if status == highspy.HighsModelStatus.kOptimal:
+        sol = h.getSolution()
+        hc = mm.highs_col
+        res.objective = float(h.getInfo().objective_function_value)
+        res.value = np.asarray(sol.col_value)[hc]
+        res.reduced_cost = np.asarray(sol.col_dual)[hc]
+        res.row_dual = np.asarray(sol.row_dual)
+    return res
+
+
+def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
+    mm: MatrixModel,
+    *,
+    time_limit: float | None,
+    mip_gap: float,
+    highs_options: dict[str, Any],
+    start: np.ndarray | None = None,
+    should_stop: Callable[[], bool] | None = None,
+    lp_solver: str = LP_SOLVER,
+    imp: Implications | None = None,
+    ccg_of_z: np.ndarray | None = None,
+    lead_of_z: np.ndarray | None = None,
+    single_sourcing: bool = False,
+    on_progress: StageReport | None = None,
+    floor_bound: float | None = None,
+) -> Reduction:
+    """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
+    ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
+    of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
+    is solved by column generation (:mod:`csu_opt.solver.lp`); with ``lead_of_z`` too and
+    ``single_sourcing``, the first restricted MIP keeps each CCG to a few leads.
+    ``on_progress(stage, incumbent, bound)`` is called while it works (HiGHS's callbacks).
+    ``floor_bound`` (:func:`csu_opt.solver.bounds.aggregate_bound`) is the bound until the LP's,
+    and stays the bound should the LP not finish in its share of the time."""
+    red = Reduction(lower_bound=floor_bound, aggregate_bound=floor_bound)
+    if start is not None:
+        red.incumbent, red.incumbent_objective = start, mm.cost(start)
+        red.incumbent_source = "greedy start"
+    t0 = time.perf_counter()
+    stage = ["LP relaxation"]
+
+    def ticking_stop() -> bool:
+        if on_progress is not None and stage[0] == "LP relaxation":  # the MIPs report below
+            on_progress(stage[0], red.incumbent_objective, red.lower_bound)
+        return should_stop is not None and should_stop()
+
+    n = mm.n_cols
+    hc = mm.highs_col  # HiGHS column of each layout column
+    all_cols = np.arange(n, dtype=np.int32)
+    integrality = mm.integrality[np.argsort(hc)]  # HiGHS order
+    binaries = np.flatnonzero(mm.integrality == 1)  # layout order
+
+    # 1. the LP relaxation
+    lp_limit = LP_SHARE * time_limit if time_limit else None
+    colgen = (
+        ccg_of_z is not None and mm.layout.n_z >= COLGEN_MIN_Z and "assign_to_lead" in mm.components
+    )
+    if colgen:
+        assert ccg_of_z is not None
+        lp = assignment_lp(
+            mm,
+            ccg_of_z,
+            time_limit=lp_limit,
+            highs_options=highs_options,
+            start=start,
+            should_stop=ticking_stop,
+        )
+        red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
+    h = _full_highs(mm, highs_options, ticking_stop)
+    if not colgen:
+        lp = _direct_lp(h, mm, lp_limit, lp_solver)
+    red.lp_s = time.perf_counter() - t0
+    red.lp_status = lp.status
+    red.interrupted = lp.interrupted
+    if lp.objective is None:
+        return red
+    assert lp.value is not None and lp.reduced_cost is not None and lp.row_dual is not None
+    lb, value, rc, row_dual = lp.objective, lp.value, lp.reduced_cost, lp.row_dual
+    red.lp_objective = lb
+    red.lower_bound = lb if floor_bound is None else max(lb, floor_bound)
+    zero = binaries[value[binaries] <= ZERO_TOL]
+    # the network's structure (u, a, w) from the LP's support; assignments stay free
+    structural_zero = zero[zero < mm.layout.Z]
+    one = binaries[value[binaries] >= 1.0 - ZERO_TOL]
+    red.lp_binaries_positive = int(len(binaries) - len(zero))
+
+    # 2. restricted MIPs over the LP's support
+    if red.gap() is None or red.gap() > mip_gap:  # type: ignore[operator]
+        t1 = time.perf_counter()
+        h.changeColsIntegrality(n, all_cols, integrality)
+        sz = structural_zero
+        h.changeColsBounds(len(sz), hc[sz].astype(np.int32), mm.col_lower[sz], np.zeros(len(sz)))
+        share = SUB_SHARE_LARGE if mm.nnz >= LARGE_NNZ else SUB_SHARE
+        budget = share * time_limit if time_limit else SUB_MAX_S
+        if time_limit:
+            budget = min(budget, max(0.0, time_limit - (time.perf_counter() - t0)))
+        h.setOptionValue("mip_rel_gap", float(mip_gap))
+        stage[0] = "restricted MIP"
+        if on_progress is not None:
+            report = on_progress
+
+            def on_mip(event: Any) -> None:
+                found = event.data_out.mip_primal_bound
+                ub = red.incumbent_objective
+                best = found if ub is None or (abs(found) < 1e29 and found < ub) else ub
+                report(stage[0], best if best is not None and abs(best) < 1e29 else None, lb)
+
+            h.cbMipInterrupt.subscribe(on_mip)
+        z_out = None
+        if single_sourcing and ccg_of_z is not None and lead_of_z is not None:
+            z_out = _z_outside_neighbourhood(mm, value, rc, ccg_of_z, lead_of_z)
+        # binary assignments all free only on models small enough (continuous ones always)
+        free_z = z_out is None or len(z_out) == 0 or mm.layout.n_z <= FREE_Z_MAX
+        if z_out is not None and len(z_out):
+            # (a) each CCG kept to the LP's leads and a few cheap alternatives
+            cols = hc[z_out].astype(np.int32)
+            h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], np.zeros(len(cols)))
+            _set_start(h, mm, red)
+            h.setOptionValue("time_limit", float(max(budget / 2 if free_z else budget, 0.01)))
+            with stops.deferred():
+                h.run()
+            _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
+            h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
+        left = budget - (time.perf_counter() - t1)
+        gap = red.gap()
+        if free_z and not red.interrupted and left > 0 and (gap is None or gap > mip_gap):
+            # (b) every assignment free, from the best network so far
+            _set_start(h, mm, red)
+            h.setOptionValue("time_limit", float(max(left, 0.01)))
+            with stops.deferred():
+                h.run()
+            _keep_better(red, h, mm, "restricted MIP")
+        red.sub_s = time.perf_counter() - t1
+
+    # 3. reduced-cost fixing against the incumbent
+    if red.incumbent_objective is not None:
+        ub = red.incumbent_objective
+        margin = ub + FIX_TOL * max(abs(ub), 1.0)
+        gain = fixing_gains(rc, value, binaries, imp, link_rows(mm), row_dual, mm.col_upper)
+        red.fixed_zero = zero[lb + gain[zero] > margin]
+        red.fixed_one = one[lb - rc[one] > margin]
+        excluded = np.concatenate([lb + gain[red.fixed_zero], lb - rc[red.fixed_one]])
+        if len(excluded):
+            red.threshold = float(excluded.min())
+    return red

@@ -1,0 +1,161 @@
+"""The pieces a solve's stages share: progress reports per stage, the reduction's log, the
+callbacks HiGHS calls (progress, the main share of a concurrent race), and HiGHS's model
+status mapped to csu-opt's statuses.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import highspy
+import numpy as np
+
+from csu_opt.results.solution import Status
+from csu_opt.solver.engines import finite_or_none
+from csu_opt.solver.options import Progress, SolveOptions
+from csu_opt.solver.reduce import Reduction
+
+
+def highs_solution(col: np.ndarray) -> highspy.HighsSolution:
+    """A HiGHS solution holding column values only (a starting point for the next solve)."""
+    sol = highspy.HighsSolution()
+    sol.col_value = col.tolist()
+    sol.value_valid = True
+    return sol
+
+
+def stage_reporter(
+    report: Callable[[Progress], None] | None, t_start: float
+) -> Callable[[str, float | None, float | None], None] | None:
+    """The root reduction's (stage, incumbent, bound) as Progress, timed from the solve's start."""
+    if report is None:
+        return None
+
+    def on_stage(stage: str, incumbent: float | None, bound: float | None) -> None:
+        gap = None
+        if incumbent is not None and bound is not None:
+            gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
+        report(Progress(time.perf_counter() - t_start, incumbent, bound, gap, stage))
+
+    return on_stage
+
+
+def combined_reporter(
+    report: Callable[[Progress], None], red: Reduction
+) -> Callable[[Progress], None]:
+    """A progress callback that reports HiGHS's bound combined with the reduction's."""
+
+    def on_progress(p: Progress) -> None:
+        bound = red.combined_bound(p.bound)
+        gap = None
+        if p.incumbent is not None and bound is not None:
+            gap = max(0.0, p.incumbent - bound) / max(abs(p.incumbent), 1e-10)
+        report(Progress(p.elapsed_s, p.incumbent, bound, gap))
+
+    return on_progress
+
+
+def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
+    """Append what the root reduction did to the solve's log (highs.log)."""
+    rounds = f", {red.lp_rounds} column-generation rounds" if red.lp_rounds else ""
+    lines = [
+        "",
+        "csu-opt root reduction (csu_opt.solver.reduce), before the run above:",
+        f"  aggregate relaxation (csu_opt.solver.bounds): bound {red.aggregate_bound}",
+        f"  LP relaxation: {red.lp_status}, bound {red.lp_objective}, {red.lp_s:.2f} s{rounds}",
+        f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
+        f"(restricted MIP {red.sub_s:.2f} s)",
+        f"  reduced-cost fixing: {len(red.fixed_zero)} binaries to 0, {len(red.fixed_one)} to 1",
+    ]
+    if skipped:
+        lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
+    with path.open("a", encoding="utf-8") as fh:
+        fh.write("\n".join(lines) + "\n")
+
+
+def reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
+    """True when the root reduction leaves HiGHS nothing to do: interrupted, the incumbent
+    within the gap of the LP bound, or no time left."""
+    gap = red.gap()
+    if red.interrupted or (gap is not None and gap <= options.mip_gap):
+        return True
+    return (
+        options.time_limit is not None
+        and time.perf_counter() - t_start >= options.time_limit
+        and red.incumbent is not None
+    )
+
+
+@dataclass
+class MainShare:
+    """Ends the main search at its share of the time limit (``--polish``) once it has a
+    network; without one it searches on, and the polish gets whatever time is left."""
+
+    deadline: float
+    ended: bool = False
+
+    def due(self, incumbent: float | None) -> bool:
+        if not self.ended and incumbent is not None and time.perf_counter() >= self.deadline:
+            self.ended = True
+        return self.ended
+
+
+def attach_callbacks(
+    h: highspy.Highs, options: SolveOptions, share: MainShare | None = None
+) -> None:
+    if options.on_progress is None and options.should_stop is None and share is None:
+        h.cbMipInterrupt.clear()
+        return
+
+    def on_interrupt(event: Any) -> None:
+        out = event.data_out
+        if options.on_progress is not None:
+            options.on_progress(
+                Progress(
+                    elapsed_s=float(out.running_time),
+                    incumbent=finite_or_none(out.mip_primal_bound),
+                    bound=finite_or_none(out.mip_dual_bound),
+                    gap=finite_or_none(out.mip_gap)
+                    if finite_or_none(out.mip_primal_bound)
+                    else None,
+                )
+            )
+        stop = options.should_stop is not None and options.should_stop()
+        ended = share is not None and share.due(finite_or_none(out.mip_primal_bound))
+        # set, or reset: HiGHS keeps an interrupt request across runs of one object (highspy
+        # 1.15.1, measured), and the polish or the next solve runs on this one
+        event.data_in.user_interrupt = bool(stop or ended)
+
+    h.cbMipInterrupt.clear()
+    h.cbSimplexInterrupt.clear()
+    h.cbIpmInterrupt.clear()
+    h.cbMipInterrupt.subscribe(on_interrupt)
+    if options.should_stop is not None:
+        stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
+        h.cbSimplexInterrupt.subscribe(stop_lp)
+        h.cbIpmInterrupt.subscribe(stop_lp)
+
+
+def highs_status(h: highspy.Highs) -> tuple[Status, str]:
+    """csu-opt's status and a plain sentence from HiGHS's model status."""
+    ms = h.getModelStatus()
+    S = highspy.HighsModelStatus
+    has_solution = h.getInfo().primal_solution_status == 2
+    if ms == S.kOptimal:
+        return Status.OPTIMAL, "proven optimal within the requested gap"
+    if ms in (S.kInfeasible,):
+        return Status.INFEASIBLE, "proven infeasible: no network satisfies every rule"
+    if ms == S.kUnboundedOrInfeasible:
+        return Status.INFEASIBLE, "HiGHS reports the model infeasible (or unbounded)"
+    limit = {
+        S.kTimeLimit: "the time limit",
+        S.kIterationLimit: "the iteration limit",
+        S.kInterrupt: "an interrupt",
+    }.get(ms, h.modelStatusToString(ms))
+    if has_solution:
+        return Status.FEASIBLE, f"stopped at {limit} with a feasible solution"
+    return Status.NO_SOLUTION, f"stopped at {limit} before any feasible solution was found"
