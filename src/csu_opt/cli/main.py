@@ -1,9 +1,6 @@
 """The ``csu-opt`` command line (README.md, "Commands"): parse, call the library, print.
 
-Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
-2 usage error; 3 proven infeasible (``validate`` exits 1 when a necessary condition proves it);
-4 no feasible solution within limits; 130/143 stopped by Ctrl-C/SIGTERM (every command, as
-csu_opt.stops describes).
+Exit codes: csu_opt.cli.errors, the one place that turns errors into exit codes and lines.
 """
 
 from __future__ import annotations
@@ -37,7 +34,16 @@ from csu_opt.analysis.runner import (
     verify_into,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
-from csu_opt.cli.figures import compare, plot, report
+from csu_opt.cli.errors import (
+    UNVERIFIED,
+    Command,
+    boundary,
+    on_stop,
+    report,
+    set_debug,
+    status_exit,
+)
+from csu_opt.cli.figures import compare, plot, report_command
 from csu_opt.cli.sweep import sweep
 from csu_opt.cli.whatif import COMMANDS
 from csu_opt.errors import InstanceError, UsageError
@@ -47,10 +53,8 @@ from csu_opt.numbers import clean_record, money, pct
 from csu_opt.present.render import (
     comparison_table,
     err_console,
-    handled_errors,
     instance_summary,
     print_lines,
-    print_problems,
     solution_summary,
 )
 from csu_opt.results.solution import Solution
@@ -64,19 +68,27 @@ if TYPE_CHECKING:
 
 
 class _Commands(click.Group):
-    """The command group: every command runs with Ctrl-C and SIGTERM handled as
-    :mod:`csu_opt.stops` says; a stop that the command did not report itself ends here
-    with a message and exit 128 + the signal's number."""
+    """The command group: every command runs inside the one exception boundary
+    (csu_opt.cli.errors: each error its exit code and one line) with Ctrl-C and SIGTERM
+    handled as :mod:`csu_opt.stops` says (a stop ends with exit 128 + the signal's number)."""
+
+    command_class = Command
 
     def invoke(self, ctx: click.Context) -> Any:
-        with stops.handling(), handled_errors(stopped="the command did not finish"):
+        with boundary(), stops.handling():
             return super().invoke(ctx)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csu-opt")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an internal error (a bug, exit 70), also print its traceback for the report.",
+)
+def main(debug: bool) -> None:
     """csu-opt: who leads, who subcontracts, who exits, and which network serves each CCG."""
+    set_debug(debug)
 
 
 @main.command()
@@ -102,13 +114,10 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     for path in instances:
         try:
             inst = load_instance(path, overrides)
-        except InstanceError as exc:
-            print_problems(err_console, exc)
+        except InstanceError as exc:  # every file is checked: report it, go on
+            report(exc)
             failed = True
             continue
-        except UsageError as exc:
-            err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
-            sys.exit(2)
         instance_summary(console, inst)
         proofs = [f for f in data_checks(inst) if f.proves_infeasible]
         if proofs:
@@ -269,41 +278,39 @@ def solve(
             f" for the instance being solved; kept: {kept}" if kept else ""
         )
 
-    with handled_errors(stopped=stopped):
-        if (max_moves is not None or churn_cost is not None) and incumbent is None:
-            raise UsageError("--max-moves and --churn-cost need --incumbent")
-        if polish and time_limit is None:
-            raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
-        solver = None
-        rules: list[ExtraRule] = []
-        if incumbent is not None:
-            today = read_incumbent(incumbent)
-            solver = incumbent_solver(today, max_moves, churn_cost)
-            if max_moves is not None:  # a churn cost is a price, never a rule
-                rules.append(MovesLimit(today, max_moves))
-        loaded = _load_all(instances, overrides)
-        for inst in loaded:
-            folder = _folder_for(inst, out, several=len(loaded) > 1)
-            options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
-            options.backend = cast("Backend", backend)  # click.Choice checked it
-            options.start_heuristic = not no_start
-            options.root_reduction = reduction
-            options.concurrent = concurrent
-            options.polish = polish
-            results.append(
-                _solve_one(
-                    inst, folder, options, console, quiet or as_json, solver=solver, rules=rules
-                )
-            )
+    on_stop(stopped)
+    if (max_moves is not None or churn_cost is not None) and incumbent is None:
+        raise UsageError("--max-moves and --churn-cost need --incumbent")
+    if polish and time_limit is None:
+        raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
+    solver = None
+    rules: list[ExtraRule] = []
+    if incumbent is not None:
+        today = read_incumbent(incumbent)
+        solver = incumbent_solver(today, max_moves, churn_cost)
+        if max_moves is not None:  # a churn cost is a price, never a rule
+            rules.append(MovesLimit(today, max_moves))
+    loaded = _load_all(instances, overrides)
+    for inst in loaded:
+        folder = _folder_for(inst, out, several=len(loaded) > 1)
+        options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
+        options.backend = cast("Backend", backend)  # click.Choice checked it
+        options.start_heuristic = not no_start
+        options.root_reduction = reduction
+        options.concurrent = concurrent
+        options.polish = polish
+        results.append(
+            _solve_one(inst, folder, options, console, quiet or as_json, solver=solver, rules=rules)
+        )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
         shown = clean_record(summaries[0] if len(summaries) == 1 else summaries)
         click.echo(json.dumps(shown, indent=2))
     elif len(results) > 1 and not quiet:
         comparison_table(console, [_row(r) for r in results])
-    codes = [r.solution.status.exit_code for r in results]
+    codes = [status_exit(r.solution.status) for r in results]
     if any(r.solution.extra.get("verified") is False for r in results):
-        codes.append(5)  # a solution that fails independent verification is never silent
+        codes.append(UNVERIFIED)  # a solution that fails independent verification is never silent
     sys.exit(max(codes))
 
 
@@ -410,18 +417,14 @@ def generate(
 ) -> None:
     """Write a synthetic, feasible-by-construction instance (deterministic for a seed)."""
 
-    try:
-        path = generate_to_folder(
-            out,
-            providers,
-            ccgs,
-            lines=lines,
-            seed=seed,
-            tightness=DEFAULT_TIGHTNESS if tightness is None else tightness,
-        )
-    except ValueError as exc:
-        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    path = generate_to_folder(
+        out,
+        providers,
+        ccgs,
+        lines=lines,
+        seed=seed,
+        tightness=DEFAULT_TIGHTNESS if tightness is None else tightness,
+    )
     click.echo(str(path))
 
 
@@ -438,13 +441,12 @@ def verify(paths: tuple[Path, ...]) -> None:
     """
 
     console = Console()
-    with handled_errors():
-        if len(paths) > 2:
-            raise UsageError("verify takes RUN, or INSTANCE RUN")
-        instance, run = (None, paths[0]) if len(paths) == 1 else paths
-        report = verify_run(instance, run)
-    print_lines(console, format_report(report))
-    sys.exit(0 if report.ok else 1)
+    if len(paths) > 2:
+        raise UsageError("verify takes RUN, or INSTANCE RUN")
+    instance, run = (None, paths[0]) if len(paths) == 1 else paths
+    checked = verify_run(instance, run)
+    print_lines(console, format_report(checked))
+    sys.exit(0 if checked.ok else 1)
 
 
 @main.command()
@@ -491,7 +493,7 @@ def explain(
     """
 
     console = Console()
-    with handled_errors(), progress_line("explain", quiet):
+    with progress_line("explain", quiet):
         if (incumbent is None) != (max_moves is None):
             raise UsageError("--incumbent and --max-moves go together")
         inst = load_instance(instance, overrides)
@@ -513,7 +515,7 @@ def explain(
 def _register_commands() -> None:
     """Commands that live in their own modules (figures and reports)."""
 
-    for command in (sweep, plot, compare, report, *COMMANDS):
+    for command in (sweep, plot, compare, report_command, *COMMANDS):
         main.add_command(command)
 
 

@@ -32,9 +32,9 @@ from csu_opt.analysis.sweep import (
     parse_axis,
 )
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
+from csu_opt.cli.errors import Command, on_stop
 from csu_opt.errors import UsageError
 from csu_opt.numbers import clean_frame
-from csu_opt.present.render import handled_errors
 from csu_opt.stops import Interrupted
 
 
@@ -261,7 +261,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     return 1 if failed else 0
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("instance", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--vary",
@@ -356,9 +356,8 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
 def sweep(no_persist: bool, **params: Any) -> None:
     """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
     console = Console(stderr=True)
-    with handled_errors(stopped="run the same command again to resume"):
-        code = run(console=console, persist=not no_persist, **params)
-    sys.exit(code)
+    on_stop("run the same command again to resume")
+    sys.exit(run(console=console, persist=not no_persist, **params))
 
 
 def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:
