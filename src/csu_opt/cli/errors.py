@@ -95,7 +95,7 @@ def exit_code(exc: BaseException) -> int:
     return INTERNAL
 
 
-def report(exc: BaseException, console: Console = err_console, debug: bool = False) -> int:
+def print_error(exc: BaseException, console: Console = err_console, debug: bool = False) -> int:
     """Print ``exc`` as a person reads it (one red line; an instance's located problems;
     a traceback only for an internal error under ``debug``) and return its exit code."""
     code = exit_code(exc)
@@ -108,8 +108,7 @@ def report(exc: BaseException, console: Console = err_console, debug: bool = Fal
                 "".join(traceback.format_exception(exc)), markup=False, highlight=False, end=""
             )
         where = "" if debug else " (csu-opt --debug ... shows the traceback)"
-        line = f"internal error, please report it: {type(exc).__name__}: {exc}{where}"
-        _line(console, "error", line)
+        _line(console, "internal error, please report it", f"{type(exc).__name__}: {exc}{where}")
         return code
     label = next(label for cls, _code, label in ERRORS if isinstance(exc, cls))
     _line(console, label, str(exc))
@@ -132,7 +131,7 @@ def _stopped(exc: KeyboardInterrupt, kept: str | Callable[[], str]) -> int:
 @contextmanager
 def boundary() -> Iterator[None]:
     """Run a command: click's own exits and usage errors pass; everything else ends here
-    as :func:`report` prints it, with its exit code; a stop as :mod:`csu_opt.stops` says."""
+    as :func:`print_error` prints it, with its exit code; a stop as :mod:`csu_opt.stops` says."""
     try:
         yield
     except (click.exceptions.Exit, click.ClickException, click.Abort):
@@ -141,7 +140,7 @@ def boundary() -> Iterator[None]:
         kept = cast("str | Callable[[], str]", _meta(_STOPPED, DEFAULT_STOPPED))
         _exit(_stopped(exc, kept))
     except Exception as exc:  # the boundary: every error ends here, never as a traceback
-        _exit(report(exc, debug=bool(_meta(_DEBUG, False))))
+        _exit(print_error(exc, debug=bool(_meta(_DEBUG, False))))
 
 
 class Command(click.Command):

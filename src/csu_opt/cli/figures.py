@@ -220,7 +220,7 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
             click.echo(f"map: {path}")
 
 
-@click.command("report", cls=Command)
+@click.command(cls=Command)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option(
     "--out", type=click.Path(path_type=Path), help="The HTML file [default: TARGET/report.html]."
@@ -230,7 +230,7 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
     type=click.Path(path_type=Path),
     help="The run's instance file, when it has moved since the solve.",
 )
-def report_command(target: Path, out: Path | None, instance: Path | None) -> None:
+def report(target: Path, out: Path | None, instance: Path | None) -> None:
     """Write one self-contained HTML report (figures embedded) of a run or a sweep."""
 
     # matplotlib (through the figure modules) loads only when a figure is drawn

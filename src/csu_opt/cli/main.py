@@ -39,11 +39,11 @@ from csu_opt.cli.errors import (
     Command,
     boundary,
     on_stop,
-    report,
+    print_error,
     set_debug,
     status_exit,
 )
-from csu_opt.cli.figures import compare, plot, report_command
+from csu_opt.cli.figures import compare, plot, report
 from csu_opt.cli.sweep import sweep
 from csu_opt.cli.whatif import COMMANDS
 from csu_opt.errors import InstanceError, UsageError
@@ -115,7 +115,7 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
         try:
             inst = load_instance(path, overrides)
         except InstanceError as exc:  # every file is checked: report it, go on
-            report(exc)
+            print_error(exc)
             failed = True
             continue
         instance_summary(console, inst)
@@ -515,7 +515,7 @@ def explain(
 def _register_commands() -> None:
     """Commands that live in their own modules (figures and reports)."""
 
-    for command in (sweep, plot, compare, report_command, *COMMANDS):
+    for command in (sweep, plot, compare, report, *COMMANDS):
         main.add_command(command)
 
 
