@@ -15,6 +15,7 @@ import click
 from rich.console import Console
 
 from csu_opt.analysis.compare import compare_runs
+from csu_opt.cli import options as opts
 from csu_opt.cli.errors import Command
 from csu_opt.errors import CsuOptError, UsageError
 from csu_opt.results.run import ResultFolderError, load_run
@@ -65,11 +66,7 @@ def _save(fig: Figure, out: Path, dpi: int) -> None:
     "most critical provider fails; needs resilience.csv). "
     "Sweep folder: lines (default), heatmap, leads.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="PNG, SVG or PDF by suffix [default: TARGET/<kind>.png].",
-)
+@opts.out(help="PNG, SVG or PDF by suffix [default: TARGET/<kind>.png].")
 @click.option(
     "--x",
     "x",
@@ -171,11 +168,7 @@ def _load_run(target: Path, instance: Path | None) -> Run:
 
 @click.command(cls=Command)
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).",
-)
+@opts.out(help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).")
 @click.option(
     "--map",
     "map_out",
@@ -222,9 +215,7 @@ def compare(runs: tuple[Path, ...], out: Path | None, map_out: Path | None, max_
 
 @click.command(cls=Command)
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="The HTML file [default: TARGET/report.html]."
-)
+@opts.out(help="The HTML file [default: TARGET/report.html].")
 @click.option(
     "--instance",
     type=click.Path(path_type=Path),

@@ -34,6 +34,7 @@ from csu_opt.analysis.runner import (
     verify_into,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
+from csu_opt.cli import options as opts
 from csu_opt.cli.errors import (
     UNVERIFIED,
     Command,
@@ -93,13 +94,7 @@ def main(debug: bool) -> None:
 
 @main.command()
 @click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field, e.g. settings.lead_providers.max=12.",
-)
+@opts.overrides(help="Override a setting or field, e.g. settings.lead_providers.max=12.")
 def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Check instance files, print a short summary of each, and run explain's necessary
     conditions (from the data alone, no solve).
@@ -158,36 +153,15 @@ def _solve_options(
 
 @main.command()
 @click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
+@opts.out(
     help="Result folder (with several instances: the parent of one folder each). "
-    "Default: results/<name>-<timestamp>/.",
+    "Default: results/<name>-<timestamp>/."
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Stop after S seconds and report the best solution and its gap.",
-)
-@click.option(
-    "--mip-gap",
-    type=click.FloatRange(min=0),
-    default=1e-4,
-    show_default=True,
-    help="Relative optimality gap at which HiGHS stops.",
-)
-@click.option("--threads", type=click.IntRange(min=1), help="HiGHS threads.")
+@opts.time_limit(help="Stop after S seconds and report the best solution and its gap.")
+@opts.mip_gap()
+@opts.threads()
 @click.option("--seed", type=int, default=0, show_default=True, help="HiGHS random seed.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field (repeatable), e.g. "
-    "settings.lead_providers.max=12, service_lines.BI.quality_threshold=70, "
-    "demand.volume*=1.5.",
-)
+@opts.overrides()
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.option(
     "--quiet",
@@ -217,15 +191,10 @@ def _solve_options(
     "proofs on several cores; with N > 1 two runs may return different networks that are "
     "equally good within the gap.",
 )
-@click.option(
-    "--polish",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
-    show_default=True,
-    metavar="F",
+@opts.polish(
     help="Keep the last share F of --time-limit for polishing: if the search has not "
     "proven optimality by then, search the best network's lead set only (partners, CCGs, "
-    "exits chosen again). For hard instances, e.g. --time-limit 300 --polish 0.33.",
+    "exits chosen again). For hard instances, e.g. --time-limit 300 --polish 0.33."
 )
 @click.option(
     "--reduction/--no-reduction",
@@ -411,7 +380,7 @@ def _row(r: RunResult) -> dict[str, Any]:
     default=None,
     help="Total demand / eligible capacity per line, in (0, 1) [default: 0.6].",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@opts.out(help="Output folder.", required=True)
 def generate(
     providers: int, ccgs: int, lines: int, seed: int, tightness: float | None, out: Path
 ) -> None:
@@ -451,14 +420,8 @@ def verify(paths: tuple[Path, ...]) -> None:
 
 @main.command()
 @click.argument("instance", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Time limit of each feasibility solve.",
-)
+@opts.overrides()
+@opts.time_limit(help="Time limit of each feasibility solve.", default=60.0)
 @click.option(
     "--incumbent",
     type=click.Path(exists=True, path_type=Path),

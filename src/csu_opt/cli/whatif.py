@@ -26,7 +26,9 @@ from csu_opt.analysis.runner import ProgressLine, progress_line
 from csu_opt.analysis.tradeoff import format_tradeoff, parse_grid
 from csu_opt.analysis.tradeoff import tradeoff as curve
 from csu_opt.analysis.whatif import out_path, write_csv
+from csu_opt.cli import options as opts
 from csu_opt.cli.errors import INFEASIBLE, OK, Command, status_exit
+from csu_opt.cli.options import F
 from csu_opt.errors import UsageError
 from csu_opt.instance.load import load_instance
 from csu_opt.present.render import print_lines
@@ -65,22 +67,11 @@ def parse_fraction(text: str) -> float:
     return value
 
 
-def solver_options(f: click.decorators.FC) -> click.decorators.FC:
-    """--time-limit (per solve), --mip-gap, --threads."""
-    f = click.option("--threads", type=click.IntRange(min=1), help="HiGHS threads.")(f)
-    f = click.option(
-        "--mip-gap",
-        type=click.FloatRange(min=0),
-        default=1e-6,
-        show_default=True,
-        help="Relative optimality gap of every solve (differences of optima are reported).",
-    )(f)
-    return click.option(
-        "--time-limit",
-        type=click.FloatRange(min=0, min_open=True),
-        metavar="S",
-        help="Time limit of each solve, in seconds.",
-    )(f)
+def solver_options(f: F) -> F:
+    """--time-limit (per solve), --mip-gap (1e-6: differences of optima), --threads."""
+    f = opts.threads()(f)
+    f = opts.mip_gap(opts.MIP_GAP_WHATIF, opts.MIP_GAP_WHATIF_HELP)(f)
+    return opts.time_limit(help="Time limit of each solve, in seconds.")(f)
 
 
 quiet_option = click.option(
@@ -90,13 +81,7 @@ quiet_option = click.option(
     help="No progress line; with files written (--out), print nothing on success.",
 )
 
-_set = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field (repeatable), as for solve.",
-)
+_set = opts.overrides(help="Override a setting or field (repeatable), as for solve.")
 
 
 @click.command(cls=Command)
@@ -109,11 +94,7 @@ _set = click.option(
     show_default=True,
     help="min-change: fewest moved CCGs and changed roles, then cost; reoptimise: cost only.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Folder for resilience.csv and resilience.json (and robust/) [default: RUN].",
-)
+@opts.out(help="Folder for resilience.csv and resilience.json (and robust/) [default: RUN].")
 @click.option("--instance", type=click.Path(path_type=Path), help="The run's instance file.")
 @solver_options
 @quiet_option
@@ -163,9 +144,7 @@ def resilience(
     metavar="K1,K2|A:B[:STEP]",
     help="The K values [default: 0, 1, ... up to the moves of the unconstrained optimum].",
 )
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="tradeoff.csv, or a folder to hold it."
-)
+@opts.out(help="tradeoff.csv, or a folder to hold it.")
 @_set
 @solver_options
 @quiet_option
@@ -195,9 +174,7 @@ def tradeoff(
 
 @click.command("rule-costs", cls=Command)
 @click.argument("instance", type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="rule_costs.csv, or a folder to hold it."
-)
+@opts.out(help="rule_costs.csv, or a folder to hold it.")
 @_set
 @solver_options
 @quiet_option
@@ -226,11 +203,9 @@ def rule_costs(
 @click.option(
     "--within", default="2%", show_default=True, help="Tolerance over the optimum: 2% or 0.02."
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
+@opts.out(
     help="Folder for alternatives.csv and alternatives_decisions.csv (or alternatives.csv "
-    "itself, the decisions beside it).",
+    "itself, the decisions beside it)."
 )
 @_set
 @solver_options
