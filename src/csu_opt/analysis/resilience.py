@@ -60,6 +60,7 @@ from csu_opt.analysis.whatif import (
 from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, load_instance, replace
+from csu_opt.results.run import ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
 from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
@@ -457,10 +458,10 @@ def load_run(run: Path, instance: Path | None = None) -> tuple[Instance, Solutio
     ``verify`` reads them; ``instance`` replaces the recorded path)."""
     summary_file = run / "summary.json"
     if not summary_file.is_file():
-        raise CsuOptError(f"{run} is not a result folder: summary.json is missing")
+        raise ResultFolderError(f"{run} is not a result folder: summary.json is missing")
     record = json.loads(summary_file.read_text(encoding="utf-8")).get("instance") or {}
     path = instance or (Path(record["path"]) if record.get("path") else None)
     if path is None or str(path) == "<memory>":
-        raise CsuOptError(f"{run}: the instance path is not recorded; give --instance FILE")
+        raise ResultFolderError(f"{run}: the instance path is not recorded; give --instance FILE")
     inst = load_instance(path, [str(o) for o in record.get("overrides") or []])
     return inst, read_results(run)

@@ -32,9 +32,10 @@ from csu_opt.analysis.sweep import (
     parse_axis,
 )
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
+from csu_opt.cli import options as opts
+from csu_opt.cli.errors import Command, on_stop
 from csu_opt.errors import UsageError
 from csu_opt.numbers import clean_frame
-from csu_opt.present.render import handled_errors
 from csu_opt.stops import Interrupted
 
 
@@ -261,7 +262,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     return 1 if failed else 0
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("instance", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--vary",
@@ -284,20 +285,9 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     type=click.Path(exists=True, path_type=Path),
     help="A YAML sweep file (instance, vary, scale, set, one_at_a_time, time_limit).",
 )
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A fixed override applied to every case.",
-)
+@opts.overrides(help="A fixed override applied to every case.")
 @click.option("--one-at-a-time", is_flag=True, help="Vary one parameter at a time around the base.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Sweep folder (sweep.db, cases/); running again resumes.",
-)
+@opts.out(help="Sweep folder (sweep.db, cases/); running again resumes.", required=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -311,29 +301,13 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     help="Run on an existing Dask distributed cluster, e.g. tcp://10.0.0.5:8786.",
 )
 @click.option("--export", type=click.Path(path_type=Path), help="Write one row per case to CSV.")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Time limit per case (seconds).",
-)
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
-@click.option(
-    "--polish",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
-    show_default=True,
-    metavar="F",
+@opts.time_limit(help="Time limit per case (seconds).")
+@opts.mip_gap()
+@opts.polish(
     help="Per case, keep the last share F of --time-limit for polishing the best network's "
-    "lead set (as csu-opt solve --polish).",
+    "lead set (as csu-opt solve --polish)."
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="HiGHS threads per case.",
-)
+@opts.threads(help="HiGHS threads per case.", default=1)
 @click.option(
     "--no-persist",
     is_flag=True,
@@ -356,9 +330,8 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
 def sweep(no_persist: bool, **params: Any) -> None:
     """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
     console = Console(stderr=True)
-    with handled_errors(stopped="run the same command again to resume"):
-        code = run(console=console, persist=not no_persist, **params)
-    sys.exit(code)
+    on_stop("run the same command again to resume")
+    sys.exit(run(console=console, persist=not no_persist, **params))
 
 
 def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:

@@ -34,10 +34,6 @@ class Status(enum.StrEnum):
     NO_SOLUTION = "no_solution"
 
     @property
-    def exit_code(self) -> int:
-        return {"optimal": 0, "feasible": 0, "infeasible": 3, "no_solution": 4}[self.value]
-
-    @property
     def has_solution(self) -> bool:
         return self in (Status.OPTIMAL, Status.FEASIBLE)
 

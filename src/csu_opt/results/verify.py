@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csu_opt.errors import UsageError
+from csu_opt.errors import ResultFolderError, UsageError
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
 from csu_opt.results.checks import Tolerances, VerifyReport, Violation, check
@@ -156,7 +156,9 @@ def recorded_instance(folder: Path, record: dict[str, Any], has_summary: bool = 
 
     hint = f"give it: csu-opt verify INSTANCE {folder}"
     if not has_summary:
-        raise UsageError(f"{folder} has no readable summary.json to name its instance; {hint}")
+        raise ResultFolderError(
+            f"{folder} is not a result folder: no readable summary.json names its instance; {hint}"
+        )
     raw = record.get("path")
     if not raw or raw == "<memory>":
         raise UsageError(f"{folder}: summary.json does not record the instance file; {hint}")
