@@ -20,6 +20,7 @@ from typing import Any
 
 from csu_opt.analysis.proof import fmt_gap
 from csu_opt.errors import CsuOptError
+from csu_opt.files import write_text
 from csu_opt.numbers import clean_record, money, number, pct, seconds, staff
 from csu_opt.present.html import Shown, esc, figure_html, page, table_html
 from csu_opt.present.plots import RUN_FIGURES
@@ -512,8 +513,5 @@ def _first_summary(sw: Sweep) -> dict[str, Any]:
 
 
 def write_html(text: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    """The report, written atomically (csu_opt.files)."""
+    return write_text(out, text)
