@@ -55,10 +55,10 @@ from csu_opt.analysis.whatif import (
     solution_values,
     use_objective,
     write_csv,
-    write_text,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
+from csu_opt.files import write_text
 from csu_opt.instance.load import Instance, load_instance, replace
 from csu_opt.results.run import ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files

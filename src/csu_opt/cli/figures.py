@@ -18,6 +18,7 @@ from csu_opt.analysis.compare import compare_runs
 from csu_opt.cli import options as opts
 from csu_opt.cli.errors import Command
 from csu_opt.errors import CsuOptError, UsageError
+from csu_opt.files import atomic_path
 from csu_opt.results.run import ResultFolderError, load_run
 
 if TYPE_CHECKING:
@@ -52,8 +53,8 @@ def _parse_fix(fix: tuple[str, ...]) -> dict[str, str]:
 
 
 def _save(fig: Figure, out: Path, dpi: int) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi)
 
 
 @click.command(cls=Command)

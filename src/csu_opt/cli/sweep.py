@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +32,7 @@ from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds, val
 from csu_opt.cli import options as opts
 from csu_opt.cli.errors import Command, on_stop
 from csu_opt.errors import UsageError
+from csu_opt.files import write_json, write_text
 from csu_opt.numbers import clean_frame
 from csu_opt.stops import Interrupted
 
@@ -62,13 +60,6 @@ def _spec(
     axes.extend(parse_axis(v) for v in vary)
     axes.extend(parse_axis(v, scale=True) for v in scales)
     return SweepSpec(Path(instance), axes, base, one_at_a_time), extra
-
-
-def _write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def run(  # noqa: C901 (frozen, issue 17: to be split)
@@ -120,7 +111,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     if cases:
         validate_cases(spec.instance, spec.base_overrides, cases)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(
+    write_json(
         out / "sweep.json",
         {
             "instance": str(spec.instance.resolve()),
@@ -230,7 +221,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
         return interrupted.exit_code
     if threshold_key is not None:
         _print_thresholds(console, key, tips)
-        _write_json(
+        write_json(
             out / "thresholds.json",
             {
                 "key": key,
@@ -252,11 +243,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
             axis = Axis(key, tuple(v for v, _ in evaluated), axis_scale)
             searched = [Case.make({key: v}, (axis.override(v),)) for v in axis.values]
             frame = mark_lead_changes(export_frame(runner.store, searched, [axis]), key)
-        export.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=export.parent, prefix=f".{export.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            clean_frame(frame).to_csv(fh, index=False)
-        os.replace(tmp, export)
+        write_text(export, clean_frame(frame).to_csv(index=False))
         console.print(f"exported {len(frame)} cases to {export}", highlight=False)
     runner.store.close()
     return 1 if failed else 0

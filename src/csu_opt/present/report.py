@@ -21,6 +21,7 @@ from typing import Any
 from csu_opt.analysis.compare import Comparison
 from csu_opt.analysis.proof import fmt_gap
 from csu_opt.errors import CsuOptError
+from csu_opt.files import write_text
 from csu_opt.numbers import clean_record, missing, money, number, pct, seconds, staff
 from csu_opt.present.compare import comparison_figure, market_lines
 from csu_opt.present.html import Shown, esc, figure_html, page, table_html
@@ -564,8 +565,5 @@ def _first_summary(sw: Sweep) -> dict[str, Any]:
 
 
 def write_html(text: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    """The report, written atomically (csu_opt.files)."""
+    return write_text(out, text)
