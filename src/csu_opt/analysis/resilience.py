@@ -60,9 +60,9 @@ from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
 from csu_opt.files import write_text
 from csu_opt.instance.load import Instance, load_instance, replace
+from csu_opt.numbers import number
 from csu_opt.results.run import ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
-from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 
 Repair = Literal["min_change", "reoptimise"]
@@ -384,7 +384,7 @@ def format_resilience(r: Resilience, max_rows: int = 40) -> list[str]:
     base = Optimum.of(r.base)
     proof = f", {not_proven(base)}" if not base.proven else ""
     lines = [
-        f"N-1 resilience of the {head} (cost {fmt(r.base.objective)}{proof}, leads "
+        f"N-1 resilience of the {head} (cost {number(r.base.objective)}{proof}, leads "
         f"{', '.join(r.base.leads)}); repair: "
         + ("fewest changes, then cost" if r.repair == "min_change" else "full re-optimisation")
     ]
