@@ -12,6 +12,7 @@ import pytest
 
 import csu_opt
 from csu_opt.numbers import (
+    as_float,
     clean,
     clean_array,
     clean_frame,
@@ -20,6 +21,7 @@ from csu_opt.numbers import (
     money,
     number,
     pct,
+    points,
     seconds,
     staff,
 )
@@ -116,7 +118,55 @@ def test_result_files_carry_no_float_noise(tmp_path):
 
 
 def test_suggested_overrides_carry_no_noise():
-    from csu_opt.analysis.suggest import _num
+    # explain's relaxations are --set overrides a planner copies (csu_opt.analysis.suggest
+    # writes them with exact): 12841.7, not ...99999
+    assert exact(NOISY) == "12841.7" and exact(60.0) == "60" and exact(0.57) == "0.57"
 
-    # explain's relaxations are --set overrides a planner copies: 12841.7, not ...99999
-    assert _num(NOISY) == "12841.7" and _num(60.0) == "60" and _num(0.57) == "0.57"
+
+@pytest.mark.parametrize(
+    ("fraction", "shown"),
+    [
+        (0.995, "100%"),  # two significant digits round up to a whole hundred
+        (1.234, "123%"),  # from 100% up whole: two significant digits would say 120%
+        (12.345, "1,234%"),
+        (-1.5, "-150%"),
+        (1e-7, "0.00001%"),  # never in exponent notation
+        (float("inf"), "-"),  # no bound: no gap to show
+    ],
+)
+def test_large_and_tiny_gaps_read_plainly(fraction, shown):
+    assert pct(fraction) == shown
+
+
+def test_a_gap_reads_the_same_in_the_terminal_the_report_and_the_what_ifs():
+    # proof.unproven_note (what-ifs), the report's sweep table and the terminal all use pct
+    from csu_opt.analysis.proof import Optimum, not_proven
+
+    stopped = Optimum("feasible", 1000.0, 0.0, 1.234)
+    assert not_proven(stopped) == f"not proven (gap {pct(1.234)})" == "not proven (gap 123%)"
+    assert not_proven(Optimum("feasible", 1.0, 1.0, 1e-7)) == "not proven (gap 0.00001%)"
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [(72.5, "72.5"), (80, "80.0"), (79.96, "80.0"), (0.0, "0.0"), (None, "-"), (np.nan, "-")],
+)
+def test_quality_points_to_one_decimal(value, shown):
+    assert points(value) == shown
+
+
+@pytest.mark.parametrize(
+    ("cell", "value"),
+    [
+        ("12841.7", 12841.7),
+        (3, 3.0),
+        (np.float64(0.5), 0.5),
+        ("", None),
+        ("n/a", None),
+        (None, None),
+        (pd.NA, None),
+        (float("nan"), None),
+    ],
+)
+def test_cells_read_back_as_a_float_or_none(cell, value):
+    assert as_float(cell) == value

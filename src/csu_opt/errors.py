@@ -46,3 +46,7 @@ class InstanceError(CsuOptError):
 
 class UsageError(CsuOptError):
     """A command-line value (an override, a sweep key) that cannot be applied."""
+
+
+class ResultFolderError(CsuOptError):
+    """A folder that is not a (complete) result folder; the message names what is missing."""

@@ -8,11 +8,16 @@ labels) and how it is written (result files, sweep exports, what-if tables):
 - :func:`number`: any other quantity (volumes, capacities, quality points, shares of a
   volume) with thousands separators from 1,000 up and at most six significant digits below,
   ``3,100``, ``3,100.25``, ``22.5``, ``0.6``;
-- :func:`pct`: a fraction as a percentage with two significant digits, never rounded to a
-  misleading zero: a MIP gap of 1e-4 is ``0.01%``, 8.27e-5 is ``0.0083%``, 0.028 is ``2.8%``;
+- :func:`pct`: a fraction as a percentage (a MIP gap, a share, a cost increase) with two
+  significant digits, never rounded to a misleading zero, and whole from 100% up: a MIP gap
+  of 1e-4 is ``0.01%``, 8.27e-5 is ``0.0083%``, 0.028 is ``2.8%``, 1.234 is ``123%``;
+- :func:`points`: quality points (0-100) to one decimal, ``72.5``;
 - :func:`staff`: headcounts as whole numbers, ``1,234``;
 - :func:`seconds`: durations, ``0.25s``, ``12.3s``, ``301s``;
-- :func:`exact`: the shortest text that reads back as the value (for ``--set`` overrides).
+- :func:`exact`: the shortest text that reads back as the value (for ``--set`` overrides);
+- :func:`as_float`: a cell read back from a file or a record, as a float or None.
+
+Every formatter shows a missing value (None, NaN, NA) as ``-``.
 
 Writing: binary floating point turns 12,841.7 into 12841.699999999999 after a few sums.
 :func:`clean` rounds such values to 12 significant digits, far below any digit that means
@@ -67,13 +72,23 @@ def number(x: float | None) -> str:
 
 
 def pct(fraction: float | None, digits: int = 2) -> str:
-    """A fraction as a percentage with ``digits`` significant digits: 1e-4 -> ``0.01%``."""
-    if missing(fraction):
+    """A fraction as a percentage with ``digits`` significant digits, whole from 100% up:
+    1e-4 -> ``0.01%``, 0.19 -> ``19%``, 12.345 -> ``1,234%``; ``-`` when missing or infinite."""
+    if missing(fraction) or not math.isfinite(float(fraction)):  # type: ignore[arg-type]
         return DASH
     value = 100.0 * float(fraction)  # type: ignore[arg-type]
     if value == 0:
         return "0%"
+    if abs(value) >= 10**digits:  # two significant digits would round 123% to 120%
+        return f"{value:,.0f}%"
     return f"{_positional(value, digits)}%"
+
+
+def points(x: float | None) -> str:
+    """Quality points (0-100) to one decimal: ``72.5``, ``80.0``; ``-`` when missing."""
+    if missing(x):
+        return DASH
+    return f"{float(x):.1f}"  # type: ignore[arg-type]
 
 
 def staff(x: float | None) -> str:
@@ -97,6 +112,16 @@ def exact(x: float) -> str:
     """The shortest text that reads back as the (noise-free) value: ``90``, ``0.6``."""
     v = clean(float(x))
     return str(int(v)) if v.is_integer() and abs(v) < 1e15 else repr(v)
+
+
+def as_float(x: Any) -> float | None:
+    """A value read back (a CSV cell, a JSON field) as a float; None when it is missing or
+    not a number."""
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
 
 
 def _positional(v: float, digits: int) -> str:

@@ -27,7 +27,6 @@ from csu_opt.analysis.proof import (
     Optimum,
     describe,
     difference,
-    fmt_gap,
     fmt_range,
     not_proven,
 )
@@ -39,6 +38,7 @@ from csu_opt.analysis.tradeoff import format_tradeoff, tradeoff
 from csu_opt.analysis.whatif import pyomo_options, write_csv
 from csu_opt.instance.generate import generate, generate_to_folder
 from csu_opt.instance.load import Instance, instance_from_document, load_instance
+from csu_opt.numbers import pct
 from csu_opt.present.plots_sweep import load_sweep, sweep_leads_figure
 from csu_opt.present.report import sweep_report
 from csu_opt.present.report_whatif import resilience_figure, whatif_sections
@@ -161,7 +161,7 @@ def test_words_for_people() -> None:
     assert fmt_range(-5, 12) == "-5 to 12"
     assert fmt_range(19.99999, 20.0000001) == "20"
     assert fmt_range(3, math.inf) == "at least 3"
-    assert fmt_gap(0.0031) == "0.31%" and fmt_gap(0.19) == "19%" and fmt_gap(None) == "unknown"
+    assert pct(0.0031) == "0.31%" and pct(0.19) == "19%" and pct(None) == "-"
     stopped = Optimum("feasible", 937_620.78, 761_496.53, 0.1878)
     assert not_proven(stopped, Optimum("optimal", 5, 5, 0)) == "not proven (gap 19%)"
     assert not_proven(Optimum("no_solution")) == "not proven (a solve stopped without a network)"

@@ -308,6 +308,9 @@ def test_verify_finds_the_instance_from_the_run(tmp_path):
     (moved / "summary.json").write_text(json.dumps(summary))
     code, out, err = run("verify", moved)
     assert code == 2 and "nowhere.yaml" in err and "csu-opt verify INSTANCE" in err
+    # not a result folder at all: exit 1, as plot and report (csu_opt.cli.errors)
+    code, _, err = run("verify", tmp_path / "nothing")
+    assert code == 1 and "not a result folder" in err and "csu-opt verify INSTANCE" in err
     assert run("verify", TINY, out_dir, out_dir)[0] == 2
 
 

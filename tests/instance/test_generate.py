@@ -11,6 +11,7 @@ import pandas as pd
 import pytest
 
 import csu_opt
+from csu_opt.errors import UsageError
 from csu_opt.instance.generate import (
     DEFAULT_TIGHTNESS,
     check_witness,
@@ -98,7 +99,7 @@ def test_line_ids_follow_spec_then_number():
     ],
 )
 def test_bad_arguments_are_refused(kwargs):
-    with pytest.raises(ValueError, match="must"):
+    with pytest.raises(UsageError, match="must"):
         generate(**kwargs)
 
 

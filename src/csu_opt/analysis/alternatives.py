@@ -40,8 +40,8 @@ from csu_opt.analysis.whatif import (
 )
 from csu_opt.instance.load import Instance
 from csu_opt.model.pyomo_model import linear
+from csu_opt.numbers import number
 from csu_opt.results.solution import Solution
-from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import ModelSession
 
@@ -154,8 +154,8 @@ def alternatives(
                 else f"; that solve is {not_proven(Optimum.of(sol))}: a cheaper lead set may remain"
             )
             stopped = (
-                f"the next lead set ({', '.join(sol.leads)}) costs {fmt(sol.objective)}, beyond "
-                f"the tolerance {fmt(limit())}{unproven}"
+                f"the next lead set ({', '.join(sol.leads)}) costs {number(sol.objective)}, beyond "
+                f"the tolerance {number(limit())}{unproven}"
             )
             break
         found.append(sol)
@@ -275,8 +275,8 @@ def format_alternatives(alt: Alternatives, max_ccgs: int = 30) -> list[str]:
     if opt is None or opt.proven or not alt.solutions:
         ref = "the optimum"
     else:
-        floor = f"; the optimum is at least {fmt(opt.bound)}" if opt.bound is not None else ""
-        ref = f"the best network found, {fmt(opt.objective)} ({not_proven(opt)}{floor})"
+        floor = f"; the optimum is at least {number(opt.bound)}" if opt.bound is not None else ""
+        ref = f"the best network found, {number(opt.objective)} ({not_proven(opt)}{floor})"
     lines = [
         f"{len(alt.solutions)} structurally different lead set(s) within {alt.within:.2%} of "
         f"{ref} (asked for {alt.k}; {alt.stopped})"
@@ -299,7 +299,7 @@ def format_alternatives(alt: Alternatives, max_ccgs: int = 30) -> list[str]:
             notes.append("may lie beyond the tolerance")
         note = f"  [{'; '.join(notes)}]" if notes else ""
         lines.append(
-            f"  {row.rank}. {fmt(row.objective):>12} ({extra})  "
+            f"  {row.rank}. {number(row.objective):>12} ({extra})  "
             f"leads {row.leads.replace(';', ', ')}{change}{note}"
         )
     if not alt.solutions:

@@ -39,8 +39,9 @@ from csu_opt.analysis.whatif import (
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
-from csu_opt.results.solution import Solution, read_results
-from csu_opt.results.verify import fmt
+from csu_opt.numbers import number
+from csu_opt.results.run import read_solution
+from csu_opt.results.solution import Solution
 from csu_opt.solver.options import SolveOptions
 
 
@@ -97,7 +98,7 @@ def read_incumbent(path: str | Path, partnerships: str | Path | None = None) -> 
     path = Path(path)
     pairs = pd.DataFrame(columns=["subcontractor", "lead"])
     if path.is_dir():
-        inc = Incumbent.from_solution(read_results(path), str(path))
+        inc = Incumbent.from_solution(read_solution(path), str(path))
         frame = inc.assignments.astype({"share": str})
         pairs = inc.partnerships
         file = path / "assignments.csv"
@@ -353,8 +354,8 @@ def incumbent_summary(sol: Solution) -> list[str]:
         )
         proof = not_proven(Optimum(sol.status.value, obj, bound, gap))
         out.append(
-            f"churn {fmt(info['churn_total'])} at {fmt(info['churn_cost'])} a move; "
-            f"objective with churn {fmt(obj)}" + (f" ({proof})" if proof else "")
+            f"churn {number(info['churn_total'])} at {number(info['churn_cost'])} a move; "
+            f"objective with churn {number(obj)}" + (f" ({proof})" if proof else "")
         )
     if info.get("partnerships_broken"):
         out.append(f"partnerships ended: {', '.join(info['partnerships_broken'])}")

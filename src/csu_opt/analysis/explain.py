@@ -49,7 +49,7 @@ from csu_opt.analysis.findings import (
 from csu_opt.analysis.necessary import necessary_checks
 from csu_opt.analysis.suggest import Searcher, verify_suggestion
 from csu_opt.instance.load import Instance
-from csu_opt.results.verify import fmt
+from csu_opt.numbers import number
 
 if TYPE_CHECKING:
     pass
@@ -226,7 +226,7 @@ def format_explanation(e: Explanation) -> list[str]:
     if e.suggestion is not None:
         s = e.suggestion
         state = "verified feasible" if s.verified else "NOT verified"
-        cost = f", optimum {fmt(s.objective)}" if s.objective is not None else ""
+        cost = f", optimum {number(s.objective)}" if s.objective is not None else ""
         lines.append(f"Suggested relaxation ({state}{cost}): {s.text}")
         lines.append(f"  {s.command}")
     elif e.feasible is False and e.conflict:

@@ -19,7 +19,7 @@ from csu_opt.analysis.findings import (
     instance_rules,
 )
 from csu_opt.instance.load import Instance
-from csu_opt.results.verify import fmt
+from csu_opt.numbers import number
 
 if TYPE_CHECKING:
     pass
@@ -86,20 +86,20 @@ def necessary_checks(inst: Instance) -> list[Finding]:
             at_zero = _usable(line, inst)
             merged = at_bar < float(elig.loc[elig["service_line"] == s, "capacity"].sum())
             head = (
-                f"Service line {s}: eligible capacity {fmt(at_bar)} at quality bar "
-                f"{fmt(theta[s])}"
+                f"Service line {s}: eligible capacity {number(at_bar)} at quality bar "
+                f"{number(theta[s])}"
                 + (
                     " (a merged body counts instead of its members, not on top of them)"
                     if merged
                     else ""
                 )
-                + f", demand {fmt(D)}"
+                + f", demand {number(D)}"
             )
             if at_zero < D:
                 out.append(
                     Finding(
                         "C6",
-                        f"{head}; even at any bar providers offer only {fmt(at_zero)}",
+                        f"{head}; even at any bar providers offer only {number(at_zero)}",
                         subjects=(s,),
                     )
                 )
@@ -109,8 +109,8 @@ def necessary_checks(inst: Instance) -> list[Finding]:
                 out.append(
                     Finding(
                         "C7",
-                        f"{head}; at bar {fmt(bar)} it would be "
-                        f"{fmt(_usable(line[line['quality'] >= bar], inst))}",
+                        f"{head}; at bar {number(bar)} it would be "
+                        f"{number(_usable(line[line['quality'] >= bar], inst))}",
                         subjects=(s,),
                     )
                 )
@@ -120,16 +120,16 @@ def necessary_checks(inst: Instance) -> list[Finding]:
         if left < D:
             gone = sorted(set(elig.loc[elig["service_line"] == s, "provider"]) & must_exit)
             why = "; ".join(
-                f"{p} needs at least {fmt(v[p])} to stay active but can deliver at most "
-                f"{fmt(float(attainable.get(p, 0.0)))}, so it must exit"
+                f"{p} needs at least {number(v[p])} to stay active but can deliver at most "
+                f"{number(float(attainable.get(p, 0.0)))}, so it must exit"
                 for p in gone
             )
             out.append(
                 Finding(
                     "C11",
                     f"{why}; without {'them' if len(gone) > 1 else 'it'} "
-                    f"service line {s} has eligible capacity {fmt(left)}, "
-                    f"demand {fmt(D)}",
+                    f"service line {s} has eligible capacity {number(left)}, "
+                    f"demand {number(D)}",
                     subjects=(s, *gone),
                 )
             )
@@ -146,9 +146,9 @@ def necessary_checks(inst: Instance) -> list[Finding]:
                 out.append(
                     Finding(
                         "C9",
-                        f"Service line {s}: network quality target {fmt(Q)}, "
+                        f"Service line {s}: network quality target {number(Q)}, "
                         f"but even the best eligible providers first deliver "
-                        f"demand {fmt(D)} at average quality {fmt(avg)}",
+                        f"demand {number(D)} at average quality {number(avg)}",
                         subjects=(s,),
                     )
                 )
@@ -261,9 +261,9 @@ def _lead_max_check(
                 Finding(
                     "C1",
                     f"at most {nmax} lead{'s' if nmax > 1 else ''} allowed: "
-                    f"service line {s} then has at most {fmt(usable)} of usable "
+                    f"service line {s} then has at most {number(usable)} of usable "
                     f"capacity ({names} can deliver only as leads), demand "
-                    f"{fmt(float(D))}",
+                    f"{number(float(D))}",
                 )
             )
     return out

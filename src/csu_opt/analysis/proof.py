@@ -24,6 +24,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
+from csu_opt.numbers import as_float, pct
+
 if TYPE_CHECKING:
     from csu_opt.results.solution import Solution
 
@@ -52,9 +54,13 @@ class Optimum:
     @classmethod
     def of(cls, sol: Solution) -> Optimum:
         """A solution's optimum interval."""
-        target = _num((sol.solver.get("options") or {}).get("mip_gap")) or 0.0
+        target = as_float((sol.solver.get("options") or {}).get("mip_gap")) or 0.0
         return cls(
-            str(sol.status), _num(sol.objective), _num(sol.best_bound), _num(sol.mip_gap), target
+            str(sol.status),
+            as_float(sol.objective),
+            as_float(sol.best_bound),
+            as_float(sol.mip_gap),
+            target,
         )
 
     @classmethod
@@ -148,16 +154,6 @@ def zero_tol(*optima: Optimum) -> float:
 # --------------------------------------------------------------------------- words
 
 
-def fmt_gap(gap: float | None) -> str:
-    """A relative gap for people: ``0.31%``, ``1.2%``, ``0.0001%``."""
-    if gap is None or not math.isfinite(gap):
-        return "unknown"
-    pct = 100.0 * gap
-    if pct >= 10:
-        return f"{pct:,.0f}%"
-    return f"{pct:.2g}%"
-
-
 def not_proven(*optima: Optimum) -> str:
     """``not proven (gap x%)`` for the unproven solves among ``optima`` (largest gap)."""
     return unproven_note((o.status, o.gap, o.proven) for o in optima)
@@ -174,7 +170,7 @@ def unproven_note(solves: Iterable[tuple[str, float | None, bool]]) -> str:
     gaps = [gap for _, gap in open_]
     if any(g is None or not math.isfinite(g) for g in gaps):
         return "not proven (no bound)"
-    return f"not proven (gap {fmt_gap(max(g for g in gaps if g is not None))})"
+    return f"not proven (gap {pct(max(g for g in gaps if g is not None))})"
 
 
 def _step(width: float) -> float:
@@ -258,13 +254,3 @@ def describe(iv: Interval, value: float | None = None, suffix: str = "") -> str:
     if iv.proven and value is not None and math.isfinite(iv.high):
         return fmt_near(value, iv.low, iv.high, suffix)
     return fmt_range(iv.low, iv.high, suffix)
-
-
-def _num(x: float | None) -> float | None:
-    if x is None:
-        return None
-    try:
-        f = float(x)
-    except (TypeError, ValueError):
-        return None
-    return None if math.isnan(f) else f

@@ -55,13 +55,14 @@ from csu_opt.analysis.whatif import (
     solution_values,
     use_objective,
     write_csv,
-    write_text,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
+from csu_opt.files import write_text
 from csu_opt.instance.load import Instance, load_instance, replace
+from csu_opt.numbers import number
+from csu_opt.results.run import ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
-from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 
 Repair = Literal["min_change", "reoptimise"]
@@ -383,7 +384,7 @@ def format_resilience(r: Resilience, max_rows: int = 40) -> list[str]:
     base = Optimum.of(r.base)
     proof = f", {not_proven(base)}" if not base.proven else ""
     lines = [
-        f"N-1 resilience of the {head} (cost {fmt(r.base.objective)}{proof}, leads "
+        f"N-1 resilience of the {head} (cost {number(r.base.objective)}{proof}, leads "
         f"{', '.join(r.base.leads)}); repair: "
         + ("fewest changes, then cost" if r.repair == "min_change" else "full re-optimisation")
     ]
@@ -457,10 +458,10 @@ def load_run(run: Path, instance: Path | None = None) -> tuple[Instance, Solutio
     ``verify`` reads them; ``instance`` replaces the recorded path)."""
     summary_file = run / "summary.json"
     if not summary_file.is_file():
-        raise CsuOptError(f"{run} is not a result folder: summary.json is missing")
+        raise ResultFolderError(f"{run} is not a result folder: summary.json is missing")
     record = json.loads(summary_file.read_text(encoding="utf-8")).get("instance") or {}
     path = instance or (Path(record["path"]) if record.get("path") else None)
     if path is None or str(path) == "<memory>":
-        raise CsuOptError(f"{run}: the instance path is not recorded; give --instance FILE")
+        raise ResultFolderError(f"{run}: the instance path is not recorded; give --instance FILE")
     inst = load_instance(path, [str(o) for o in record.get("overrides") or []])
     return inst, read_results(run)

@@ -52,8 +52,8 @@ from csu_opt.analysis.whatif import (
     warm_start,
 )
 from csu_opt.instance.load import Instance, replace
+from csu_opt.numbers import number
 from csu_opt.results.solution import Solution
-from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 
@@ -129,7 +129,7 @@ def relaxations(inst: Instance) -> list[Relaxation]:
                 Relaxation(
                     f"C7:{s}",
                     "C7",
-                    f"quality bar {fmt(theta[s])} of line {s}",
+                    f"quality bar {number(theta[s])} of line {s}",
                     replace(inst, service_lines=lines),
                     (),
                     (f"service_lines.{s}.quality_threshold=0",),
@@ -280,11 +280,13 @@ def base_line(base: Solution) -> str:
     """``Base optimum X`` of a proven optimum; otherwise the network found, its gap and the
     bound the optimum lies above."""
     if base.status.value == "optimal":
-        return f"Base optimum {fmt(base.objective)}"
+        return f"Base optimum {number(base.objective)}"
     bound = (
-        f"; the optimum is at least {fmt(base.best_bound)}" if base.best_bound is not None else ""
+        f"; the optimum is at least {number(base.best_bound)}"
+        if base.best_bound is not None
+        else ""
     )
-    return f"Base network {fmt(base.objective)} ({not_proven(Optimum.of(base))}{bound})"
+    return f"Base network {number(base.objective)} ({not_proven(Optimum.of(base))}{bound})"
 
 
 def format_rule_costs(rc: RuleCosts) -> list[str]:
@@ -316,7 +318,7 @@ def format_rule_costs(rc: RuleCosts) -> list[str]:
             else:
                 lines.append(
                     f"  {row.key:<10} {row.description}: relaxing it makes the instance "
-                    f"feasible at {fmt(row.objective)}{note}"
+                    f"feasible at {number(row.objective)}{note}"
                 )
             continue
         value = None if _missing(row.cost) else float(row.cost)

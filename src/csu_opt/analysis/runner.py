@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from csu_opt import stops
 from csu_opt.analysis.explain import explain as explain_instance
 from csu_opt.analysis.explain import format_explanation
+from csu_opt.files import write_text
 from csu_opt.instance.load import Instance
 from csu_opt.numbers import money, pct
 from csu_opt.results.solution import Solution, write_files
@@ -143,7 +144,7 @@ def run_solve(
                     "is feasible)"
                 )
             solution.extra["explanation"] = e.as_record()
-            (tmp / "explanation.txt").write_text("\n".join(explanation) + "\n", encoding="utf-8")
+            write_text(tmp / "explanation.txt", "\n".join(explanation) + "\n")
         write_files(solution, tmp)
     return RunResult(folder, solution, explanation)
 

@@ -22,8 +22,8 @@ from csu_opt.analysis.findings import (
 from csu_opt.analysis.whatif import pyomo_options, pyomo_session
 from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance
-from csu_opt.numbers import exact
-from csu_opt.results.verify import fmt, verify_solution
+from csu_opt.numbers import exact, number
+from csu_opt.results.verify import verify_solution
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 
@@ -32,11 +32,6 @@ if TYPE_CHECKING:
 
 
 # --------------------------------------------------------------------------- 3. suggestions
-
-
-def _num(x: float) -> str:
-    """A value as an override reads it back exactly: ``90``, ``0.6``, ``55.25`` (no noise)."""
-    return exact(x)
 
 
 def _lowest(values: Sequence[float], ok: Callable[[float], bool]) -> float | None:
@@ -92,7 +87,7 @@ class Searcher:
 
         def overrides(vals: dict[str, float]) -> list[str]:
             return [
-                f"service_lines.{s}.{column}={_num(x)}" for s, x in vals.items() if x != values[s]
+                f"service_lines.{s}.{column}={exact(x)}" for s, x in vals.items() if x != values[s]
             ]
 
         if not lines or not self.ok(overrides(chosen)):
@@ -109,7 +104,7 @@ class Searcher:
                 chosen[s] = 0.0 if best is None else float(best)
         changed = {s: x for s, x in chosen.items() if x != values[s]}
         text = "; ".join(
-            f"lower the {what} of service line {s} from {fmt(values[s])} to {fmt(x)}"
+            f"lower the {what} of service line {s} from {number(values[s])} to {number(x)}"
             for s, x in changed.items()
         )
         return Suggestion(
@@ -138,12 +133,12 @@ class Searcher:
         rho = self.inst.settings.lead_self_delivery_min_share
         grid = [k / 100 for k in range(math.ceil(rho * 100))] + [rho]
         key = "settings.lead_self_delivery_min_share"
-        best = _highest(grid, lambda r: self.ok([f"{key}={_num(r)}"]))
+        best = _highest(grid, lambda r: self.ok([f"{key}={exact(r)}"]))
         if best is None or best == rho:
             return None
         return Suggestion(
             "C10",
-            (f"{key}={_num(best)}",),
+            (f"{key}={exact(best)}",),
             f"lower the share a lead must deliver itself from {rho:.0%} to "
             f"{best:.0%} (the highest share, to 1%, that is feasible)",
         )
@@ -193,10 +188,10 @@ class Searcher:
             if f > 2**20:
                 return None
         hundredths = _lowest(
-            range(f * 50 + 1, f * 100 + 1), lambda k: self.ok([f"{key}{_num(k / 100)}"])
+            range(f * 50 + 1, f * 100 + 1), lambda k: self.ok([f"{key}{exact(k / 100)}"])
         )
         assert hundredths is not None  # f itself passed
-        best = _num(hundredths / 100)
+        best = exact(hundredths / 100)
         return Suggestion(
             "C6",
             (f"{key}{best}",),
@@ -213,7 +208,9 @@ class Searcher:
             chosen = {p: 0.0 for p in stuck}
 
             def overrides(vals: dict[str, float]) -> list[str]:
-                return [f"providers.{p}.min_volume={_num(x)}" for p, x in vals.items() if x != v[p]]
+                return [
+                    f"providers.{p}.min_volume={exact(x)}" for p, x in vals.items() if x != v[p]
+                ]
 
             if self.ok(overrides(chosen)):
                 for p in stuck:
@@ -227,7 +224,7 @@ class Searcher:
                         best = _highest(range(math.ceil(v[p])), passes)
                         chosen[p] = 0.0 if best is None else float(best)
                 text = "; ".join(
-                    f"lower {p}'s minimum volume from {fmt(v[p])} to {fmt(x)}"
+                    f"lower {p}'s minimum volume from {number(v[p])} to {number(x)}"
                     for p, x in chosen.items()
                     if x != v[p]
                 )
@@ -237,11 +234,11 @@ class Searcher:
                     text + " (the highest value, to a whole unit, that is feasible)",
                 )
         hundredths = _highest(
-            range(100), lambda k: self.ok([f"providers.min_volume*={_num(k / 100)}"])
+            range(100), lambda k: self.ok([f"providers.min_volume*={exact(k / 100)}"])
         )
         if hundredths is None:
             return None
-        factor = _num(hundredths / 100)
+        factor = exact(hundredths / 100)
         return Suggestion(
             "C11",
             (f"providers.min_volume*={factor}",),

@@ -34,8 +34,8 @@ from csu_opt.analysis.whatif import (
 from csu_opt.analysis.whatif_rules import moves_reasons
 from csu_opt.errors import UsageError
 from csu_opt.instance.load import Instance
+from csu_opt.numbers import number
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
-from csu_opt.results.verify import fmt
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import ModelSession
 
@@ -230,11 +230,11 @@ def format_tradeoff(t: Tradeoff) -> list[str]:
     free = t.solutions.get(None)
     best = Optimum.of(free) if free is not None else None
     if best is None or best.proven:
-        head = f"optimum {fmt(t.optimum)}"
+        head = f"optimum {number(t.optimum)}"
     else:
-        head = f"best network with any moves {fmt(t.optimum)}, {not_proven(best)}"
+        head = f"best network with any moves {number(t.optimum)}, {not_proven(best)}"
     today = t.solutions.get(0)
-    kept = fmt(t.status_quo) if t.status_quo is not None else "impossible"
+    kept = number(t.status_quo) if t.status_quo is not None else "impossible"
     if today is not None and t.status_quo is not None and not Optimum.of(today).proven:
         kept += f", {not_proven(Optimum.of(today))}"
     lines = [f"Cost against CCGs moved ({head}; today's networks kept: {kept})"]
@@ -255,7 +255,7 @@ def format_tradeoff(t: Tradeoff) -> list[str]:
         sol = t.solutions[key]
         note = "" if row.proven else f"  [{_tradeoff_note(sol, free, today)}]"
         lines.append(
-            f"{k:>10} {row.moves!s:>6} {fmt(row.objective):>14} {over:>14}  "
+            f"{k:>10} {row.moves!s:>6} {number(row.objective):>14} {over:>14}  "
             f"{short(row.moved, 10)}{note}"
         )
     lines.append(f"({len(t.table)} points in {t.elapsed_s:.1f} s)")

@@ -23,8 +23,6 @@ and :func:`use_objective`, so one session can be re-solved with cuts and new obj
 from __future__ import annotations
 
 import dataclasses
-import os
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +32,7 @@ import numpy as np
 import pandas as pd
 import pyomo.environ as pyo
 
+from csu_opt.files import write_text
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
 from csu_opt.model.pyomo_model import linear, row_groups
@@ -341,20 +340,6 @@ def short(cell: str, n: int = 8) -> str:
     """A ``;``-joined cell as a readable list of at most ``n`` items."""
     items = [i for i in cell.split(";") if i]
     return ", ".join(items[:n]) + (f" and {len(items) - n} more" if len(items) > n else "")
-
-
-def write_text(path: Path, text: str) -> Path:
-    """Write ``text`` to a temporary name beside ``path`` and rename it into place."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:

@@ -31,8 +31,9 @@ from csu_opt.analysis.findings import ExtraRule, Finding, Suggestion
 from csu_opt.analysis.whatif import add_double_coverage, short
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
+from csu_opt.numbers import number
 from csu_opt.results.solution import TOL
-from csu_opt.results.verify import fmt, verify_solution
+from csu_opt.results.verify import verify_solution
 from csu_opt.solver.options import SolveOptions
 
 
@@ -171,9 +172,9 @@ class MovesLimit(ExtraRule):
                     out.append(
                         self._finding(
                             "C6",
-                            f"{lead}'s network {whose} needs {fmt(d)} of {s}, but {lead} and "
+                            f"{lead}'s network {whose} needs {number(d)} of {s}, but {lead} and "
                             f"every provider that may join it offer only "
-                            f"{fmt(reach + float(part_cap.get(s, 0.0)))}",
+                            f"{number(reach + float(part_cap.get(s, 0.0)))}",
                             (lead, s),
                         )
                     )
@@ -181,7 +182,7 @@ class MovesLimit(ExtraRule):
                     out.append(
                         self._finding(
                             "C9",
-                            f"{lead}'s network {whose} must reach quality {fmt(Q)} in {s}, but "
+                            f"{lead}'s network {whose} must reach quality {number(Q)} in {s}, but "
                             f"neither {lead} nor any provider that may join it reaches it",
                             (lead, s),
                         )
@@ -191,7 +192,7 @@ class MovesLimit(ExtraRule):
                     by_quality = max(0.0, d * (q_star - Q) / (q_star - q_own))
                     if by_quality < most:
                         most = by_quality
-                        capped.append(f"{s} volume at {fmt(most)}")
+                        capped.append(f"{s} volume at {number(most)}")
                 own_total += most
             total = float(D.loc[lead].sum())
             limit = f" (the quality targets cap its own {', '.join(capped)})" if capped else ""
@@ -200,8 +201,8 @@ class MovesLimit(ExtraRule):
                 out.append(
                     self._finding(
                         "C11",
-                        f"{lead} needs at least {fmt(v)} to stay active, but as the lead "
-                        f"{whose} it can deliver at most {fmt(own_total)} itself{limit}",
+                        f"{lead} needs at least {number(v)} to stay active, but as the lead "
+                        f"{whose} it can deliver at most {number(own_total)} itself{limit}",
                         (lead,),
                     )
                 )
@@ -210,8 +211,8 @@ class MovesLimit(ExtraRule):
                     self._finding(
                         "C10",
                         f"{lead} must deliver at least {rho:.0%} of its network's "
-                        f"{fmt(total)} itself {whose}, but it can deliver at most "
-                        f"{fmt(own_total)}{limit}",
+                        f"{number(total)} itself {whose}, but it can deliver at most "
+                        f"{number(own_total)}{limit}",
                         (lead,),
                     )
                 )
@@ -364,7 +365,7 @@ def _pair_check(inst: Instance) -> list[tuple[str, str, tuple[str, ...]]]:
             (
                 DoubleCoverage.key,
                 f"service line {s} has {_plural(len(who), 'eligible provider')} "
-                f"({', '.join(who) or 'none'}) at quality bar {fmt(float(theta[s]))}: with two "
+                f"({', '.join(who) or 'none'}) at quality bar {number(float(theta[s]))}: with two "
                 "leads (which subcontract to no one) some network is left with fewer than two "
                 "eligible members there",
                 (s,),

@@ -1,15 +1,13 @@
 """``csu-opt plot``, ``compare`` and ``report``: figures, comparisons and HTML reports from
 result folders (and sweep folders). Thin click commands over plots, compare and report.
 
-Exit codes: 0 done; 1 a folder is not a result (or sweep) folder, the message naming what is
-missing; 2 usage error. The README's figures are drawn by ``tools/readme_figures.py``.
+Exit codes (csu_opt.cli.errors): 0 done; 1 a folder is not a result (or sweep) folder, the
+message naming what is missing; 2 usage error. The README's figures are drawn by
+``tools/readme_figures.py``.
 """
 
 from __future__ import annotations
 
-import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,7 +15,10 @@ import click
 from rich.console import Console
 
 from csu_opt.analysis.compare import compare_runs
-from csu_opt.errors import CsuOptError, InstanceError, UsageError
+from csu_opt.cli import options as opts
+from csu_opt.cli.errors import Command
+from csu_opt.errors import CsuOptError, UsageError
+from csu_opt.files import atomic_path
 from csu_opt.results.run import ResultFolderError, load_run
 
 if TYPE_CHECKING:
@@ -30,23 +31,6 @@ SWEEP_KINDS = ("lines", "heatmap", "leads")
 FIGURE_SUFFIXES = (".png", ".svg", ".pdf")
 
 err_console = Console(stderr=True)
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    """Not a result folder -> exit 1; bad option values -> exit 2; never a traceback."""
-
-    try:
-        yield
-    except (ResultFolderError, InstanceError) as exc:
-        err_console.print("error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
-        sys.exit(1)
-    except UsageError as exc:
-        err_console.print("usage error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
-        sys.exit(2)
-    except CsuOptError as exc:
-        err_console.print("error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
-        sys.exit(1)
 
 
 def _is_sweep(folder: Path) -> bool:
@@ -69,11 +53,11 @@ def _parse_fix(fix: tuple[str, ...]) -> dict[str, str]:
 
 
 def _save(fig: Figure, out: Path, dpi: int) -> None:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=dpi)
+    with atomic_path(out) as tmp:
+        fig.savefig(tmp, dpi=dpi)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("target", type=click.Path(path_type=Path))
 @click.option(
     "--kind",
@@ -83,11 +67,7 @@ def _save(fig: Figure, out: Path, dpi: int) -> None:
     "most critical provider fails; needs resilience.csv). "
     "Sweep folder: lines (default), heatmap, leads.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="PNG, SVG or PDF by suffix [default: TARGET/<kind>.png].",
-)
+@opts.out(help="PNG, SVG or PDF by suffix [default: TARGET/<kind>.png].")
 @click.option(
     "--x",
     "x",
@@ -134,42 +114,40 @@ def plot(
     from csu_opt.present.plots import RUN_FIGURES  # noqa: PLC0415
     from csu_opt.present.plots_moves import resilience_map_figure  # noqa: PLC0415
 
-    with _handled():
-        if out is not None:
-            _check_suffix(out)
-        if _is_sweep(target):
-            kind = kind or "lines"
-            if kind not in SWEEP_KINDS:
-                raise UsageError(
-                    f"--kind {kind} is for a result folder; a sweep draws {', '.join(SWEEP_KINDS)}"
-                )
-            sw = ps.load_sweep(target)
-            fixed = _parse_fix(fix)
-            if kind == "leads":
-                fig = ps.sweep_leads_figure(sw, fixed)
-            elif not sw.axes:
-                raise UsageError("this sweep varies nothing: only --kind leads applies")
-            elif kind == "lines":
-                fig = ps.sweep_lines_figure(sw, x or sw.axes[0], y, fixed)
-            else:
-                if len(sw.axes) < 2 and (x is None or y2 is None):
-                    raise UsageError("a heatmap needs two varied keys: --x KEY --y2 KEY")
-                fig = ps.sweep_heatmap_figure(sw, x or sw.axes[0], y2 or sw.axes[1], y, fixed)
-        else:
-            kind = kind or "network"
-            if kind not in RUN_KINDS:
-                raise UsageError(
-                    f"--kind {kind} is for a sweep folder; a result folder draws "
-                    f"{', '.join(RUN_KINDS)}"
-                )
-            run = _load_run(target, instance)
-            if not run.solution.status.has_solution:
-                raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
-            make = resilience_map_figure if kind == "resilience-map" else RUN_FIGURES[kind]
-            fig = make(run)
-        out = out or target / f"{kind}.png"
+    if out is not None:
         _check_suffix(out)
-        _save(fig, out, dpi)
+    if _is_sweep(target):
+        kind = kind or "lines"
+        if kind not in SWEEP_KINDS:
+            raise UsageError(
+                f"--kind {kind} is for a result folder; a sweep draws {', '.join(SWEEP_KINDS)}"
+            )
+        sw = ps.load_sweep(target)
+        fixed = _parse_fix(fix)
+        if kind == "leads":
+            fig = ps.sweep_leads_figure(sw, fixed)
+        elif not sw.axes:
+            raise UsageError("this sweep varies nothing: only --kind leads applies")
+        elif kind == "lines":
+            fig = ps.sweep_lines_figure(sw, x or sw.axes[0], y, fixed)
+        else:
+            if len(sw.axes) < 2 and (x is None or y2 is None):
+                raise UsageError("a heatmap needs two varied keys: --x KEY --y2 KEY")
+            fig = ps.sweep_heatmap_figure(sw, x or sw.axes[0], y2 or sw.axes[1], y, fixed)
+    else:
+        kind = kind or "network"
+        if kind not in RUN_KINDS:
+            raise UsageError(
+                f"--kind {kind} is for a sweep folder; a result folder draws {', '.join(RUN_KINDS)}"
+            )
+        run = _load_run(target, instance)
+        if not run.solution.status.has_solution:
+            raise CsuOptError(f"{target}: status {run.solution.status.value}, nothing to draw")
+        make = resilience_map_figure if kind == "resilience-map" else RUN_FIGURES[kind]
+        fig = make(run)
+    out = out or target / f"{kind}.png"
+    _check_suffix(out)
+    _save(fig, out, dpi)
     click.echo(str(out))
 
 
@@ -189,13 +167,9 @@ def _load_run(target: Path, instance: Path | None) -> Run:
     return run
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("runs", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).",
-)
+@opts.out(help="Also draw the comparison as a figure (PNG, SVG or PDF by suffix).")
 @click.option(
     "--map",
     "map_out",
@@ -236,35 +210,32 @@ def compare(
     if len(runs) < 2:
         raise click.UsageError("give at least two result folders to compare")
 
-    with _handled():
-        for path in (out, map_out):
-            if path is not None:
-                _check_suffix(path)
-        loaded = [_load_run(r, None) for r in runs]
-        cmp = compare_runs(loaded)
-        render_comparison(Console(), cmp, max_rows)
-        if report_out is not None:
-            from csu_opt.present.report import comparison_report, write_html  # noqa: PLC0415
+    for path in (out, map_out):
+        if path is not None:
+            _check_suffix(path)
+    loaded = [_load_run(r, None) for r in runs]
+    cmp = compare_runs(loaded)
+    render_comparison(Console(), cmp, max_rows)
+    if report_out is not None:
+        from csu_opt.present.report import comparison_report, write_html  # noqa: PLC0415
 
-            write_html(comparison_report(cmp), report_out)
-            click.echo(f"report: {report_out}")
-        if out is not None:
-            _save(comparison_figure(cmp), out, 110)
-            click.echo(f"figure: {out}")
-        if map_out is not None:
-            for i in range(1, len(cmp.runs)):
-                path = map_out
-                if len(cmp.runs) > 2:
-                    path = map_out.with_name(f"{map_out.stem}-{i + 1}{map_out.suffix}")
-                _save(compare_map_figure(cmp, i), path, 110)
-                click.echo(f"map: {path}")
+        write_html(comparison_report(cmp), report_out)
+        click.echo(f"report: {report_out}")
+    if out is not None:
+        _save(comparison_figure(cmp), out, 110)
+        click.echo(f"figure: {out}")
+    if map_out is not None:
+        for i in range(1, len(cmp.runs)):
+            path = map_out
+            if len(cmp.runs) > 2:
+                path = map_out.with_name(f"{map_out.stem}-{i + 1}{map_out.suffix}")
+            _save(compare_map_figure(cmp, i), path, 110)
+            click.echo(f"map: {path}")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("target", type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="The HTML file [default: TARGET/report.html]."
-)
+@opts.out(help="The HTML file [default: TARGET/report.html].")
 @click.option(
     "--instance",
     type=click.Path(path_type=Path),
@@ -277,12 +248,11 @@ def report(target: Path, out: Path | None, instance: Path | None) -> None:
     from csu_opt.present import report as rep  # noqa: PLC0415
     from csu_opt.present.plots_sweep import load_sweep  # noqa: PLC0415
 
-    with _handled():
-        if out is not None and out.suffix.lower() not in (".html", ".htm"):
-            raise UsageError(f"--out {out}: the report is HTML; name it *.html")
-        if _is_sweep(target):
-            text = rep.sweep_report(load_sweep(target))
-        else:
-            text = rep.run_report(_load_run(target, instance))
-        path = rep.write_html(text, out or target / "report.html")
+    if out is not None and out.suffix.lower() not in (".html", ".htm"):
+        raise UsageError(f"--out {out}: the report is HTML; name it *.html")
+    if _is_sweep(target):
+        text = rep.sweep_report(load_sweep(target))
+    else:
+        text = rep.run_report(_load_run(target, instance))
+    path = rep.write_html(text, out or target / "report.html")
     click.echo(str(path))

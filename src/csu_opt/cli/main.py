@@ -1,9 +1,6 @@
 """The ``csu-opt`` command line (README.md, "Commands"): parse, call the library, print.
 
-Exit codes: 0 a solution was found (optimal, or feasible at a limit); 1 invalid input;
-2 usage error; 3 proven infeasible (``validate`` exits 1 when a necessary condition proves it);
-4 no feasible solution within limits; 130/143 stopped by Ctrl-C/SIGTERM (every command, as
-csu_opt.stops describes).
+Exit codes: csu_opt.cli.errors, the one place that turns errors into exit codes and lines.
 """
 
 from __future__ import annotations
@@ -37,6 +34,16 @@ from csu_opt.analysis.runner import (
     verify_into,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
+from csu_opt.cli import options as opts
+from csu_opt.cli.errors import (
+    UNVERIFIED,
+    Command,
+    boundary,
+    on_stop,
+    print_error,
+    set_debug,
+    status_exit,
+)
 from csu_opt.cli.figures import compare, plot, report
 from csu_opt.cli.sweep import sweep
 from csu_opt.cli.whatif import COMMANDS
@@ -47,10 +54,8 @@ from csu_opt.numbers import clean_record, money, pct
 from csu_opt.present.render import (
     comparison_table,
     err_console,
-    handled_errors,
     instance_summary,
     print_lines,
-    print_problems,
     solution_summary,
 )
 from csu_opt.results.solution import Solution
@@ -64,30 +69,32 @@ if TYPE_CHECKING:
 
 
 class _Commands(click.Group):
-    """The command group: every command runs with Ctrl-C and SIGTERM handled as
-    :mod:`csu_opt.stops` says; a stop that the command did not report itself ends here
-    with a message and exit 128 + the signal's number."""
+    """The command group: every command runs inside the one exception boundary
+    (csu_opt.cli.errors: each error its exit code and one line) with Ctrl-C and SIGTERM
+    handled as :mod:`csu_opt.stops` says (a stop ends with exit 128 + the signal's number)."""
+
+    command_class = Command
 
     def invoke(self, ctx: click.Context) -> Any:
-        with stops.handling(), handled_errors(stopped="the command did not finish"):
+        with boundary(), stops.handling():
             return super().invoke(ctx)
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="csu-opt")
-def main() -> None:
+@click.option(
+    "--debug",
+    is_flag=True,
+    help="On an internal error (a bug, exit 70), also print its traceback for the report.",
+)
+def main(debug: bool) -> None:
     """csu-opt: who leads, who subcontracts, who exits, and which network serves each CCG."""
+    set_debug(debug)
 
 
 @main.command()
 @click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field, e.g. settings.lead_providers.max=12.",
-)
+@opts.overrides(help="Override a setting or field, e.g. settings.lead_providers.max=12.")
 def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     """Check instance files, print a short summary of each, and run explain's necessary
     conditions (from the data alone, no solve).
@@ -102,13 +109,10 @@ def validate(instances: tuple[Path, ...], overrides: tuple[str, ...]) -> None:
     for path in instances:
         try:
             inst = load_instance(path, overrides)
-        except InstanceError as exc:
-            print_problems(err_console, exc)
+        except InstanceError as exc:  # every file is checked: report it, go on
+            print_error(exc)
             failed = True
             continue
-        except UsageError as exc:
-            err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
-            sys.exit(2)
         instance_summary(console, inst)
         proofs = [f for f in data_checks(inst) if f.proves_infeasible]
         if proofs:
@@ -149,36 +153,15 @@ def _solve_options(
 
 @main.command()
 @click.argument("instances", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
+@opts.out(
     help="Result folder (with several instances: the parent of one folder each). "
-    "Default: results/<name>-<timestamp>/.",
+    "Default: results/<name>-<timestamp>/."
 )
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Stop after S seconds and report the best solution and its gap.",
-)
-@click.option(
-    "--mip-gap",
-    type=click.FloatRange(min=0),
-    default=1e-4,
-    show_default=True,
-    help="Relative optimality gap at which HiGHS stops.",
-)
-@click.option("--threads", type=click.IntRange(min=1), help="HiGHS threads.")
+@opts.time_limit(help="Stop after S seconds and report the best solution and its gap.")
+@opts.mip_gap()
+@opts.threads()
 @click.option("--seed", type=int, default=0, show_default=True, help="HiGHS random seed.")
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field (repeatable), e.g. "
-    "settings.lead_providers.max=12, service_lines.BI.quality_threshold=70, "
-    "demand.volume*=1.5.",
-)
+@opts.overrides()
 @click.option("--json", "as_json", is_flag=True, help="Print summary.json to stdout.")
 @click.option(
     "--quiet",
@@ -208,15 +191,10 @@ def _solve_options(
     "proofs on several cores; with N > 1 two runs may return different networks that are "
     "equally good within the gap.",
 )
-@click.option(
-    "--polish",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
-    show_default=True,
-    metavar="F",
+@opts.polish(
     help="Keep the last share F of --time-limit for polishing: if the search has not "
     "proven optimality by then, search the best network's lead set only (partners, CCGs, "
-    "exits chosen again). For hard instances, e.g. --time-limit 300 --polish 0.33.",
+    "exits chosen again). For hard instances, e.g. --time-limit 300 --polish 0.33."
 )
 @click.option(
     "--reduction/--no-reduction",
@@ -269,41 +247,39 @@ def solve(
             f" for the instance being solved; kept: {kept}" if kept else ""
         )
 
-    with handled_errors(stopped=stopped):
-        if (max_moves is not None or churn_cost is not None) and incumbent is None:
-            raise UsageError("--max-moves and --churn-cost need --incumbent")
-        if polish and time_limit is None:
-            raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
-        solver = None
-        rules: list[ExtraRule] = []
-        if incumbent is not None:
-            today = read_incumbent(incumbent)
-            solver = incumbent_solver(today, max_moves, churn_cost)
-            if max_moves is not None:  # a churn cost is a price, never a rule
-                rules.append(MovesLimit(today, max_moves))
-        loaded = _load_all(instances, overrides)
-        for inst in loaded:
-            folder = _folder_for(inst, out, several=len(loaded) > 1)
-            options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
-            options.backend = cast("Backend", backend)  # click.Choice checked it
-            options.start_heuristic = not no_start
-            options.root_reduction = reduction
-            options.concurrent = concurrent
-            options.polish = polish
-            results.append(
-                _solve_one(
-                    inst, folder, options, console, quiet or as_json, solver=solver, rules=rules
-                )
-            )
+    on_stop(stopped)
+    if (max_moves is not None or churn_cost is not None) and incumbent is None:
+        raise UsageError("--max-moves and --churn-cost need --incumbent")
+    if polish and time_limit is None:
+        raise UsageError("--polish keeps a share of the time limit: give --time-limit too")
+    solver = None
+    rules: list[ExtraRule] = []
+    if incumbent is not None:
+        today = read_incumbent(incumbent)
+        solver = incumbent_solver(today, max_moves, churn_cost)
+        if max_moves is not None:  # a churn cost is a price, never a rule
+            rules.append(MovesLimit(today, max_moves))
+    loaded = _load_all(instances, overrides)
+    for inst in loaded:
+        folder = _folder_for(inst, out, several=len(loaded) > 1)
+        options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
+        options.backend = cast("Backend", backend)  # click.Choice checked it
+        options.start_heuristic = not no_start
+        options.root_reduction = reduction
+        options.concurrent = concurrent
+        options.polish = polish
+        results.append(
+            _solve_one(inst, folder, options, console, quiet or as_json, solver=solver, rules=rules)
+        )
     if as_json:
         summaries = [r.solution.summary() | {"folder": str(r.folder)} for r in results]
         shown = clean_record(summaries[0] if len(summaries) == 1 else summaries)
         click.echo(json.dumps(shown, indent=2))
     elif len(results) > 1 and not quiet:
         comparison_table(console, [_row(r) for r in results])
-    codes = [r.solution.status.exit_code for r in results]
+    codes = [status_exit(r.solution.status) for r in results]
     if any(r.solution.extra.get("verified") is False for r in results):
-        codes.append(5)  # a solution that fails independent verification is never silent
+        codes.append(UNVERIFIED)  # a solution that fails independent verification is never silent
     sys.exit(max(codes))
 
 
@@ -404,24 +380,20 @@ def _row(r: RunResult) -> dict[str, Any]:
     default=None,
     help="Total demand / eligible capacity per line, in (0, 1) [default: 0.6].",
 )
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="Output folder.")
+@opts.out(help="Output folder.", required=True)
 def generate(
     providers: int, ccgs: int, lines: int, seed: int, tightness: float | None, out: Path
 ) -> None:
     """Write a synthetic, feasible-by-construction instance (deterministic for a seed)."""
 
-    try:
-        path = generate_to_folder(
-            out,
-            providers,
-            ccgs,
-            lines=lines,
-            seed=seed,
-            tightness=DEFAULT_TIGHTNESS if tightness is None else tightness,
-        )
-    except ValueError as exc:
-        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False)
-        sys.exit(2)
+    path = generate_to_folder(
+        out,
+        providers,
+        ccgs,
+        lines=lines,
+        seed=seed,
+        tightness=DEFAULT_TIGHTNESS if tightness is None else tightness,
+    )
     click.echo(str(path))
 
 
@@ -438,25 +410,18 @@ def verify(paths: tuple[Path, ...]) -> None:
     """
 
     console = Console()
-    with handled_errors():
-        if len(paths) > 2:
-            raise UsageError("verify takes RUN, or INSTANCE RUN")
-        instance, run = (None, paths[0]) if len(paths) == 1 else paths
-        report = verify_run(instance, run)
-    print_lines(console, format_report(report))
-    sys.exit(0 if report.ok else 1)
+    if len(paths) > 2:
+        raise UsageError("verify takes RUN, or INSTANCE RUN")
+    instance, run = (None, paths[0]) if len(paths) == 1 else paths
+    checked = verify_run(instance, run)
+    print_lines(console, format_report(checked))
+    sys.exit(0 if checked.ok else 1)
 
 
 @main.command()
 @click.argument("instance", type=click.Path(path_type=Path))
-@click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    default=60.0,
-    show_default=True,
-    help="Time limit of each feasibility solve.",
-)
+@opts.overrides()
+@opts.time_limit(help="Time limit of each feasibility solve.", default=60.0)
 @click.option(
     "--incumbent",
     type=click.Path(exists=True, path_type=Path),
@@ -491,7 +456,7 @@ def explain(
     """
 
     console = Console()
-    with handled_errors(), progress_line("explain", quiet):
+    with progress_line("explain", quiet):
         if (incumbent is None) != (max_moves is None):
             raise UsageError("--incumbent and --max-moves go together")
         inst = load_instance(instance, overrides)

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
-import os
 import signal
 import sys
-import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -32,9 +29,11 @@ from csu_opt.analysis.sweep import (
     parse_axis,
 )
 from csu_opt.analysis.sweep_exec import Executor, SweepRun, find_thresholds, validate_cases
+from csu_opt.cli import options as opts
+from csu_opt.cli.errors import Command, on_stop
 from csu_opt.errors import UsageError
+from csu_opt.files import write_json, write_text
 from csu_opt.numbers import clean_frame
-from csu_opt.present.render import handled_errors
 from csu_opt.stops import Interrupted
 
 
@@ -61,13 +60,6 @@ def _spec(
     axes.extend(parse_axis(v) for v in vary)
     axes.extend(parse_axis(v, scale=True) for v in scales)
     return SweepSpec(Path(instance), axes, base, one_at_a_time), extra
-
-
-def _write_json(path: Path, data: Any) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(data, fh, indent=2, default=str)
-    os.replace(tmp, path)
 
 
 def run(  # noqa: C901 (frozen, issue 17: to be split)
@@ -119,7 +111,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     if cases:
         validate_cases(spec.instance, spec.base_overrides, cases)
     out.mkdir(parents=True, exist_ok=True)
-    _write_json(
+    write_json(
         out / "sweep.json",
         {
             "instance": str(spec.instance.resolve()),
@@ -229,7 +221,7 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
         return interrupted.exit_code
     if threshold_key is not None:
         _print_thresholds(console, key, tips)
-        _write_json(
+        write_json(
             out / "thresholds.json",
             {
                 "key": key,
@@ -251,17 +243,13 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
             axis = Axis(key, tuple(v for v, _ in evaluated), axis_scale)
             searched = [Case.make({key: v}, (axis.override(v),)) for v in axis.values]
             frame = mark_lead_changes(export_frame(runner.store, searched, [axis]), key)
-        export.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=export.parent, prefix=f".{export.name}.")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            clean_frame(frame).to_csv(fh, index=False)
-        os.replace(tmp, export)
+        write_text(export, clean_frame(frame).to_csv(index=False))
         console.print(f"exported {len(frame)} cases to {export}", highlight=False)
     runner.store.close()
     return 1 if failed else 0
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("instance", required=False, type=click.Path(path_type=Path))
 @click.option(
     "--vary",
@@ -284,20 +272,9 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     type=click.Path(exists=True, path_type=Path),
     help="A YAML sweep file (instance, vary, scale, set, one_at_a_time, time_limit).",
 )
-@click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="A fixed override applied to every case.",
-)
+@opts.overrides(help="A fixed override applied to every case.")
 @click.option("--one-at-a-time", is_flag=True, help="Vary one parameter at a time around the base.")
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    required=True,
-    help="Sweep folder (sweep.db, cases/); running again resumes.",
-)
+@opts.out(help="Sweep folder (sweep.db, cases/); running again resumes.", required=True)
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
@@ -311,29 +288,13 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
     help="Run on an existing Dask distributed cluster, e.g. tcp://10.0.0.5:8786.",
 )
 @click.option("--export", type=click.Path(path_type=Path), help="Write one row per case to CSV.")
-@click.option(
-    "--time-limit",
-    type=click.FloatRange(min=0, min_open=True),
-    metavar="S",
-    help="Time limit per case (seconds).",
-)
-@click.option("--mip-gap", type=click.FloatRange(min=0), default=1e-4, show_default=True)
-@click.option(
-    "--polish",
-    type=click.FloatRange(min=0, max=1, max_open=True),
-    default=0.0,
-    show_default=True,
-    metavar="F",
+@opts.time_limit(help="Time limit per case (seconds).")
+@opts.mip_gap()
+@opts.polish(
     help="Per case, keep the last share F of --time-limit for polishing the best network's "
-    "lead set (as csu-opt solve --polish).",
+    "lead set (as csu-opt solve --polish)."
 )
-@click.option(
-    "--threads",
-    type=click.IntRange(min=1),
-    default=1,
-    show_default=True,
-    help="HiGHS threads per case.",
-)
+@opts.threads(help="HiGHS threads per case.", default=1)
 @click.option(
     "--no-persist",
     is_flag=True,
@@ -356,9 +317,8 @@ def run(  # noqa: C901 (frozen, issue 17: to be split)
 def sweep(no_persist: bool, **params: Any) -> None:
     """Solve many what-ifs of one instance; resumable, parallel, optionally on a cluster."""
     console = Console(stderr=True)
-    with handled_errors(stopped="run the same command again to resume"):
-        code = run(console=console, persist=not no_persist, **params)
-    sys.exit(code)
+    on_stop("run the same command again to resume")
+    sys.exit(run(console=console, persist=not no_persist, **params))
 
 
 def _print_thresholds(console: Console, key: str, tips: list[Any]) -> None:

@@ -2,16 +2,14 @@
 hard questions (issue 8). Thin click commands over resilience, disruption, rulecosts and
 alternatives; registered on the main group in ``cli.py``.
 
-Exit codes: 0 done; 1 invalid input (instance, incumbent or result folder); 2 usage error;
-3 the instance (or the run) is infeasible, so there is nothing to analyse; 4 no solution
-within the limits.
+Exit codes (csu_opt.cli.errors): 0 done; 1 invalid input (instance, incumbent or result
+folder); 2 usage error; 3 the instance (or the run) is infeasible, so there is nothing to
+analyse; 4 no solution within the limits.
 """
 
 from __future__ import annotations
 
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -28,29 +26,13 @@ from csu_opt.analysis.runner import ProgressLine, progress_line
 from csu_opt.analysis.tradeoff import format_tradeoff, parse_grid
 from csu_opt.analysis.tradeoff import tradeoff as curve
 from csu_opt.analysis.whatif import out_path, write_csv
-from csu_opt.errors import CsuOptError, InstanceError, UsageError
+from csu_opt.cli import options as opts
+from csu_opt.cli.errors import INFEASIBLE, OK, Command, status_exit
+from csu_opt.cli.options import F
+from csu_opt.errors import UsageError
 from csu_opt.instance.load import load_instance
-from csu_opt.present.render import print_lines, print_problems
+from csu_opt.present.render import print_lines
 from csu_opt.solver.options import SolveOptions
-
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def _handled() -> Iterator[None]:
-    """Bad input -> exit 1 with every problem listed; bad values -> exit 2; no tracebacks."""
-
-    try:
-        yield
-    except InstanceError as exc:
-        print_problems(err_console, exc)
-        sys.exit(1)
-    except UsageError as exc:
-        err_console.print("usage error: " + str(exc), highlight=False, markup=False)
-        sys.exit(2)
-    except CsuOptError as exc:
-        err_console.print("error: " + str(exc), highlight=False, markup=False, soft_wrap=True)
-        sys.exit(1)
 
 
 def _echo(lines: list[str], quiet: bool = False, written: list[Path] | None = None) -> None:
@@ -85,22 +67,11 @@ def parse_fraction(text: str) -> float:
     return value
 
 
-def solver_options(f: click.decorators.FC) -> click.decorators.FC:
-    """--time-limit (per solve), --mip-gap, --threads."""
-    f = click.option("--threads", type=click.IntRange(min=1), help="HiGHS threads.")(f)
-    f = click.option(
-        "--mip-gap",
-        type=click.FloatRange(min=0),
-        default=1e-6,
-        show_default=True,
-        help="Relative optimality gap of every solve (differences of optima are reported).",
-    )(f)
-    return click.option(
-        "--time-limit",
-        type=click.FloatRange(min=0, min_open=True),
-        metavar="S",
-        help="Time limit of each solve, in seconds.",
-    )(f)
+def solver_options(f: F) -> F:
+    """--time-limit (per solve), --mip-gap (1e-6: differences of optima), --threads."""
+    f = opts.threads()(f)
+    f = opts.mip_gap(opts.MIP_GAP_WHATIF, opts.MIP_GAP_WHATIF_HELP)(f)
+    return opts.time_limit(help="Time limit of each solve, in seconds.")(f)
 
 
 quiet_option = click.option(
@@ -110,16 +81,10 @@ quiet_option = click.option(
     help="No progress line; with files written (--out), print nothing on success.",
 )
 
-_set = click.option(
-    "--set",
-    "overrides",
-    multiple=True,
-    metavar="KEY=VALUE",
-    help="Override a setting or field (repeatable), as for solve.",
-)
+_set = opts.overrides(help="Override a setting or field (repeatable), as for solve.")
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("run", type=click.Path(path_type=Path))
 @click.option("--robust", is_flag=True, help="Analyse the robust network (every line twice).")
 @click.option(
@@ -129,11 +94,7 @@ _set = click.option(
     show_default=True,
     help="min-change: fewest moved CCGs and changed roles, then cost; reoptimise: cost only.",
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
-    help="Folder for resilience.csv and resilience.json (and robust/) [default: RUN].",
-)
+@opts.out(help="Folder for resilience.csv and resilience.json (and robust/) [default: RUN].")
 @click.option("--instance", type=click.Path(path_type=Path), help="The run's instance file.")
 @solver_options
 @quiet_option
@@ -150,28 +111,22 @@ def resilience(
 ) -> None:
     """N-1: each active provider of RUN's network fails in turn; rank by the damage."""
 
-    with _handled(), progress_line("resilience", quiet) as progress:
+    with progress_line("resilience", quiet) as progress:
         inst, sol = load_run(run, instance)
         if not sol.status.has_solution:
-            err_console.print(f"{run}: status {sol.status.value}, no network to analyse")
-            sys.exit(sol.status.exit_code)
-        try:
-            r = analyse(
-                inst,
-                sol,
-                _options(time_limit, mip_gap, threads, progress),
-                repair="min_change" if repair == "min-change" else "reoptimise",
-                robust=robust,
-            )
-        except NoNetwork as exc:
-            err_console.print(str(exc), highlight=False, markup=False, soft_wrap=True)
-            _echo(exc.explanation)
-            sys.exit(exc.status.exit_code)
+            raise NoNetwork(f"{run}: status {sol.status.value}, no network to analyse", sol.status)
+        r = analyse(  # NoNetwork when there is none (csu_opt.cli.errors: its status's exit)
+            inst,
+            sol,
+            _options(time_limit, mip_gap, threads, progress),
+            repair="min_change" if repair == "min-change" else "reoptimise",
+            robust=robust,
+        )
         written = write_resilience(r, out or run)
     _echo(format_resilience(r), quiet, written)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("instance", type=click.Path(path_type=Path))
 @click.option(
     "--incumbent",
@@ -189,9 +144,7 @@ def resilience(
     metavar="K1,K2|A:B[:STEP]",
     help="The K values [default: 0, 1, ... up to the moves of the unconstrained optimum].",
 )
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="tradeoff.csv, or a folder to hold it."
-)
+@opts.out(help="tradeoff.csv, or a folder to hold it.")
 @_set
 @solver_options
 @quiet_option
@@ -209,21 +162,19 @@ def tradeoff(
 ) -> None:
     """Cost of the cheapest network against the number of CCGs allowed to move."""
 
-    with _handled(), progress_line("tradeoff", quiet) as progress:
+    with progress_line("tradeoff", quiet) as progress:
         grid = parse_grid(max_moves_grid) if max_moves_grid else None
         inst = load_instance(instance, overrides)
         inc = read_incumbent(incumbent, partnerships)
         t = curve(inst, inc, _options(time_limit, mip_gap, threads, progress), grid)
         written = [write_csv(t.table, out_path(out, "tradeoff.csv"))] if out else []
     _echo(format_tradeoff(t), quiet, written)
-    sys.exit(0 if t.optimum is not None else 3)
+    sys.exit(OK if t.optimum is not None else INFEASIBLE)
 
 
-@click.command("rule-costs")
+@click.command("rule-costs", cls=Command)
 @click.argument("instance", type=click.Path(path_type=Path))
-@click.option(
-    "--out", type=click.Path(path_type=Path), help="rule_costs.csv, or a folder to hold it."
-)
+@opts.out(help="rule_costs.csv, or a folder to hold it.")
 @_set
 @solver_options
 @quiet_option
@@ -238,25 +189,23 @@ def rule_costs(
 ) -> None:
     """What each rule costs a year: the optimum with it minus the optimum without it."""
 
-    with _handled(), progress_line("rule-costs", quiet) as progress:
+    with progress_line("rule-costs", quiet) as progress:
         inst = load_instance(instance, overrides)
         rc = price(inst, _options(time_limit, mip_gap, threads, progress))
         written = [write_csv(rc.table, out_path(out, "rule_costs.csv"))] if out else []
     _echo(format_rule_costs(rc), quiet, written)
-    sys.exit(rc.base.status.exit_code)
+    sys.exit(status_exit(rc.base.status))
 
 
-@click.command()
+@click.command(cls=Command)
 @click.argument("instance", type=click.Path(path_type=Path))
 @click.option("--k", type=click.IntRange(min=1), default=5, show_default=True)
 @click.option(
     "--within", default="2%", show_default=True, help="Tolerance over the optimum: 2% or 0.02."
 )
-@click.option(
-    "--out",
-    type=click.Path(path_type=Path),
+@opts.out(
     help="Folder for alternatives.csv and alternatives_decisions.csv (or alternatives.csv "
-    "itself, the decisions beside it).",
+    "itself, the decisions beside it)."
 )
 @_set
 @solver_options
@@ -275,7 +224,7 @@ def alternatives(
     """The k best structurally different lead sets within a tolerance of the optimum, and
     the decisions they all share."""
 
-    with _handled(), progress_line("alternatives", quiet) as progress:
+    with progress_line("alternatives", quiet) as progress:
         tol = parse_fraction(within)
         inst = load_instance(instance, overrides)
         alt = search(inst, k, tol, _options(time_limit, mip_gap, threads, progress))
@@ -286,7 +235,7 @@ def alternatives(
             decisions = path.with_name(f"{path.stem}_decisions.csv")
             written.append(write_csv(alt.decisions, decisions))
     _echo(format_alternatives(alt), quiet, written)
-    sys.exit(0 if alt.solutions else 3)
+    sys.exit(OK if alt.solutions else INFEASIBLE)
 
 
 COMMANDS = (resilience, tradeoff, rule_costs, alternatives)

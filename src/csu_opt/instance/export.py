@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from csu_opt.files import atomic_path, write_text
 from csu_opt.instance.load import load_instance
 from csu_opt.instance.schema import TABLES
 
@@ -47,7 +48,7 @@ def write_workbook(instance_path: Path, out_xlsx: Path, yaml_out: Path | None = 
     doc = inst.to_document()
     out_xlsx.parent.mkdir(parents=True, exist_ok=True)
     present = [t for t in SHEETS if t in TABLES and _has_rows(doc[t])]
-    with pd.ExcelWriter(out_xlsx, engine="openpyxl") as book:
+    with atomic_path(out_xlsx) as tmp, pd.ExcelWriter(tmp, engine="openpyxl") as book:
         for table in present:
             _sheet_frame(table, doc[table]).to_excel(book, sheet_name=table, index=False)
     if yaml_out is not None:
@@ -75,7 +76,7 @@ def write_workbook(instance_path: Path, out_xlsx: Path, yaml_out: Path | None = 
         )
         yaml_out.parent.mkdir(parents=True, exist_ok=True)
         text = yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100)
-        yaml_out.write_text(header + text, encoding="utf-8")
+        write_text(yaml_out, header + text)
     return out_xlsx
 
 

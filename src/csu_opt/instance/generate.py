@@ -63,6 +63,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csu_opt.errors import UsageError
 from csu_opt.instance.schema import PROVIDER_KINDS, SCHEMA_VERSION
 from csu_opt.instance.writer import write_document
 
@@ -170,9 +171,9 @@ def _dist(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def _check_args(providers: int, ccgs: int, lines: int, tightness: float) -> None:
     for what, value in (("providers", providers), ("ccgs", ccgs), ("lines", lines)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ValueError(f"{what} must be a whole number of at least 1, got {value!r}")
+            raise UsageError(f"{what} must be a whole number of at least 1, got {value!r}")
     if not 0.0 < float(tightness) < 1.0:
-        raise ValueError(f"tightness must lie strictly between 0 and 1, got {tightness!r}")
+        raise UsageError(f"tightness must lie strictly between 0 and 1, got {tightness!r}")
 
 
 def generate_with_witness(

@@ -12,6 +12,7 @@ from typing import Any
 import pandas as pd
 import yaml
 
+from csu_opt.files import write_text
 from csu_opt.instance.schema import TABLES
 
 #: Tables with at most this many records stay inline in the YAML file.
@@ -52,11 +53,10 @@ def write_document(
             out[key] = _records(frame)
             continue
         table_dir.mkdir(parents=True, exist_ok=True)
-        frame.to_csv(table_dir / f"{key}.csv", index=False)
+        write_text(table_dir / f"{key}.csv", frame.to_csv(index=False))
         out[key] = {"csv": f"{name}/{key}.csv"}
     path = folder / f"{name}.yaml"
     text = yaml.safe_dump(out, sort_keys=False, allow_unicode=True, width=100)
     if header:
         text = "".join(f"# {line}\n" if line else "#\n" for line in header.splitlines()) + text
-    path.write_text(text, encoding="utf-8")
-    return path
+    return write_text(path, text)

@@ -14,7 +14,7 @@ from rich.table import Table
 from rich.text import Text
 
 from csu_opt.analysis.compare import ABSENT, Comparison, MarketAnswer
-from csu_opt.numbers import missing, money, pct, staff
+from csu_opt.numbers import missing, money, pct, points, staff
 from csu_opt.present.plots import draw_costs
 from csu_opt.present.style import ROLE_COLOURS, mtext, series_style
 
@@ -113,7 +113,7 @@ def render_comparison(console: Console, cmp: Comparison, max_rows: int = 40) -> 
     for line, row in cmp.quality.iterrows():
         t.add_row(
             Text(str(line)),
-            *("-" if missing(row[lab]) else f"{row[lab]:.1f}" for lab in cmp.labels),
+            *(points(row[lab]) for lab in cmp.labels),
         )
     console.print(t)
 

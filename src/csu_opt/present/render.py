@@ -2,21 +2,16 @@
 
 from __future__ import annotations
 
-import signal
-import sys
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from pathlib import Path
 
 from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
-from csu_opt.errors import InstanceError, UsageError
+from csu_opt.errors import InstanceError
 from csu_opt.instance.load import Instance
 from csu_opt.numbers import money, number, pct, seconds, staff
 from csu_opt.results.solution import Role, Solution
-from csu_opt.stops import Interrupted
 
 err_console = Console(stderr=True)
 
@@ -25,31 +20,6 @@ def print_lines(console: Console, lines: Iterable[str], prefix: str = "") -> Non
     """Plain text lines (no markup, no highlighting, long lines kept whole)."""
     for line in lines:
         console.print(f"{prefix}{line}", highlight=False, markup=False, soft_wrap=True)
-
-
-@contextmanager
-def handled_errors(
-    stopped: str | Callable[[], str] = "no result folder was written",
-) -> Iterator[None]:
-    """Bad input -> exit 1 with every problem listed; bad overrides -> exit 2; no tracebacks.
-
-    A stop by Ctrl-C or SIGTERM (csu_opt.stops) prints ``stopped: interrupted by SIGTERM;
-    <stopped>`` (what was kept; a callable is asked at the stop) and exits 128 + the
-    signal's number.
-    """
-    try:
-        yield
-    except InstanceError as exc:
-        print_problems(err_console, exc)
-        sys.exit(1)
-    except UsageError as exc:
-        err_console.print(f"[bold red]usage error:[/] {exc}", highlight=False, markup=True)
-        sys.exit(2)
-    except KeyboardInterrupt as exc:
-        stop = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
-        said = escape(stopped() if callable(stopped) else stopped)
-        err_console.print(f"[bold red]stopped:[/] {stop}; {said}", highlight=False)
-        sys.exit(stop.exit_code)
 
 
 def print_problems(console: Console, err: InstanceError) -> None:

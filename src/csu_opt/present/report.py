@@ -19,9 +19,19 @@ from pathlib import Path
 from typing import Any
 
 from csu_opt.analysis.compare import Comparison
-from csu_opt.analysis.proof import fmt_gap
 from csu_opt.errors import CsuOptError
-from csu_opt.numbers import clean_record, missing, money, number, pct, seconds, staff
+from csu_opt.files import write_text
+from csu_opt.numbers import (
+    as_float,
+    clean_record,
+    missing,
+    money,
+    number,
+    pct,
+    points,
+    seconds,
+    staff,
+)
 from csu_opt.present.compare import comparison_figure, market_lines
 from csu_opt.present.html import Shown, esc, figure_html, page, table_html
 from csu_opt.present.plots import RUN_FIGURES
@@ -394,7 +404,7 @@ def sweep_report(sw: Sweep) -> str:
     if len(open_cases):
         listed = "; ".join(
             f"{sw.case_label(r)} ({r['status'] if isinstance(r['status'], str) else 'unfinished'}"
-            + (f", gap {fmt_gap(_num(r['mip_gap']))}" if _num(r["mip_gap"]) is not None else "")
+            + (f", gap {pct(as_float(r['mip_gap']))}" if as_float(r["mip_gap"]) is not None else "")
             + ")"
             for _, r in open_cases.iterrows()
         )
@@ -454,9 +464,9 @@ def sweep_report(sw: Sweep) -> str:
                 sw.case_label(r),
                 r["status"],
                 "yes" if r["proven"] else "no",
-                _num(r["objective"]),
-                _num(r["best_bound"]),
-                Shown(pct(_num(r["mip_gap"]))),
+                as_float(r["objective"]),
+                as_float(r["best_bound"]),
+                Shown(pct(as_float(r["mip_gap"]))),
                 _int(r["n_leads"]),
                 _int(r["n_exits"]),
                 leads,
@@ -521,7 +531,7 @@ def _tipping_html(sw: Sweep) -> list[str]:
     if not sw.tipping:
         return [*out, f"<p>The set of leads does not change over the range of {esc(key)}.</p>"]
     df = sw.cases
-    by_value = {_num(v): leads for v, leads in zip(df[key], df["leads"], strict=True)}
+    by_value = {as_float(v): leads for v, leads in zip(df[key], df["leads"], strict=True)}
 
     def leads(v: float) -> str:
         text = by_value.get(v)
@@ -538,19 +548,11 @@ def _tipping_html(sw: Sweep) -> list[str]:
 
 def _quality(v: float | None) -> Shown:
     """Quality points (0-100) to one decimal."""
-    return Shown("-" if v is None else f"{v:.1f}")
-
-
-def _num(v: Any) -> float | None:
-    try:
-        f = float(v)
-    except (TypeError, ValueError):
-        return None
-    return None if f != f else f
+    return Shown(points(v))
 
 
 def _int(v: Any) -> int | None:
-    f = _num(v)
+    f = as_float(v)
     return None if f is None else int(f)
 
 
@@ -564,8 +566,5 @@ def _first_summary(sw: Sweep) -> dict[str, Any]:
 
 
 def write_html(text: str, out: Path) -> Path:
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(f".{out.name}.tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(out)
-    return out
+    """The report, written atomically (csu_opt.files)."""
+    return write_text(out, text)

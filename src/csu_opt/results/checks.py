@@ -15,7 +15,7 @@ import pandas as pd
 
 from csu_opt.instance.load import Instance
 from csu_opt.instance.preferences import first_choice, preference_order
-from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
+from csu_opt.numbers import number
 from csu_opt.results.solution import CostBreakdown, Role, Status
 
 # --------------------------------------------------------------------------- checking
@@ -314,7 +314,7 @@ class _Checker:
             if share < -self.tol.feasibility_abs or share > 1 + self.tol.feasibility_abs:
                 self.add(
                     "bounds",
-                    f"CCG {c}: share {fmt(share)} with {lead} is outside 0-1",
+                    f"CCG {c}: share {number(share)} with {lead} is outside 0-1",
                     max(-share, share - 1),
                 )
             self.z[(lead, c)] = self.z.get((lead, c), 0.0) + share
@@ -339,7 +339,7 @@ class _Checker:
             if vol < -self.tol.feasibility_abs:
                 self.add(
                     "bounds",
-                    f"{p} delivers a negative volume {fmt(vol)} of line {s} in {lead}'s network",
+                    f"{p} delivers a negative volume {number(vol)} of line {s} in {lead}'s network",
                     -vol,
                 )
             self.x[(p, lead, s)] = self.x.get((p, lead, s), 0.0) + vol
@@ -367,7 +367,7 @@ class _Checker:
             if off > self.tol.integrality:
                 self.add(
                     "integrality",
-                    f"CCG {c} is split: share {fmt(share)} with {lead}, but single sourcing "
+                    f"CCG {c} is split: share {number(share)} with {lead}, but single sourcing "
                     "places all of a CCG's demand with one lead",
                     off,
                 )
@@ -421,7 +421,7 @@ class _Checker:
             if share > self.tol.integrality and lead not in self.U:
                 self.add(
                     "C4",
-                    f"CCG {c} is placed (share {fmt(share)}) with {lead}, which is not a lead",
+                    f"CCG {c} is placed (share {number(share)}) with {lead}, which is not a lead",
                     share,
                 )
         for c in sorted(self.ccgs):
@@ -430,7 +430,7 @@ class _Checker:
                 what = (
                     "is not placed with any lead"
                     if placed == 0
-                    else (f"has {fmt(placed)} of its demand placed")
+                    else (f"has {number(placed)} of its demand placed")
                 )
                 self.add("C4", f"CCG {c} {what}; its shares must add up to 1", abs(placed - 1.0))
 
@@ -447,11 +447,11 @@ class _Checker:
             n, g = need.get((lead, s), 0.0), got.get((lead, s), 0.0)
             short, over = self.tol.excess(n, g), self.tol.excess(g, n)
             if short or over:
-                what = f"short by {fmt(short)}" if short else f"over by {fmt(over)}"
+                what = f"short by {number(short)}" if short else f"over by {number(over)}"
                 self.add(
                     "C5",
-                    f"line {s} in {lead}'s network: delivered {fmt(g)}, its CCGs' demand "
-                    f"{fmt(n)} ({what})",
+                    f"line {s} in {lead}'s network: delivered {number(g)}, its CCGs' demand "
+                    f"{number(n)} ({what})",
                     short or over,
                 )
 
@@ -465,27 +465,27 @@ class _Checker:
             if p == lead and p not in self.U:
                 self.add(
                     "C6",
-                    f"{p} delivers {fmt(vol)} of line {s} in its own network but is not a lead",
+                    f"{p} delivers {number(vol)} of line {s} in its own network but is not a lead",
                     vol,
                 )
             elif p != lead and (p, lead) not in self.W:
                 self.add(
                     "C6",
-                    f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network "
+                    f"{p} delivers {number(vol)} of line {s} in {lead}'s network "
                     f"but is not {lead}'s subcontractor",
                     vol,
                 )
         for (p, s), vol in sorted(total.items()):
             cap = self.cap.get((p, s), 0.0)
             if p not in self.active and vol > self.tol.feasibility_abs:
-                self.add("C6", f"{p} has exited but delivers {fmt(vol)} of line {s}", vol)
+                self.add("C6", f"{p} has exited but delivers {number(vol)} of line {s}", vol)
                 continue
             over = self.tol.excess(vol, cap)
             if over:
                 self.add(
                     "C6",
-                    f"{p} delivers {fmt(vol)} of line {s} across all networks, capacity "
-                    f"{fmt(cap)} (over by {fmt(over)})",
+                    f"{p} delivers {number(vol)} of line {s} across all networks, capacity "
+                    f"{number(cap)} (over by {number(over)})",
                     over,
                 )
 
@@ -498,10 +498,10 @@ class _Checker:
             if (p, s) not in self.q or self.cap[(p, s)] <= 0:
                 why = f"{p} has no capacity in line {s}"
             else:
-                why = f"{p}'s quality {fmt(self.q[(p, s)])} is below the bar {fmt(theta[s])}"
+                why = f"{p}'s quality {number(self.q[(p, s)])} is below the bar {number(theta[s])}"
             self.add(
                 "C7",
-                f"{p} delivers {fmt(vol)} of line {s} in {lead}'s network, but "
+                f"{p} delivers {number(vol)} of line {s} in {lead}'s network, but "
                 f"is not eligible: {why}",
                 vol,
             )
@@ -539,7 +539,7 @@ class _Checker:
                 self.add(
                     "C9",
                     f"{lead}'s network delivers line {s} at average quality "
-                    f"{fmt(avg)}, target {fmt(Q)} (short by {fmt(Q - avg)} points)",
+                    f"{number(avg)}, target {number(Q)} (short by {number(Q - avg)} points)",
                     Q - avg,
                 )
 
@@ -561,9 +561,9 @@ class _Checker:
                 share = own[lead] / total[lead] if total[lead] else 0.0
                 self.add(
                     "C10",
-                    f"{lead} delivers {fmt(own[lead])} of the {fmt(total[lead])} "
+                    f"{lead} delivers {number(own[lead])} of the {number(total[lead])} "
                     f"in its network itself ({share:.0%}), at least {rho:.0%} "
-                    f"required (short by {fmt(short)})",
+                    f"required (short by {number(short)})",
                     short,
                 )
 
@@ -578,9 +578,9 @@ class _Checker:
             if short:
                 self.add(
                     "C11",
-                    f"{p} is active but delivers {fmt(total.get(p, 0.0))} in all, "
-                    f"below its minimum volume {fmt(float(v[p]))} "
-                    f"(short by {fmt(short)})",
+                    f"{p} is active but delivers {number(total.get(p, 0.0))} in all, "
+                    f"below its minimum volume {number(float(v[p]))} "
+                    f"(short by {number(short)})",
                     short,
                 )
 
@@ -626,8 +626,8 @@ class _Checker:
         elif d := off(reported, bd.total):
             self.add(
                 "objective",
-                f"summary.json gives objective {fmt(reported)}, the files "
-                f"cost {fmt(bd.total)} (off by {fmt(d)})",
+                f"summary.json gives objective {number(reported)}, the files "
+                f"cost {number(bd.total)} (off by {number(d)})",
                 d,
             )
         if not isinstance(parts, dict):
@@ -640,8 +640,8 @@ class _Checker:
             elif d := off(float(given), value):
                 self.add(
                     "breakdown",
-                    f"cost_breakdown.{name} is {fmt(float(given))} in "
-                    f"summary.json, the files give {fmt(value)} "
-                    f"(off by {fmt(d)})",
+                    f"cost_breakdown.{name} is {number(float(given))} in "
+                    f"summary.json, the files give {number(value)} "
+                    f"(off by {number(d)})",
                     d,
                 )

@@ -13,13 +13,9 @@ from typing import Any
 
 import pandas as pd
 
-from csu_opt.errors import CsuOptError, InstanceError
+from csu_opt.errors import CsuOptError, ResultFolderError
 from csu_opt.instance.load import Instance, load_instance
 from csu_opt.results.solution import RESULT_FILES, TOL, Solution, read_results
-
-
-class ResultFolderError(CsuOptError):
-    """A folder that is not a (complete) result folder; the message names what is missing."""
 
 
 @dataclass(frozen=True)
@@ -153,6 +149,15 @@ class Run:
 def load_run(folder: str | Path, instance: str | Path | None = None) -> Run:
     """Read a result folder; find its instance (``instance`` overrides summary's path)."""
     folder = Path(folder)
+    solution = read_solution(folder)
+    inst, note = _find_instance(solution.instance, folder, instance)
+    label = str(solution.instance.get("name") or folder.name)
+    return Run(folder, solution, inst, label, note)
+
+
+def read_solution(folder: Path) -> Solution:
+    """The Solution of a result folder; :class:`ResultFolderError` naming what is missing or
+    unreadable when the folder is not a (complete) result folder."""
     if not folder.is_dir():
         raise ResultFolderError(f"{folder} is not a result folder: no such folder")
     missing = [f for f in RESULT_FILES if not (folder / f).is_file()]
@@ -162,12 +167,9 @@ def load_run(folder: str | Path, instance: str | Path | None = None) -> Run:
             f"{'is' if len(missing) == 1 else 'are'} missing"
         )
     try:
-        solution = read_results(folder)
+        return read_results(folder)
     except (ValueError, KeyError, TypeError, json.JSONDecodeError) as exc:
         raise ResultFolderError(f"{folder}: cannot read the result files ({exc})") from None
-    inst, note = _find_instance(solution.instance, folder, instance)
-    label = str(solution.instance.get("name") or folder.name)
-    return Run(folder, solution, inst, label, note)
 
 
 def _find_instance(
@@ -189,7 +191,7 @@ def _find_instance(
         return None, f"instance file {candidates[0]} not found; names and regions are not shown"
     try:
         inst = load_instance(found, list(record.get("overrides") or []))
-    except (InstanceError, CsuOptError) as exc:
+    except CsuOptError as exc:
         return None, f"instance file {found} could not be read ({exc})"
     note = ""
     if record.get("sha256") and inst.sha256 != record["sha256"]:

@@ -9,8 +9,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,6 +16,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from csu_opt.files import write_text
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
 from csu_opt.numbers import clean_frame, clean_record
@@ -32,10 +31,6 @@ class Status(enum.StrEnum):
     FEASIBLE = "feasible"
     INFEASIBLE = "infeasible"
     NO_SOLUTION = "no_solution"
-
-    @property
-    def exit_code(self) -> int:
-        return {"optimal": 0, "feasible": 0, "infeasible": 3, "no_solution": 4}[self.value]
 
     @property
     def has_solution(self) -> bool:
@@ -301,23 +296,7 @@ def solution_from_values(
 
 # --------------------------------------------------------------------------- files
 
-_UMASK = os.umask(0)
-os.umask(_UMASK)
-
 RESULT_FILES = ("summary.json", "roles.csv", "assignments.csv", "flows.csv")
-
-
-def _atomic_write(path: Path, text: str) -> None:
-    """Write to a temporary name beside ``path`` and rename, so no half file is left."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def write_files(solution: Solution, folder: Path) -> None:
@@ -327,11 +306,11 @@ def write_files(solution: Solution, folder: Path) -> None:
     digits, durations in milliseconds), so ``12841.7`` never reads ``12841.699999999999``.
     """
     summary = clean_record(solution.summary())
-    _atomic_write(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
-    _atomic_write(folder / "roles.csv", clean_frame(solution.roles).to_csv(index=False))
+    write_text(folder / "summary.json", json.dumps(summary, indent=2) + "\n")
+    write_text(folder / "roles.csv", clean_frame(solution.roles).to_csv(index=False))
     assignments = clean_frame(solution.assignments)
-    _atomic_write(folder / "assignments.csv", assignments.to_csv(index=False))
-    _atomic_write(folder / "flows.csv", clean_frame(solution.flows).to_csv(index=False))
+    write_text(folder / "assignments.csv", assignments.to_csv(index=False))
+    write_text(folder / "flows.csv", clean_frame(solution.flows).to_csv(index=False))
 
 
 def read_results(folder: str | Path) -> Solution:

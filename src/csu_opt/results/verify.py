@@ -26,9 +26,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from csu_opt.errors import UsageError
+from csu_opt.errors import ResultFolderError, UsageError
 from csu_opt.instance.load import Instance, load_instance
-from csu_opt.numbers import number as fmt  # also imported from here by the what-if modules
+from csu_opt.numbers import number
 from csu_opt.results.checks import Tolerances, VerifyReport, Violation, check
 from csu_opt.results.solution import Solution
 
@@ -156,7 +156,9 @@ def recorded_instance(folder: Path, record: dict[str, Any], has_summary: bool = 
 
     hint = f"give it: csu-opt verify INSTANCE {folder}"
     if not has_summary:
-        raise UsageError(f"{folder} has no readable summary.json to name its instance; {hint}")
+        raise ResultFolderError(
+            f"{folder} is not a result folder: no readable summary.json names its instance; {hint}"
+        )
     raw = record.get("path")
     if not raw or raw == "<memory>":
         raise UsageError(f"{folder}: summary.json does not record the instance file; {hint}")
@@ -215,7 +217,7 @@ def format_report(report: VerifyReport, max_listed: int | None = None) -> list[s
     if report.ok:
         lines.append(
             f"verified: the solution satisfies every rule C1-{report.last_rule} "
-            f"(objective {fmt(report.objective)})"
+            f"(objective {number(report.objective)})"
         )
     else:
         n = len(report.violations)
@@ -227,10 +229,10 @@ def format_report(report: VerifyReport, max_listed: int | None = None) -> list[s
         if len(shown) < n:
             lines.append(f"  ... and {n - len(shown)} more")
     if report.breakdown is not None:
-        parts = ", ".join(f"{k} {fmt(v)}" for k, v in vars(report.breakdown).items())
+        parts = ", ".join(f"{k} {number(v)}" for k, v in vars(report.breakdown).items())
         lines.append(
-            f"recomputed objective {fmt(report.objective)} "
-            f"(summary.json: {fmt(report.reported_objective)}): {parts}"
+            f"recomputed objective {number(report.objective)} "
+            f"(summary.json: {number(report.reported_objective)}): {parts}"
         )
     lines.append(f"tolerances: {report.tolerances.describe()}")
     lines.extend(f"note: {n}" for n in report.notes)
