@@ -6,9 +6,7 @@ instance's data and the result files alone, and the cost recomputed part by part
 
 from __future__ import annotations
 
-import dataclasses
 from collections import defaultdict
-from dataclasses import dataclass, field
 from typing import Any
 
 import pandas as pd
@@ -16,85 +14,11 @@ import pandas as pd
 from csu_opt.instance.load import Instance
 from csu_opt.instance.preferences import first_choice, preference_order
 from csu_opt.numbers import number
-from csu_opt.results.solution import CostBreakdown, Role, Status
+from csu_opt.results.decisions import Decisions
+from csu_opt.results.solution import CostBreakdown, Status
+from csu_opt.results.verdict import Tolerances, VerifyReport, Violation
 
-# --------------------------------------------------------------------------- checking
-
-
-ROLES = tuple(r.value for r in Role)
-
-
-@dataclass(frozen=True)
-class Tolerances:
-    """How far a value may miss a rule before it counts as a violation.
-
-    A constraint ``lhs <= rhs`` holds when ``lhs - rhs <= abs + rel * max(|lhs|, |rhs|)``;
-    a binary or single-sourcing share is integral within ``integrality``; the objective and
-    each part of its breakdown agree within ``objective_abs + objective_rel * |value|``.
-    """
-
-    feasibility_abs: float = 1e-6
-    feasibility_rel: float = 1e-6
-    integrality: float = 1e-6
-    objective_abs: float = 1e-6
-    objective_rel: float = 1e-6
-
-    def excess(self, lhs: float, rhs: float) -> float:
-        """By how much ``lhs <= rhs`` fails beyond the tolerance (0 when it holds)."""
-        over = lhs - rhs
-        allowed = self.feasibility_abs + self.feasibility_rel * max(abs(lhs), abs(rhs))
-        return over if over > allowed else 0.0
-
-    def describe(self) -> str:
-        return (
-            f"feasibility {self.feasibility_abs:g} + {self.feasibility_rel:g}·|value|, "
-            f"integrality {self.integrality:g}, "
-            f"objective {self.objective_abs:g} + {self.objective_rel:g}·|value|"
-        )
-
-
-@dataclass(frozen=True)
-class Violation:
-    """One broken rule: its label in model/formulation.md (``C6``; or ``files``, ``ids``,
-    ``roles``, ``bounds``, ``integrality``, ``objective``, ``breakdown``, ``status``), a
-    sentence, and by how much."""
-
-    rule: str
-    message: str
-    amount: float = 0.0
-
-    def __str__(self) -> str:
-        return f"[{self.rule}] {self.message}"
-
-
-@dataclass
-class VerifyReport:
-    """The outcome of a verification; ``ok`` is true only when nothing was violated."""
-
-    ok: bool
-    violations: list[Violation]
-    objective: float | None  # recomputed from the files
-    breakdown: CostBreakdown | None  # recomputed from the files
-    reported_objective: float | None  # as summary.json gives it
-    tolerances: Tolerances = field(default_factory=Tolerances)
-    counts: dict[str, int] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)  # not violations: e.g. the overrides used
-    #: Set when the instance is not the one the run was solved with (its sha256 differs):
-    #: the violations may then say only that, and this is what a reader must see first.
-    instance_changed: str = ""
-    #: the last rule checked: C11, or C12 under free choice
-    last_rule: str = "C11"
-
-    def by_rule(self, rule: str) -> list[Violation]:
-        return [v for v in self.violations if v.rule == rule]
-
-    @property
-    def rules_violated(self) -> list[str]:
-        return sorted({v.rule for v in self.violations})
-
-    def as_record(self) -> dict[str, Any]:
-        """Plain data for JSON (e.g. a ``verification`` entry in summary.json)."""
-        return dataclasses.asdict(self)
+__all__ = ["Tolerances", "VerifyReport", "Violation", "check"]
 
 
 def check(
@@ -108,7 +32,7 @@ def check(
 ) -> VerifyReport:
     """Every rule (model/formulation.md) on normalised result tables and the summary mapping."""
     tol = tol or Tolerances()
-    checker = _Checker(instance, tol, list(problems or []))
+    checker = RuleChecker(instance, tol, list(problems or []))
     status = summary.get("status")
     reported = summary.get("objective")
     reported_obj = float(reported) if isinstance(reported, int | float) else None
@@ -139,210 +63,8 @@ def check(
     )
 
 
-class _Checker:
-    """Decisions rebuilt from the files, and the rules checked one family at a time."""
-
-    def __init__(self, inst: Instance, tol: Tolerances, out: list[Violation]):
-        self.inst = inst
-        self.tol = tol
-        self.out = out
-        prov = inst.providers
-        self.providers = set(prov.index)
-        self.lines = list(inst.service_lines.index)
-        self.ccgs = set(inst.ccgs.index)
-        cap = inst.capabilities
-        keys = list(zip(cap["provider"], cap["service_line"], strict=True))
-        self.cap = dict(zip(keys, cap["capacity"].astype(float), strict=True))
-        self.q = dict(zip(keys, cap["quality"].astype(float), strict=True))
-        self.c = dict(zip(keys, cap["unit_cost"].astype(float), strict=True))
-        theta = inst.service_lines["quality_threshold"]
-        self.eligible = {k for k in keys if self.cap[k] > 0 and self.q[k] >= float(theta[k[1]])}
-        d = inst.demand
-        self.demand: dict[tuple[str, str], float] = defaultdict(float)
-        for c, s, v in zip(d["ccg"], d["service_line"], d["volume"].astype(float), strict=True):
-            self.demand[(c, s)] += v
-        ac = inst.assignment_costs
-        self.t = dict(zip(zip(ac["lead"], ac["ccg"], strict=True), ac["cost"], strict=True))
-        pc = inst.partnership_costs
-        self.k = dict(
-            zip(zip(pc["subcontractor"], pc["lead"], strict=True), pc["cost"], strict=True)
-        )
-        self.U: set[str] = set()
-        self.active: set[str] = set()
-        self.W: set[tuple[str, str]] = set()
-        self.z: dict[tuple[str, str], float] = {}
-        self.x: dict[tuple[str, str, str], float] = {}
-        # mergers: body -> members (providers of the instance), and who was merged into what
-        self.members = {
-            b: tuple(m for m in ms if m in self.providers)
-            for b, ms in inst.merger_members.items()
-            if b in self.providers
-        }
-        self.merged_into: dict[str, str] = {}
-
-    def add(self, rule: str, message: str, amount: float = 0.0) -> None:
-        self.out.append(Violation(rule, message, float(amount)))
-
-    # ------------------------------------------------------------------ decisions
-    def read_roles(self, roles: pd.DataFrame, summary_leads: Any) -> None:  # noqa: C901 (frozen, issue 17: to be split)
-        prov = self.inst.providers
-        m = self.inst.settings.max_leads_per_subcontractor
-        seen: set[str] = set()
-        links: list[tuple[str, str, int]] = []
-        for i, (p, role, leads) in enumerate(
-            zip(roles["provider"], roles["role"], roles["leads"], strict=True)
-        ):
-            where = f"roles.csv line {i + 2}"
-            if p not in self.providers:
-                self.add("ids", f"{where}: provider '{p}' is not in the instance")
-                continue
-            if p in seen:
-                self.add("roles", f"{where}: provider {p} is listed twice")
-                continue
-            seen.add(p)
-            if role not in ROLES:
-                self.add("roles", f"{where}: role {role!r} of {p} is not one of {', '.join(ROLES)}")
-                continue
-            served = [t for t in (s.strip() for s in leads.split(";")) if t]
-            if role == Role.MERGED:
-                bodies = [b for b, ms in self.members.items() if p in ms]
-                if len(served) != 1 or served[0] not in bodies:
-                    self.add(
-                        "mergers",
-                        f"{p} is marked merged but its leads column ({leads or 'empty'}) does "
-                        f"not name one merged body it belongs to "
-                        f"({', '.join(bodies) or 'it is a member of none'})",
-                        1,
-                    )
-                else:
-                    self.merged_into[p] = served[0]
-                continue
-            if role == Role.EXIT:
-                if served:
-                    self.add("roles", f"{p} has exited but lists leads it serves: {leads}")
-                continue
-            self.active.add(p)
-            if role == Role.LEAD:
-                self.U.add(p)
-                if not prov.at[p, "can_lead"]:
-                    self.add("roles", f"{p} is a lead but cannot lead (can_lead: false)")
-                others = [t for t in served if t != p]
-                if others:
-                    self.add(
-                        "C2",
-                        f"{p} is a lead and also subcontracts to {', '.join(others)}; "
-                        "a lead cannot subcontract",
-                        len(others),
-                    )
-                continue
-            # subcontractor
-            if not prov.at[p, "can_subcontract"]:
-                self.add(
-                    "roles",
-                    f"{p} is a subcontractor but cannot subcontract (can_subcontract: false)",
-                )
-            if not served:
-                self.add(
-                    "C2",
-                    f"{p} is marked subcontractor but serves no lead; an active "
-                    "provider must lead or subcontract",
-                    1,
-                )
-            if len(set(served)) > m:
-                self.add(
-                    "C2",
-                    f"{p} subcontracts to {len(set(served))} leads ({', '.join(served)}), "
-                    f"at most {m} allowed",
-                    len(set(served)) - m,
-                )
-            links.extend((p, t, i) for t in dict.fromkeys(served))
-        for p in sorted(self.providers - seen - set(self.members)):
-            self.add("roles", f"provider {p} is missing from roles.csv")
-        self.check_mergers()
-        for p, lead, i in links:
-            if lead not in self.providers:
-                self.add("ids", f"roles.csv line {i + 2}: {p} serves '{lead}', not a provider")
-            elif lead == p:
-                self.add("roles", f"{p} is a subcontractor in its own network")
-            else:
-                self.W.add((p, lead))
-                if lead not in self.U:
-                    self.add("C3", f"{p} subcontracts to {lead}, which is not a lead", 1)
-        if isinstance(summary_leads, list) and set(map(str, summary_leads)) != self.U:
-            self.add(
-                "roles",
-                f"summary.json lists leads {', '.join(sorted(map(str, summary_leads)))} "
-                f"but roles.csv has {', '.join(sorted(self.U)) or 'none'}",
-            )
-
-    def check_mergers(self) -> None:
-        """(M1) a[p] + Σ_{M ∋ p} a[M] <= 1: a formed body's members are merged into it,
-        and a member merged into a body that was formed."""
-        for body, members in sorted(self.members.items()):
-            if body not in self.active:
-                continue
-            for p in members:
-                if p in self.active:
-                    self.add(
-                        "mergers",
-                        f"{p} is active alongside the merged body {body} it is a member of; "
-                        "a member is absorbed into a formed merger",
-                        1,
-                    )
-                elif self.merged_into.get(p) not in (None, body):
-                    self.add(
-                        "mergers",
-                        f"{p} is merged into {self.merged_into[p]} but {body}, another "
-                        "merger it belongs to, is formed too",
-                        1,
-                    )
-                elif p not in self.merged_into:
-                    self.add("mergers", f"the merged body {body} is formed but {p} is not merged")
-        for p, body in sorted(self.merged_into.items()):
-            if body not in self.active:
-                self.add("mergers", f"{p} is merged into {body}, which is not formed (no role)", 1)
-
-    def read_assignments(self, a: pd.DataFrame) -> None:
-        for i, (c, lead, share) in enumerate(zip(a["ccg"], a["lead"], a["share"], strict=True)):
-            where = f"assignments.csv line {i + 2}"
-            if c not in self.ccgs:
-                self.add("ids", f"{where}: CCG '{c}' is not in the instance")
-                continue
-            if lead not in self.providers:
-                self.add("ids", f"{where}: lead '{lead}' is not a provider")
-                continue
-            if share < -self.tol.feasibility_abs or share > 1 + self.tol.feasibility_abs:
-                self.add(
-                    "bounds",
-                    f"CCG {c}: share {number(share)} with {lead} is outside 0-1",
-                    max(-share, share - 1),
-                )
-            self.z[(lead, c)] = self.z.get((lead, c), 0.0) + share
-
-    def read_flows(self, f: pd.DataFrame) -> None:
-        for i, (p, lead, s, vol) in enumerate(
-            zip(f["provider"], f["lead"], f["service_line"], f["volume"], strict=True)
-        ):
-            where = f"flows.csv line {i + 2}"
-            unknown = [
-                f"{what} '{v}'"
-                for what, v, known in (
-                    ("provider", p, self.providers),
-                    ("lead", lead, self.providers),
-                    ("service line", s, set(self.lines)),
-                )
-                if v not in known
-            ]
-            if unknown:
-                self.add("ids", f"{where}: {', '.join(unknown)} not in the instance")
-                continue
-            if vol < -self.tol.feasibility_abs:
-                self.add(
-                    "bounds",
-                    f"{p} delivers a negative volume {number(vol)} of line {s} in {lead}'s network",
-                    -vol,
-                )
-            self.x[(p, lead, s)] = self.x.get((p, lead, s), 0.0) + vol
+class RuleChecker(Decisions):
+    """The rules checked one family at a time on the decisions read back."""
 
     # ------------------------------------------------------------------ rules
     def rules(self) -> None:
