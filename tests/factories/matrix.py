@@ -11,8 +11,9 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
 from csu_opt.model.pyomo_model import build_model
+from csu_opt.solver.highs import pass_to_highs
 
 
 def rowwise(lp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

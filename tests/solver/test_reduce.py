@@ -18,7 +18,8 @@ from benchmarks.readers import convert_benchmark
 import csu_opt
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
+from csu_opt.solver.highs import pass_to_highs
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import implications, root_reduction
 from csu_opt.solver.solve import solve

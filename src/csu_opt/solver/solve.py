@@ -17,15 +17,14 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-import highspy
 import numpy as np
-from pyomo.contrib.appsi.solvers import Highs
+from pyomo.contrib.appsi import solvers as appsi
 
 from csu_opt import stops
 from csu_opt.instance.load import Instance
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, highs_solution_cost, objectives_agree
+from csu_opt.model.matrix import build_matrix
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
@@ -33,20 +32,18 @@ from csu_opt.solver.engines import (
     MatrixEngine,
     PyomoEngine,
     choose_backend,
-    finite_or_none,
     highs_options_of,
-    highs_version,
     layout_of,
 )
+from csu_opt.solver.highs import Highs, gap, highs_solution, read_end, set_options, within_gap
+from csu_opt.solver.highs import version as highs_version
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
-from csu_opt.solver.reduce import Reduction, implications, root_reduction
+from csu_opt.solver.reduce import CombinedBound, Reduction, implications, root_reduction
 from csu_opt.solver.stages import (
     MainShare,
     attach_callbacks,
     combined_reporter,
-    highs_solution,
-    highs_status,
     log_reduction,
     reduction_settles,
     stage_reporter,
@@ -87,7 +84,7 @@ class ModelSession:
         return self.engine.model if isinstance(self.engine, PyomoEngine) else self.engine.mm
 
     @property
-    def opt(self) -> Highs:
+    def opt(self) -> appsi.Highs:
         """The persistent appsi solver of the Pyomo backend."""
         if not isinstance(self.engine, PyomoEngine):
             raise AttributeError("a matrix-backend session has no appsi solver")
@@ -199,7 +196,7 @@ class ModelSession:
                 objective = polished.objective_after
                 self.previous = highs_solution(polished.col)
                 if bound is not None and objective is not None:
-                    if objective - bound <= full.mip_gap * max(abs(objective), 1e-10):
+                    if within_gap(objective, bound, full.mip_gap):
                         status = Status.OPTIMAL
                         message = "proven optimal within the requested gap (after polishing)"
                     else:
@@ -208,9 +205,6 @@ class ModelSession:
             polished = PolishResult(ran=False, reason=f"the main search ended {status.value}")
         if reduction is not None and options.log_file is not None:
             log_reduction(Path(options.log_file), reduction, skip)
-        gap = None
-        if objective is not None and bound is not None:
-            gap = abs(objective - bound) / max(abs(objective), 1e-10) if objective != bound else 0.0
         t_end = time.perf_counter()
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1
@@ -229,7 +223,7 @@ class ModelSession:
             "interface": self.engine.interface,
             "options": options.as_record(),
             "warm_start": self.solves > 1,
-            "nodes": int(info.mip_node_count) if info and info.mip_node_count >= 0 else None,
+            "nodes": info.nodes if info is not None else None,
             "highs_time_s": highs_s,
         }
         if raced is not None:
@@ -248,7 +242,7 @@ class ModelSession:
             status=status,
             objective=objective,
             best_bound=bound,
-            mip_gap=gap,
+            mip_gap=gap(objective, bound),
             message=message,
             timings=timings,
             solver=solver,
@@ -256,7 +250,7 @@ class ModelSession:
 
     def _polish(
         self,
-        h: highspy.Highs,
+        h: Highs,
         options: SolveOptions,
         t_start: float,
         values: dict[str, np.ndarray] | None,
@@ -284,8 +278,7 @@ class ModelSession:
         u = np.arange(mm.layout.U, mm.layout.A)
         u = u[cols[u] >= 0]
         # the solve's HiGHS options (after a race, appsi has not applied them to this object)
-        for key, value in highs_options_of(options).items():
-            h.setOptionValue(key, value)
+        set_options(h, highs_options_of(options))
         h.setOptionValue("mip_rel_gap", float(options.mip_gap))
         report = options.on_progress
 
@@ -293,8 +286,8 @@ class ModelSession:
             if report is None:
                 return
             best = objective if incumbent is None else min(incumbent, objective)
-            gap = None if bound is None else max(0.0, best - bound) / max(abs(best), 1e-10)
-            report(Progress(time.perf_counter() - t_start, best, bound, gap, "polishing"))
+            elapsed = time.perf_counter() - t_start
+            report(Progress(elapsed, best, bound, gap(best, bound), "polishing"))
 
         return polish_lead_set(
             h,
@@ -334,16 +327,15 @@ class ModelSession:
             fix_zero=red.fixed_zero if red is not None else empty,
             fix_one=red.fixed_one if red is not None else empty,
             start=start,
-            reduction_bound=red.lower_bound if red is not None else None,
-            threshold=red.threshold if red is not None else float("inf"),
+            bounds=red.bounds() if red is not None else CombinedBound(),
             log_file=str(logs),
         )
         report = options.on_progress
 
         def on_progress(elapsed: float, ub: float | None, lb: float | None) -> None:
             if report is not None:
-                gap = None if ub is None or lb is None else max(0.0, ub - lb) / max(abs(ub), 1e-10)
-                report(Progress(time.perf_counter() - t_start, ub, lb, gap, "concurrent search"))
+                elapsed = time.perf_counter() - t_start
+                report(Progress(elapsed, ub, lb, gap(ub, lb), "concurrent search"))
 
         try:
             return race(
@@ -376,7 +368,7 @@ class ModelSession:
             message = "proven optimal: no network beats the root reduction's incumbent"
         return values, status, message, objective, bound
 
-    def _same_matrix(self, h: highspy.Highs) -> MatrixModel | None:
+    def _same_matrix(self, h: Highs) -> MatrixModel | None:
         """The model as arrays when HiGHS holds exactly it (a caller may have added terms to
         a Pyomo model, csu_opt.analysis.whatif), else None."""
         mm = self._matrix()
@@ -397,7 +389,7 @@ class ModelSession:
 
     def _apply_reduction(
         self,
-        h: highspy.Highs,
+        h: Highs,
         mm: MatrixModel,
         red: Reduction,
         options: SolveOptions,
@@ -444,7 +436,7 @@ class ModelSession:
 
     def _outcome(
         self,
-        h: highspy.Highs,
+        h: Highs,
         skipped: bool,
         red: Reduction | None,
         options: SolveOptions,
@@ -467,28 +459,22 @@ class ModelSession:
                 status = Status.FEASIBLE if values is not None else Status.NO_SOLUTION
                 message = "stopped at the time limit during the root reduction"
             return values, status, message, objective, red.lower_bound, None
-        status, message = highs_status(h)
-        info = h.getInfo()
-        has_solution = info.primal_solution_status == 2  # kSolutionStatusFeasible
-        objective = finite_or_none(info.objective_function_value) if has_solution else None
-        bound = finite_or_none(info.mip_dual_bound)
+        end = read_end(h)
+        status, message, objective, bound = end.status, end.message, end.objective, end.bound
         if status is Status.OPTIMAL and bound is None:
             bound = objective  # solved without a branch-and-bound tree
         values = None
-        if has_solution and status in (Status.OPTIMAL, Status.FEASIBLE):
-            solution = h.getSolution()
-            self.previous = solution
-            col = np.asarray(solution.col_value)
-            values = self.engine.values(col)
-            cost = highs_solution_cost(h, col)
-            if objective is not None and not objectives_agree(cost, objective):
+        if end.col is not None and status in (Status.OPTIMAL, Status.FEASIBLE):
+            self.previous = end.solution
+            values = self.engine.values(end.col)
+            if end.fault:
                 status, bound = Status.FEASIBLE, None
                 message = (
-                    f"HiGHS reported the objective {objective:,.2f} but the solution it "
-                    f"returned costs {cost:,.2f}: its result is inconsistent (a solver fault), "
-                    "so the solution is kept at its true cost and HiGHS's bound is not trusted"
+                    f"HiGHS reported the objective {end.reported_objective:,.2f} but the solution "
+                    f"it returned costs {end.objective:,.2f}: its result is inconsistent (a solver "
+                    "fault), so the solution is kept at its true cost and HiGHS's bound is not "
+                    "trusted"
                 )
-                objective = cost
         if red is not None:
             if status is Status.INFEASIBLE and red.incumbent is not None:
                 status = Status.OPTIMAL  # every network better than the incumbent excluded
@@ -497,16 +483,11 @@ class ModelSession:
                 message = "proven optimal: no network beats the root reduction's incumbent"
                 bound = objective
             bound = red.combined_bound(bound)
-            if (
-                objective is not None
-                and bound is not None
-                and status is Status.FEASIBLE
-                and objective - bound <= options.mip_gap * max(abs(objective), 1e-10)
-            ):
+            if status is Status.FEASIBLE and within_gap(objective, bound, options.mip_gap):
                 status, message = Status.OPTIMAL, "proven optimal within the requested gap"
-        return values, status, message, objective, bound, info
+        return values, status, message, objective, bound, end
 
-    def _hand_start(self, h: highspy.Highs) -> tuple[dict[str, Any], np.ndarray | None]:
+    def _hand_start(self, h: Highs) -> tuple[dict[str, Any], np.ndarray | None]:
         """Hand HiGHS the greedy starting solution of :mod:`csu_opt.solver.start`, if one is found;
         returns the record for summary.json and the start's columns (layout order)."""
         t0 = time.perf_counter()

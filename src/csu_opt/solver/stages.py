@@ -1,6 +1,5 @@
 """The pieces a solve's stages share: progress reports per stage, the reduction's log, the
-callbacks HiGHS calls (progress, the main share of a concurrent race), and HiGHS's model
-status mapped to csu-opt's statuses.
+callbacks HiGHS calls (progress, the main share of a concurrent race).
 """
 
 from __future__ import annotations
@@ -11,21 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import highspy
-import numpy as np
-
-from csu_opt.results.solution import Status
-from csu_opt.solver.engines import finite_or_none
+from csu_opt.solver.highs import Highs, finite_or_none, gap
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import Reduction
-
-
-def highs_solution(col: np.ndarray) -> highspy.HighsSolution:
-    """A HiGHS solution holding column values only (a starting point for the next solve)."""
-    sol = highspy.HighsSolution()
-    sol.col_value = col.tolist()
-    sol.value_valid = True
-    return sol
 
 
 def stage_reporter(
@@ -36,10 +23,8 @@ def stage_reporter(
         return None
 
     def on_stage(stage: str, incumbent: float | None, bound: float | None) -> None:
-        gap = None
-        if incumbent is not None and bound is not None:
-            gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
-        report(Progress(time.perf_counter() - t_start, incumbent, bound, gap, stage))
+        elapsed = time.perf_counter() - t_start
+        report(Progress(elapsed, incumbent, bound, gap(incumbent, bound), stage))
 
     return on_stage
 
@@ -51,10 +36,7 @@ def combined_reporter(
 
     def on_progress(p: Progress) -> None:
         bound = red.combined_bound(p.bound)
-        gap = None
-        if p.incumbent is not None and bound is not None:
-            gap = max(0.0, p.incumbent - bound) / max(abs(p.incumbent), 1e-10)
-        report(Progress(p.elapsed_s, p.incumbent, bound, gap))
+        report(Progress(p.elapsed_s, p.incumbent, bound, gap(p.incumbent, bound)))
 
     return on_progress
 
@@ -80,8 +62,7 @@ def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
 def reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
     """True when the root reduction leaves HiGHS nothing to do: interrupted, the incumbent
     within the gap of the LP bound, or no time left."""
-    gap = red.gap()
-    if red.interrupted or (gap is not None and gap <= options.mip_gap):
+    if red.interrupted or red.settled(options.mip_gap):
         return True
     return (
         options.time_limit is not None
@@ -104,9 +85,7 @@ class MainShare:
         return self.ended
 
 
-def attach_callbacks(
-    h: highspy.Highs, options: SolveOptions, share: MainShare | None = None
-) -> None:
+def attach_callbacks(h: Highs, options: SolveOptions, share: MainShare | None = None) -> None:
     if options.on_progress is None and options.should_stop is None and share is None:
         h.cbMipInterrupt.clear()
         return
@@ -138,24 +117,3 @@ def attach_callbacks(
         stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
         h.cbSimplexInterrupt.subscribe(stop_lp)
         h.cbIpmInterrupt.subscribe(stop_lp)
-
-
-def highs_status(h: highspy.Highs) -> tuple[Status, str]:
-    """csu-opt's status and a plain sentence from HiGHS's model status."""
-    ms = h.getModelStatus()
-    S = highspy.HighsModelStatus
-    has_solution = h.getInfo().primal_solution_status == 2
-    if ms == S.kOptimal:
-        return Status.OPTIMAL, "proven optimal within the requested gap"
-    if ms in (S.kInfeasible,):
-        return Status.INFEASIBLE, "proven infeasible: no network satisfies every rule"
-    if ms == S.kUnboundedOrInfeasible:
-        return Status.INFEASIBLE, "HiGHS reports the model infeasible (or unbounded)"
-    limit = {
-        S.kTimeLimit: "the time limit",
-        S.kIterationLimit: "the iteration limit",
-        S.kInterrupt: "an interrupt",
-    }.get(ms, h.modelStatusToString(ms))
-    if has_solution:
-        return Status.FEASIBLE, f"stopped at {limit} with a feasible solution"
-    return Status.NO_SOLUTION, f"stopped at {limit} before any feasible solution was found"
