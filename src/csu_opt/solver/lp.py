@@ -41,6 +41,7 @@ from csu_opt.solver.highs import (
     pass_submodel,
     quiet_highs,
 )
+from csu_opt.solver.tolerances import PRICE_TOL
 
 #: The first LP holds, for every CCG, its cheapest FIRST_SHARE of the leads (at least
 #: FIRST_MIN); each round adds up to as many more per CCG. Measured on capa at 8,000 (100
@@ -52,8 +53,6 @@ FIRST_MIN = 8
 #: least): on a generated 500 x 7,000 x 5 (110 leads) the first LP with 33 per CCG did not
 #: finish in 900 s; with 8 per CCG (56,000) HiGHS's interior point took 417 s.
 FIRST_MAX_Z = 60_000
-#: A left-out assignment enters when its reduced cost is below -PRICE_TOL x (1 + |cost|).
-PRICE_TOL = 1e-9
 MAX_ROUNDS = 200
 
 

@@ -22,6 +22,7 @@ import numpy as np
 
 from csu_opt import stops
 from csu_opt.solver.highs import Highs, default_option, finite_or_none, read_end
+from csu_opt.solver.tolerances import IMPROVE_TOL
 
 #: HiGHS limits that end the main search early; the polish runs under its time budget only,
 #: so they are reset to HiGHS's defaults for it (and restored afterwards).
@@ -114,7 +115,7 @@ def polish_lead_set(
         h.changeColsBounds(len(cols), cols, lower.astype(float), upper.astype(float))
         for key, value in saved.items():
             h.setOptionValue(key, value)
-    improved = after is not None and after < start_objective - 1e-9 * max(1.0, abs(after))
+    improved = after is not None and after < start_objective - IMPROVE_TOL * max(1.0, abs(after))
     return PolishResult(
         ran=True,
         reason=reason,

@@ -52,16 +52,11 @@ from csu_opt.solver.highs import (
     within_gap,
 )
 from csu_opt.solver.lp import LPResult, assignment_lp
-from csu_opt.solver.tolerances import HIGHS_INFINITE
+from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
 StageReport = Callable[[str, "float | None", "float | None"], None]
 
-#: A binary counts as 0 (or 1) in the LP optimum within this tolerance.
-ZERO_TOL = 1e-6
-#: Reduced-cost fixing keeps a safety margin of this much, relative to |UB|, for the LP's
-#: numerical error in rc and LB.
-FIX_TOL = 1e-7
 #: HiGHS's LP method for the relaxation: the interior point method with crossover took 35 s
 #: where dual simplex took 165 s on a generated 200 x 2,000 x 5 model (reduced costs need
 #: crossover's basis; HiGHS runs it by default).
@@ -275,7 +270,7 @@ def _keep_better(red: Reduction, h: Highs, mm: MatrixModel, source: str) -> None
     red.interrupted = is_interrupted(h)
     objective = objective_of(h)
     if objective is not None and (
-        red.incumbent_objective is None or objective < red.incumbent_objective - 1e-9
+        red.incumbent_objective is None or objective < red.incumbent_objective - IMPROVE_TOL
     ):
         red.incumbent = np.asarray(h.getSolution().col_value)[mm.highs_col]
         red.incumbent_objective = mm.cost(red.incumbent)

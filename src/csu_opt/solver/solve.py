@@ -45,6 +45,7 @@ from csu_opt.solver.stages import (
     attach_callbacks,
     combined_reporter,
     log_reduction,
+    logging_to,
     reduction_settles,
     stage_reporter,
 )
@@ -203,8 +204,10 @@ class ModelSession:
                         message = f"{message}; the network polished within its lead set"
         elif full.polish:
             polished = PolishResult(ran=False, reason=f"the main search ended {status.value}")
-        if reduction is not None and options.log_file is not None:
-            log_reduction(Path(options.log_file), reduction, skip)
+        if reduction is not None:
+            log_file = Path(options.log_file) if options.log_file is not None else None
+            with logging_to(log_file):
+                log_reduction(reduction, skip)
         t_end = time.perf_counter()
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1

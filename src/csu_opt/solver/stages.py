@@ -4,8 +4,10 @@ callbacks HiGHS calls (progress, the main share of a concurrent race).
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,32 @@ from typing import Any
 from csu_opt.solver.highs import Highs, finite_or_none, gap
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import Reduction
+
+#: The solve's own log records (the root reduction's account), written after HiGHS's log.
+log = logging.getLogger("csu_opt.solver")
+
+
+@contextlib.contextmanager
+def logging_to(path: Path | None) -> Iterator[None]:
+    """While inside, ``csu_opt.solver``'s records (INFO and above) are appended to ``path``
+    (the solve's highs.log) as plain lines; without a path they go where the application's
+    logging sends them."""
+    if path is None:
+        yield
+        return
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.INFO)
+    level = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        log.setLevel(level)
 
 
 def stage_reporter(
@@ -41,8 +69,8 @@ def combined_reporter(
     return on_progress
 
 
-def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
-    """Append what the root reduction did to the solve's log (highs.log)."""
+def log_reduction(red: Reduction, skipped: bool) -> None:
+    """Log what the root reduction did (into highs.log, inside :func:`logging_to`)."""
     rounds = f", {red.lp_rounds} column-generation rounds" if red.lp_rounds else ""
     lines = [
         "",
@@ -55,8 +83,7 @@ def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
     ]
     if skipped:
         lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    log.info("\n".join(lines))
 
 
 def reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
