@@ -44,6 +44,8 @@ from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.results.solution import Status
 from csu_opt.solver.highs import (
+    Highs,
+    RunEnd,
     finite_or_none,
     log_to,
     pass_to_highs,
@@ -181,7 +183,8 @@ def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection, p
     conn.close()
 
 
-def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:  # noqa: C901 (frozen, issue 17: to be split)
+def _search_highs(mm: MatrixModel, cfg: SearchConfig) -> Highs:
+    """A HiGHS holding ``mm`` with the search's fixings, options, log and start."""
     h = quiet_highs()
     pass_to_highs(h, mm)
     hc = mm.highs_col
@@ -197,6 +200,21 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     set_options(h, cfg.highs_options)
     if cfg.start is not None:  # after the bound changes, which clear a set solution
         h.setSolution(mm.n_cols, hc.astype(np.int32), cfg.start.astype(float))
+    return h
+
+
+def _whole_bound(end: RunEnd, cfg: SearchConfig) -> float | None:
+    """A search's bound on the whole model's terms (None: none, or a solver fault)."""
+    bound = end.bound
+    if end.optimal and bound is None:
+        bound = end.objective
+    if end.fault or bound is None:  # as the sequential solve does: no bound from a fault
+        return None
+    return cfg.bounds.whole(bound)
+
+
+def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:
+    h = _search_highs(mm, cfg)
 
     def stop_now() -> bool:
         return bool(shared.stop.value) or stops.requested() is not None or os.getppid() != parent
@@ -226,20 +244,13 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
         h.run()
 
     end = read_end(h)  # HiGHS's objective checked against its solution's cost
-    bound = end.bound
-    if end.optimal and bound is None:
-        bound = end.objective
-    if end.fault:  # as the sequential solve does: no bound from a fault
-        bound = None
-    if bound is not None:  # on the whole model's terms
-        bound = cfg.bounds.whole(bound)
     return SearchResult(
         index=cfg.index,
         model_status=end.model_status,
         infeasible=end.infeasible,
         interrupted=end.interrupted,
         objective=end.objective,
-        bound=bound,
+        bound=_whole_bound(end, cfg),
         col=end.col,
         nodes=end.nodes or 0,
         run_s=0.0,
