@@ -167,12 +167,12 @@ def reduction_stage(
         mip_gap=options.mip_gap,
         highs_options=highs_options_of(options),
         start=start_col,
-        should_stop=options.should_stop,
+        should_stop=options.callbacks.should_stop,
         imp=implications(ws.ix, mm),
         ccg_of_z=codes.z_c,
         lead_of_z=codes.z_l,
         single_sourcing=ws.ix.single_sourcing,
-        on_progress=stage_reporter(options.on_progress, ws.t_start),
+        on_progress=stage_reporter(options.callbacks.on_progress, ws.t_start),
         floor_bound=aggregate_bound(ws.ix, mm.demand_scale),
     )
     cols, lay = _apply_reduction(ws, mm, red, options, share, previous)
@@ -206,11 +206,11 @@ def _apply_reduction(
     left = ws.left(options)
     if left is not None:
         ws.engine.set_time_limit(max(left, 0.01))
-    if options.on_progress is not None:  # HiGHS's progress, on the whole model's terms
-        report = combined_reporter(options.on_progress, red)
+    if options.callbacks.on_progress is not None:  # HiGHS's progress, on the whole model's terms
+        report = combined_reporter(options.callbacks.on_progress, red)
         attach_callbacks(h, replace(options, on_progress=report), share)
         if red.lower_bound is not None:
-            options.on_progress(
+            options.callbacks.on_progress(
                 Progress(ws.elapsed(), red.incumbent_objective, red.lower_bound, red.gap())
             )
     return np.concatenate([zero, one]), np.concatenate([lay_zero, lay_one])
@@ -289,7 +289,7 @@ def race_stage(
         bounds=red.bounds() if red is not None else CombinedBound(),
         log_file=str(logs),
     )
-    report = options.on_progress
+    report = options.callbacks.on_progress
 
     def on_progress(elapsed: float, ub: float | None, lb: float | None) -> None:
         if report is not None:
@@ -301,7 +301,7 @@ def race_stage(
             configs,
             mip_gap=options.mip_gap,
             on_progress=on_progress,
-            should_stop=options.should_stop,
+            should_stop=options.callbacks.should_stop,
         )
     finally:
         append_logs(options.log_file, configs)
@@ -357,7 +357,7 @@ def _polish(ws: Workspace, options: SolveOptions, out: Outcome) -> PolishResult:
     values, objective, bound = out.solution, out.objective, out.bound
     if values is None or objective is None:
         return PolishResult(ran=False, reason="no network to polish")
-    if options.should_stop is not None and options.should_stop():
+    if options.callbacks.should_stop is not None and options.callbacks.should_stop():
         return PolishResult(ran=False, reason="interrupted")
     if left < MIN_POLISH_S:
         return PolishResult(ran=False, reason=f"{max(left, 0.0):.1f} s left")
@@ -374,7 +374,7 @@ def _polish(ws: Workspace, options: SolveOptions, out: Outcome) -> PolishResult:
     # the solve's HiGHS options (after a race, appsi has not applied them to this object)
     set_options(h, highs_options_of(options))
     h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-    report = options.on_progress
+    report = options.callbacks.on_progress
 
     def on_progress(incumbent: float | None) -> None:
         if report is None:
@@ -391,5 +391,5 @@ def _polish(ws: Workspace, options: SolveOptions, out: Outcome) -> PolishResult:
         objective,
         left,
         on_progress=on_progress,
-        should_stop=options.should_stop,
+        should_stop=options.callbacks.should_stop,
     )

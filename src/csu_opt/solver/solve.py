@@ -100,7 +100,8 @@ class ModelSession:
         """
         options.check()
         return self._solve(
-            instance, replace(options, should_stop=stops.or_requested(options.should_stop))
+            instance,
+            replace(options, should_stop=stops.or_requested(options.callbacks.should_stop)),
         )
 
     def _solve(self, instance: Instance, options: SolveOptions) -> Solution:

@@ -113,14 +113,18 @@ class MainShare:
 
 
 def attach_callbacks(h: Highs, options: SolveOptions, share: MainShare | None = None) -> None:
-    if options.on_progress is None and options.should_stop is None and share is None:
+    if (
+        options.callbacks.on_progress is None
+        and options.callbacks.should_stop is None
+        and share is None
+    ):
         h.cbMipInterrupt.clear()
         return
 
     def on_interrupt(event: Any) -> None:
         out = event.data_out
-        if options.on_progress is not None:
-            options.on_progress(
+        if options.callbacks.on_progress is not None:
+            options.callbacks.on_progress(
                 Progress(
                     elapsed_s=float(out.running_time),
                     incumbent=finite_or_none(out.mip_primal_bound),
@@ -130,7 +134,7 @@ def attach_callbacks(h: Highs, options: SolveOptions, share: MainShare | None = 
                     else None,
                 )
             )
-        stop = options.should_stop is not None and options.should_stop()
+        stop = options.callbacks.should_stop is not None and options.callbacks.should_stop()
         ended = share is not None and share.due(finite_or_none(out.mip_primal_bound))
         # set, or reset: HiGHS keeps an interrupt request across runs of one object (highspy
         # 1.15.1, measured), and the polish or the next solve runs on this one
@@ -140,7 +144,7 @@ def attach_callbacks(h: Highs, options: SolveOptions, share: MainShare | None = 
     h.cbSimplexInterrupt.clear()
     h.cbIpmInterrupt.clear()
     h.cbMipInterrupt.subscribe(on_interrupt)
-    if options.should_stop is not None:
-        stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
+    if options.callbacks.should_stop is not None:
+        stop_lp = lambda event: event.interrupt() if options.callbacks.should_stop() else None  # noqa: E731
         h.cbSimplexInterrupt.subscribe(stop_lp)
         h.cbIpmInterrupt.subscribe(stop_lp)
