@@ -74,6 +74,23 @@ def choose_backend(ix: ModelIndex, backend: str) -> str:
     return backend
 
 
+# --------------------------------------------------------------------------- appsi's privates
+# Pyomo's appsi (6.10) has no public way to reach the highspy object it drives or the HiGHS
+# column of a variable; these two functions are the only places csu-opt reads its private
+# attributes, and tests/solver/test_appsi.py fails loudly should a Pyomo upgrade remove them.
+
+
+def appsi_highs(opt: appsi.Highs) -> Highs | None:
+    """The highspy object appsi's ``opt`` drives (None before ``opt`` has created one)."""
+    return getattr(opt, "_solver_model", None)
+
+
+def appsi_columns(opt: appsi.Highs) -> dict[int, int]:
+    """HiGHS's column of each variable appsi's ``opt`` handed over, by ``id(var)``."""
+    columns: dict[int, int] = opt._pyomo_var_to_solver_var_map
+    return columns
+
+
 class _InterruptStatus(logging.Filter):
     """Drops appsi's warning "Received unhandled status=<HighsModelStatus.kInterrupt ...>"."""
 
@@ -135,7 +152,9 @@ class PyomoEngine:
                 setattr(opt.update_config, flag, False)
             opt.update_config.update_params = self.mutable
             self.loaded = True
-        return opt._solver_model
+        h = appsi_highs(opt)
+        assert h is not None  # set_instance created it
+        return h
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.opt.config.time_limit = seconds
@@ -146,7 +165,7 @@ class PyomoEngine:
 
     def solver_columns(self) -> np.ndarray:
         """HiGHS's column of every variable in the u|a|w|z|x layout (-1: not in HiGHS)."""
-        vmap = self.opt._pyomo_var_to_solver_var_map
+        vmap = appsi_columns(self.opt)
         return np.concatenate(
             [
                 np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
