@@ -44,8 +44,8 @@ import numpy as np
 
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import build_matrix, csr, pass_submodel, pass_to_highs
-from csu_opt.solver.lp import quiet_highs
+from csu_opt.model.matrix import build_matrix, csr
+from csu_opt.solver.highs import pass_submodel, pass_to_highs, quiet_highs
 
 ONE_THREAD = {"threads": 1}
 

@@ -27,8 +27,8 @@ import numpy as np
 
 from csu_opt.instance.load import load_instance
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
-from csu_opt.solver.lp import quiet_highs
+from csu_opt.model.matrix import build_matrix
+from csu_opt.solver.highs import pass_to_highs, quiet_highs
 from dw import Iteration, dw_bound
 
 

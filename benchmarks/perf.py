@@ -93,6 +93,7 @@ def _peak_mb() -> float:
 
 def run_csu(path: Path, variant: str, time_limit: float, threads: int) -> dict[str, Any]:
     import csu_opt
+    from csu_opt.solver.engines import appsi_highs
     from csu_opt.solver.options import SolveOptions
     from csu_opt.solver.solve import ModelSession
 
@@ -107,7 +108,7 @@ def run_csu(path: Path, variant: str, time_limit: float, threads: int) -> dict[s
         mm = session.model
         cols, rows, nnz = mm.n_cols, mm.n_rows, mm.nnz
     else:
-        lp = engine.opt._solver_model.getLp()  # type: ignore[union-attr]
+        lp = appsi_highs(engine.opt).getLp()  # type: ignore[union-attr]
         cols, rows, nnz = lp.num_col_, lp.num_row_, len(lp.a_matrix_.value_)
     t = sol.timings
     start = sol.solver.get("start") or {}

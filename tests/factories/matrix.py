@@ -11,8 +11,10 @@ from pyomo.contrib.appsi.solvers import Highs
 
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
 from csu_opt.model.pyomo_model import build_model
+from csu_opt.solver.engines import appsi_columns, appsi_highs
+from csu_opt.solver.highs import pass_to_highs
 
 
 def rowwise(lp: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -50,12 +52,14 @@ def assert_same_model(
         m.demand_scale.value = scale
     opt = Highs()
     opt.set_instance(m)
-    lp = opt._solver_model.getLp()
+    h = appsi_highs(opt)
+    assert h is not None
+    lp = h.getLp()
     assert (lp.num_row_, lp.num_col_) == (mm.n_rows, mm.n_cols)
     assert len(lp.a_matrix_.value_) == mm.nnz
 
     # columns: appsi's column of each variable in the u|a|w|z|x layout
-    vmap = opt._pyomo_var_to_solver_var_map
+    vmap = appsi_columns(opt)
     appsi_col = np.array([vmap[id(v)] for n in "uawzx" for v in getattr(m, n).values()])
     # HiGHS receives the columns in the same order from both backends
     np.testing.assert_array_equal(appsi_col, mm.highs_col)

@@ -576,7 +576,8 @@ def test_greedy_start_is_repaired_to_first_choices() -> None:
     """The greedy places C1 with P1 and C2 with P2 (t 0 each), which breaks C12 here; the
     repaired start sends each CCG to the lead it prefers and satisfies every row."""
     from csu_opt.model.matrix import build_matrix
-    from csu_opt.solver.start import FEAS_TOL, greedy_start
+    from csu_opt.solver.start import greedy_start
+    from csu_opt.solver.tolerances import FEAS_TOL
 
     ix = build_index(hand_free())
     mm = build_matrix(ix)

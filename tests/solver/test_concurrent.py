@@ -17,8 +17,9 @@ from typing import Any
 import pytest
 
 import csu_opt
-from csu_opt.solver.concurrent import EFFORTS, effective_bound, search_configs
+from csu_opt.solver.concurrent import EFFORTS, search_configs
 from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.reduce import CombinedBound, Reduction
 from csu_opt.solver.solve import solve
 from factories.generated import benchmark
 from factories.oracle_refs import random_case
@@ -39,8 +40,7 @@ def _configs(n: int, seed: int, highs_options: dict[str, Any], log_file: str) ->
         fix_zero=[],
         fix_one=[],
         start=None,
-        reduction_bound=None,
-        threshold=float("inf"),
+        bounds=CombinedBound(),
     )
 
 
@@ -56,12 +56,22 @@ def test_search_settings() -> None:
     assert mine[1].highs_options["mip_heuristic_effort"] == 0.9  # the caller's choice stands
 
 
-def test_effective_bound_is_that_of_the_reduction() -> None:
+def test_combined_bound_is_decided_once() -> None:
     # max(LB, min(HiGHS's bound on the reduced model, threshold of the fixings))
-    assert effective_bound(105.0, 100.0, 103.0) == 103.0
-    assert effective_bound(101.0, 100.0, 103.0) == 101.0
-    assert effective_bound(99.0, 100.0, 103.0) == 100.0
-    assert effective_bound(99.0, None, float("inf")) == 99.0
+    assert CombinedBound(100.0, 103.0).whole(105.0) == 103.0
+    assert CombinedBound(100.0, 103.0).whole(101.0) == 101.0
+    assert CombinedBound(100.0, 103.0).whole(99.0) == 100.0
+    assert CombinedBound(None, float("inf")).whole(99.0) == 99.0
+    assert CombinedBound(100.0, 103.0).whole(None) == 100.0  # nothing proved: LB stands
+    # the sequential solve's combined bound is the very same rule
+    red = Reduction(lower_bound=100.0, threshold=103.0)
+    assert red.bounds() == CombinedBound(100.0, 103.0)
+    assert [red.combined_bound(b) for b in (105.0, 101.0, 99.0, None)] == [
+        103.0,
+        101.0,
+        100.0,
+        100.0,
+    ]
 
 
 @pytest.mark.parametrize(
@@ -166,12 +176,13 @@ def test_search_whose_objective_disagrees_with_its_solution_reports_no_bound(
     from types import SimpleNamespace
 
     import csu_opt.solver.concurrent as conc
+    import csu_opt.solver.highs as highs_module
     from csu_opt.model.index import build_index
     from csu_opt.model.matrix import build_matrix
 
     mm = build_matrix(build_index(benchmark("cap41")))
-    true_cost = conc.highs_solution_cost
-    monkeypatch.setattr(conc, "highs_solution_cost", lambda h, c: true_cost(h, c) + 50.0)
+    true_cost = highs_module.solution_cost
+    monkeypatch.setattr(highs_module, "solution_cost", lambda h, c: true_cost(h, c) + 50.0)
     shared = SimpleNamespace(
         ub=SimpleNamespace(value=float("inf")),
         lb=SimpleNamespace(value=-float("inf")),

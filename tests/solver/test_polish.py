@@ -21,7 +21,8 @@ import csu_opt
 from csu_opt.cli.main import main
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, highs_solution_cost, pass_to_highs
+from csu_opt.model.matrix import build_matrix
+from csu_opt.solver.highs import pass_to_highs, solution_cost
 from csu_opt.solver.polish import polish_lead_set
 from factories.cuts import cut_instance
 from oracle import solve as oracle_solve
@@ -92,7 +93,7 @@ def polish_case(seed: int) -> list[tuple[tuple[str, ...], float, float, bool]]:
         assert (start is None) == (expected is None), subset
         if start is None or expected is None:
             continue
-        before = highs_solution_cost(h, start)
+        before = solution_cost(h, start)
         res = polish_lead_set(
             h, u_cols, mm.col_lower[u_lay], mm.col_upper[u_lay], start, before, time_limit=30
         )

@@ -18,7 +18,8 @@ from benchmarks.readers import convert_benchmark
 import csu_opt
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
+from csu_opt.solver.highs import pass_to_highs
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import implications, root_reduction
 from csu_opt.solver.solve import solve
@@ -281,3 +282,24 @@ def test_bound_when_the_lp_does_not_finish_is_the_aggregate(
     assert red["aggregate_bound"] == pytest.approx(aggregate_bound(build_index(inst)))
     assert sol.status == "optimal"  # HiGHS's own search still proves it
     assert sol.objective == pytest.approx(DEMO_OPTIMUM, abs=0.01)
+
+
+def test_reduction_account_is_logged_into_the_solve_log(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    # the root reduction's account goes through `logging` (csu_opt.solver): into highs.log
+    # after HiGHS's own log when the solve has one, else wherever the application logs
+    inst = csu_opt.load_instance(DEMO)
+    log = tmp_path / "highs.log"
+    opts = SolveOptions(mip_gap=1e-9, root_reduction=True, backend="matrix", log_file=log)
+    sol = solve(inst, opts)
+    assert sol.objective == pytest.approx(DEMO_OPTIMUM, abs=1e-6)
+    text = log.read_text(encoding="utf-8")
+    head, account = text.split("csu-opt root reduction (csu_opt.solver.reduce)")
+    assert "HiGHS" in head  # HiGHS's log comes first
+    assert "reduced-cost fixing:" in account and account.endswith("\n")
+    caplog.clear()
+    with caplog.at_level("INFO", logger="csu_opt.solver"):
+        solve(inst, SolveOptions(mip_gap=1e-9, root_reduction=True, backend="matrix"))
+    (record,) = [r for r in caplog.records if "root reduction" in r.getMessage()]
+    assert record.name == "csu_opt.solver" and record.levelname == "INFO"

@@ -26,7 +26,7 @@ from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, replace
 from csu_opt.model.index import build_index
 from csu_opt.model.pyomo_model import build_model
-from csu_opt.solver.engines import handled_interrupt_status
+from csu_opt.solver.engines import appsi_highs, handled_interrupt_status
 
 if TYPE_CHECKING:
     pass
@@ -86,7 +86,7 @@ def _cancel(opt: Highs) -> None:
     """Ask appsi's HiGHS to stop at its next callback (a stop request, csu_opt.stops); appsi
     creates that HiGHS object before it hands the model over, so a request during the
     hand-over is kept too."""
-    highs = getattr(opt, "_solver_model", None)
+    highs = appsi_highs(opt)
     if highs is not None:
         highs.cancelSolve()
 

@@ -237,7 +237,7 @@ def progress_line(label: str, quiet: bool = False, several: bool = True) -> Iter
     """A :class:`ProgressLine` for the block (None when ``quiet``), closed on the way out.
 
     For commands that run many solves (``explain``, the what-ifs): pass it as
-    ``SolveOptions.on_progress``; with no solver reports it still shows the time running.
+    ``SolveOptions.callbacks.on_progress``; with no solver reports it still shows the time running.
     """
     line = None if quiet else ProgressLine(PROGRESS_DELAY, label=label, several=several)
     try:

@@ -9,6 +9,7 @@ import json
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -262,12 +263,14 @@ def solve(
     loaded = _load_all(instances, overrides)
     for inst in loaded:
         folder = _folder_for(inst, out, several=len(loaded) > 1)
-        options = _solve_options(time_limit, mip_gap, threads, seed, no_cuts)
-        options.backend = cast("Backend", backend)  # click.Choice checked it
-        options.start_heuristic = not no_start
-        options.root_reduction = reduction
-        options.concurrent = concurrent
-        options.polish = polish
+        options = replace(
+            _solve_options(time_limit, mip_gap, threads, seed, no_cuts),
+            backend=cast("Backend", backend),  # click.Choice checked it
+            start_heuristic=not no_start,
+            root_reduction=reduction,
+            concurrent=concurrent,
+            polish=polish,
+        )
         results.append(
             _solve_one(inst, folder, options, console, quiet or as_json, solver=solver, rules=rules)
         )
@@ -312,7 +315,7 @@ def _solve_one(
     rules: Sequence[ExtraRule] = (),
 ) -> RunResult:
     progress = None if quiet else ProgressLine()
-    options.on_progress = progress
+    options = replace(options, on_progress=progress)
     failures: list[str] = []
 
     def after_solve(solution: Solution, _tmp: Path) -> None:

@@ -4,12 +4,13 @@ The same model as :mod:`csu_opt.model.pyomo_model` (maths in ``model/formulation
 built from the :class:`~csu_opt.model.index.ModelIndex` frames with numpy alone: no Python loop
 runs over variables or nonzeros. The row blocks of each constraint family come from
 :mod:`csu_opt.model.rows` (one function per family), the containers from
-:mod:`csu_opt.model.blocks`; this module assembles them and hands the model to HiGHS.
+:mod:`csu_opt.model.blocks`; this module assembles them, and
+:func:`csu_opt.solver.highs.pass_to_highs` hands them to HiGHS.
 ``tests/model/test_matrix.py`` checks row for row that the two models agree.
 
 Columns are laid out u | a | w | z | x, each family in its frame's row order (``x`` column
 ``X + k`` is row k of ``ix.flows``). Rows are the blocks in pyomo_model.py's order. The matrix is
-assembled row-wise (CSR) for :meth:`highspy.Highs.passModel`.
+assembled row-wise (CSR), as HiGHS's ``passModel`` takes it.
 
 Mutable parameters (``mutable=True``, as ``build_model(..., mutable=True)``): the lead-count
 row always exists, and the entries and row bounds that scale with demand (C5's d[c,s] z[l,c]
@@ -148,34 +149,6 @@ def _highs_order(mm: MatrixModel) -> np.ndarray:
     return highs_col
 
 
-def pass_to_highs(h: object, mm: MatrixModel) -> None:
-    """Hand the model to a ``highspy.Highs`` in one call (row-wise matrix, numpy arrays).
-
-    Columns are permuted into HiGHS's order (``mm.highs_col``); rows keep theirs.
-    """
-    layout_of = np.empty(mm.n_cols, dtype=np.int64)
-    layout_of[mm.highs_col] = np.arange(mm.n_cols)
-    status = h.passModel(  # type: ignore[attr-defined]
-        mm.n_cols,
-        mm.n_rows,
-        mm.nnz,
-        2,  # MatrixFormat.kRowwise
-        1,  # ObjSense.kMinimize
-        mm.offset,
-        mm.col_cost[layout_of],
-        mm.col_lower[layout_of],
-        mm.col_upper[layout_of],
-        mm.row_lower,
-        mm.row_upper,
-        mm.start,
-        mm.highs_col[mm.index],
-        mm.value,
-        mm.integrality[layout_of],
-    )
-    if int(status) < 0:  # HighsStatus.kError
-        raise RuntimeError("HiGHS rejected the model handed over by csu_opt.model.matrix")
-
-
 def csr(mm: MatrixModel) -> sp.csr_matrix:
     """The constraint matrix as a scipy CSR matrix. scipy is imported on first use: with
     Pyomo loaded, importing it costs 0.6 s (Pyomo's deferred scipy hooks import scipy.stats),
@@ -183,58 +156,3 @@ def csr(mm: MatrixModel) -> sp.csr_matrix:
     import scipy.sparse as sp  # noqa: PLC0415 (heavy optional dependency, loaded when used)
 
     return sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
-
-
-def pass_submodel(
-    h: object,
-    mm: MatrixModel,
-    A: sp.csr_matrix,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    offset: float,
-    integral: bool,
-) -> None:
-    """Hand HiGHS the model restricted to ``rows`` and ``cols`` (layout order, kept as given).
-
-    ``A`` is ``csr(mm)``; ``integral`` keeps the columns' integrality (else
-    the relaxation). Used by the LP's column generation (lp.py) and the Dantzig-Wolfe
-    pricing problems (dw.py).
-    """
-    sub = A[rows][:, cols].tocsr()
-    integrality = mm.integrality[cols] if integral else np.zeros(len(cols), np.int32)
-    h.passModel(  # type: ignore[attr-defined]
-        len(cols),
-        len(rows),
-        sub.nnz,
-        2,  # MatrixFormat.kRowwise
-        1,  # ObjSense.kMinimize
-        offset,
-        mm.col_cost[cols],
-        mm.col_lower[cols],
-        mm.col_upper[cols],
-        mm.row_lower[rows],
-        mm.row_upper[rows],
-        sub.indptr.astype(np.int32),
-        sub.indices.astype(np.int32),
-        sub.data,
-        integrality,
-    )
-
-
-#: HiGHS's objective and the cost of the solution it returns must agree to this (relative).
-OBJECTIVE_TOL = 1e-6
-
-
-def highs_solution_cost(h: object, col: np.ndarray) -> float:
-    """c·x + offset of the model a ``highspy.Highs`` holds (whatever objective) at ``col``.
-
-    HiGHS 1.16.0 reported objectives its own solutions did not have (pyproject.toml); every
-    solve compares the two (:func:`objectives_agree`).
-    """
-    lp = h.getLp()  # type: ignore[attr-defined]
-    return float(np.dot(np.asarray(lp.col_cost_), col) + lp.offset_)
-
-
-def objectives_agree(a: float, b: float) -> bool:
-    """True when two objective values agree to OBJECTIVE_TOL (relative, at least 1 absolute)."""
-    return abs(a - b) <= OBJECTIVE_TOL * max(1.0, abs(a), abs(b))

@@ -27,13 +27,12 @@ in a way this aggregate does not express.
 
 from __future__ import annotations
 
-import highspy
 import numpy as np
 
 from csu_opt import stops
 from csu_opt.model.blocks import index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.solver.lp import quiet_highs
+from csu_opt.solver.highs import is_optimal, objective_of, pass_arrays, quiet_highs
 
 
 def aggregate_bound(ix: ModelIndex, demand_scale: float = 1.0) -> float | None:
@@ -88,26 +87,20 @@ def aggregate_bound(ix: ModelIndex, demand_scale: float = 1.0) -> float | None:
     order = np.lexsort((col, r))
     start = np.zeros(n_rows + 1, dtype=np.int32)
     np.cumsum(np.bincount(r, minlength=n_rows), out=start[1:])
-    h = quiet_highs({})
-    h.passModel(
-        nE + nP,
-        n_rows,
-        len(val),
-        2,  # row-wise
-        1,  # minimise
-        constant,
-        col_cost,
-        np.zeros(nE + nP),
-        col_upper,
-        lower,
-        upper,
-        start,
-        col[order].astype(np.int32),
-        val[order],
-        np.zeros(nE + nP, dtype=np.int32),
+    h = quiet_highs()
+    pass_arrays(
+        h,
+        offset=constant,
+        col_cost=col_cost,
+        col_lower=np.zeros(nE + nP),
+        col_upper=col_upper,
+        row_lower=lower,
+        row_upper=upper,
+        start=start,
+        index=col[order].astype(np.int32),
+        value=val[order],
+        integrality=np.zeros(nE + nP, dtype=np.int32),
     )
     with stops.deferred():
         h.run()
-    if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-        return None
-    return float(h.getInfo().objective_function_value)
+    return objective_of(h) if is_optimal(h) else None

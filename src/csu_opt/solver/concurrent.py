@@ -38,13 +38,25 @@ from multiprocessing.connection import Connection, wait
 from pathlib import Path
 from typing import Any, cast
 
-import highspy
 import numpy as np
 
 from csu_opt import stops
-from csu_opt.model.blocks import INF, MatrixModel
-from csu_opt.model.matrix import highs_solution_cost, objectives_agree, pass_to_highs
+from csu_opt.model.blocks import MatrixModel
 from csu_opt.results.solution import Status
+from csu_opt.solver.highs import (
+    Highs,
+    RunEnd,
+    finite_or_none,
+    log_to,
+    pass_to_highs,
+    quiet_highs,
+    read_end,
+    set_options,
+    set_time_limit,
+    within_gap,
+)
+from csu_opt.solver.reduce import CombinedBound
+from csu_opt.solver.tolerances import HIGHS_INFINITE
 
 #: Heuristic effort of search k >= 1 (HiGHS's default, search 0's, is 0.05). Measured on
 #: generated 30 x 211 (benchmarks/README.md): 0.3 and 0.6 each won on some seeds.
@@ -68,8 +80,7 @@ class SearchConfig:
     fix_zero: np.ndarray  # layout columns fixed to 0 (root reduction)
     fix_one: np.ndarray  # layout columns fixed to 1
     start: np.ndarray | None  # a feasible point, layout order
-    reduction_bound: float | None  # the root reduction's bound, LP or aggregate (None: none ran)
-    threshold: float  # every network the fixings exclude costs at least this
+    bounds: CombinedBound  # the root reduction's bound and the fixings' threshold
     log_file: str
 
 
@@ -122,13 +133,6 @@ class RaceResult:
         }
 
 
-def effective_bound(highs_bound: float, reduction_bound: float | None, threshold: float) -> float:
-    """A bound on the whole model from a search's bound on the reduced one (see
-    :meth:`csu_opt.solver.reduce.Reduction.combined_bound`)."""
-    inner = min(highs_bound, threshold)
-    return inner if reduction_bound is None else max(reduction_bound, inner)
-
-
 def search_configs(
     n: int,
     *,
@@ -179,9 +183,9 @@ def _search(mm: MatrixModel, cfg: SearchConfig, shared: Any, conn: Connection, p
     conn.close()
 
 
-def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:  # noqa: C901 (frozen, issue 17: to be split)
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
+def _search_highs(mm: MatrixModel, cfg: SearchConfig) -> Highs:
+    """A HiGHS holding ``mm`` with the search's fixings, options, log and start."""
+    h = quiet_highs()
     pass_to_highs(h, mm)
     hc = mm.highs_col
     if len(cfg.fix_zero):
@@ -190,15 +194,27 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     if len(cfg.fix_one):
         cols = hc[cfg.fix_one].astype(np.int32)
         h.changeColsBounds(len(cols), cols, np.ones(len(cols)), mm.col_upper[cfg.fix_one])
-    h.setOptionValue("output_flag", True)
-    h.setOptionValue("log_to_console", False)
-    h.setOptionValue("log_file", cfg.log_file)
-    h.setOptionValue("time_limit", INF if cfg.time_limit is None else float(cfg.time_limit))
+    log_to(h, cfg.log_file, console=False)
+    set_time_limit(h, cfg.time_limit)
     h.setOptionValue("mip_rel_gap", float(cfg.mip_gap))
-    for key, value in cfg.highs_options.items():
-        h.setOptionValue(key, value)
+    set_options(h, cfg.highs_options)
     if cfg.start is not None:  # after the bound changes, which clear a set solution
         h.setSolution(mm.n_cols, hc.astype(np.int32), cfg.start.astype(float))
+    return h
+
+
+def _whole_bound(end: RunEnd, cfg: SearchConfig) -> float | None:
+    """A search's bound on the whole model's terms (None: none, or a solver fault)."""
+    bound = end.bound
+    if end.optimal and bound is None:
+        bound = end.objective
+    if end.fault or bound is None:  # as the sequential solve does: no bound from a fault
+        return None
+    return cfg.bounds.whole(bound)
+
+
+def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) -> SearchResult:
+    h = _search_highs(mm, cfg)
 
     def stop_now() -> bool:
         return bool(shared.stop.value) or stops.requested() is not None or os.getppid() != parent
@@ -208,11 +224,11 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
         with shared.lock:
             if out.mip_primal_bound < shared.ub.value:
                 shared.ub.value = float(out.mip_primal_bound)
-            if abs(out.mip_dual_bound) < 1e29:
-                bound = effective_bound(out.mip_dual_bound, cfg.reduction_bound, cfg.threshold)
-                shared.lb.value = max(shared.lb.value, bound)
+            dual = finite_or_none(out.mip_dual_bound)
+            if dual is not None:
+                shared.lb.value = max(shared.lb.value, cfg.bounds.whole(dual))
             ub, lb = shared.ub.value, shared.lb.value
-            if ub < 1e29 and ub - lb <= cfg.mip_gap * max(abs(ub), 1e-10):
+            if within_gap(finite_or_none(ub), lb, cfg.mip_gap):
                 shared.stop.value = 1
         if stop_now():
             event.interrupt()
@@ -227,33 +243,16 @@ def _run_search(mm: MatrixModel, cfg: SearchConfig, shared: Any, parent: int) ->
     with stops.deferred():
         h.run()
 
-    S = highspy.HighsModelStatus
-    status = h.getModelStatus()
-    info = h.getInfo()
-    has = info.primal_solution_status == 2
-    col = np.asarray(h.getSolution().col_value, dtype=float) if has else None
-    objective = float(info.objective_function_value) if has else None
-    fault = False  # HiGHS's objective disagrees with its solution's cost (highspy 1.16.0)
-    if col is not None and objective is not None:
-        cost = highs_solution_cost(h, col)
-        fault = not objectives_agree(cost, objective)
-        objective = cost if fault else objective  # trust the solution, not the number
-    bound = float(info.mip_dual_bound) if abs(info.mip_dual_bound) < 1e29 else None
-    if status == S.kOptimal and bound is None:
-        bound = objective
-    if fault:  # as the sequential solve does (ModelSession._outcome): no bound from a fault
-        bound = None
-    if bound is not None:  # on the whole model's terms
-        bound = effective_bound(bound, cfg.reduction_bound, cfg.threshold)
+    end = read_end(h)  # HiGHS's objective checked against its solution's cost
     return SearchResult(
         index=cfg.index,
-        model_status=h.modelStatusToString(status),
-        infeasible=status in (S.kInfeasible, S.kUnboundedOrInfeasible),
-        interrupted=status == S.kInterrupt,
-        objective=objective,
-        bound=bound,
-        col=col,
-        nodes=int(info.mip_node_count) if info.mip_node_count >= 0 else 0,
+        model_status=end.model_status,
+        infeasible=end.infeasible,
+        interrupted=end.interrupted,
+        objective=end.objective,
+        bound=_whole_bound(end, cfg),
+        col=end.col,
+        nodes=end.nodes or 0,
         run_s=0.0,
         options=cfg.highs_options,
     )
@@ -289,8 +288,8 @@ def race(  # noqa: C901 (frozen, issue 17: to be split)
         stop=ctx.Value("i", 0, lock=False),
         lock=lock,
     )
-    if configs and configs[0].reduction_bound is not None:
-        shared.lb.value = float(configs[0].reduction_bound)
+    if configs and configs[0].bounds.lower_bound is not None:
+        shared.lb.value = float(configs[0].bounds.lower_bound)
     t0 = time.perf_counter()
     procs, conns = [], []
     for cfg in configs:
@@ -327,8 +326,8 @@ def race(  # noqa: C901 (frozen, issue 17: to be split)
                 ub, lb = shared.ub.value, shared.lb.value
                 on_progress(
                     time.perf_counter() - t0,
-                    ub if ub < 1e29 else None,
-                    lb if lb > -1e29 else None,
+                    ub if ub < HIGHS_INFINITE else None,
+                    lb if lb > -HIGHS_INFINITE else None,
                 )
     finally:
         shared.stop.value = 1
@@ -363,7 +362,7 @@ def _combine(
     with_solution = [s for s in searches if s.col is not None and s.objective is not None]
     best = min(with_solution, key=lambda s: s.objective or 0.0) if with_solution else None
     bounds = [s.bound for s in searches if s.bound is not None]
-    lb = shared.lb.value if shared.lb.value > -1e29 else None
+    lb = shared.lb.value if shared.lb.value > -HIGHS_INFINITE else None
     bound = max([*bounds, *([lb] if lb is not None else [])], default=None)
     if all(s.error for s in searches):
         raise RuntimeError(
@@ -394,7 +393,7 @@ def _combine(
     if bound is not None:
         bound = min(bound, objective)
     n = len(searches)
-    if bound is not None and objective - bound <= mip_gap * max(abs(objective), 1e-10):
+    if within_gap(objective, bound, mip_gap):
         status, message = Status.OPTIMAL, f"proven optimal within the requested gap ({n} searches)"
     elif should_stop is not None and should_stop():
         status, message = Status.FEASIBLE, "stopped at an interrupt with a feasible solution"

@@ -12,26 +12,23 @@ import logging
 from collections.abc import Iterator
 from typing import Any
 
-import highspy
 import numpy as np
-from pyomo.contrib.appsi.solvers import Highs
+from pyomo.contrib.appsi import solvers as appsi
 
 from csu_opt import stops
-from csu_opt.model.blocks import INF, Layout
+from csu_opt.model.blocks import Layout
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import build_matrix, pass_to_highs
+from csu_opt.model.matrix import build_matrix
 from csu_opt.model.pyomo_model import build_model
+from csu_opt.solver.highs import (
+    Highs,
+    log_to,
+    pass_to_highs,
+    quiet_highs,
+    set_options,
+    set_time_limit,
+)
 from csu_opt.solver.options import SolveOptions
-
-
-def highs_version() -> str:
-    h = highspy.Highs()
-    return f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}"
-
-
-def finite_or_none(x: float) -> float | None:
-    return float(x) if np.isfinite(x) and abs(x) < 1e29 else None
-
 
 _UPDATE_FLAGS = (
     "check_for_new_or_removed_constraints",
@@ -77,6 +74,23 @@ def choose_backend(ix: ModelIndex, backend: str) -> str:
     return backend
 
 
+# --------------------------------------------------------------------------- appsi's privates
+# Pyomo's appsi (6.10) has no public way to reach the highspy object it drives or the HiGHS
+# column of a variable; these two functions are the only places csu-opt reads its private
+# attributes, and tests/solver/test_appsi.py fails loudly should a Pyomo upgrade remove them.
+
+
+def appsi_highs(opt: appsi.Highs) -> Highs | None:
+    """The highspy object appsi's ``opt`` drives (None before ``opt`` has created one)."""
+    return getattr(opt, "_solver_model", None)
+
+
+def appsi_columns(opt: appsi.Highs) -> dict[int, int]:
+    """HiGHS's column of each variable appsi's ``opt`` handed over, by ``id(var)``."""
+    columns: dict[int, int] = opt._pyomo_var_to_solver_var_map
+    return columns
+
+
 class _InterruptStatus(logging.Filter):
     """Drops appsi's warning "Received unhandled status=<HighsModelStatus.kInterrupt ...>"."""
 
@@ -91,7 +105,8 @@ def handled_interrupt_status() -> Iterator[None]:
 
     appsi (Pyomo 6.10) logs "Received unhandled status=kInterrupt" whenever HiGHS stops at a
     user interrupt: a stop request, or the end of the main search's share before a polish.
-    csu-opt reads HiGHS's status itself (:func:`highs_status`), so that warning is noise.
+    csu-opt reads HiGHS's status itself (:func:`csu_opt.solver.highs.status_of`), so that
+    warning is noise.
     """
     log = logging.getLogger("pyomo.contrib.appsi.solvers.highs")
     quiet = _InterruptStatus()
@@ -112,7 +127,7 @@ class PyomoEngine:
         self.ix = ix
         self.model = build_model(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
         self.mutable = mutable
-        self.opt = Highs()
+        self.opt = appsi.Highs()
         self.loaded = False
 
     def set_parameters(self, lead_min: int | None, lead_max: int | None, scale: float) -> None:
@@ -121,7 +136,7 @@ class PyomoEngine:
         m.lead_max.value = float(lead_max if lead_max is not None else len(self.ix.leads))
         m.demand_scale.value = float(scale)
 
-    def prepare(self, options: SolveOptions) -> highspy.Highs:
+    def prepare(self, options: SolveOptions) -> Highs:
         opt = self.opt
         opt.config.stream_solver = False
         opt.config.load_solution = False
@@ -137,7 +152,9 @@ class PyomoEngine:
                 setattr(opt.update_config, flag, False)
             opt.update_config.update_params = self.mutable
             self.loaded = True
-        return opt._solver_model
+        h = appsi_highs(opt)
+        assert h is not None  # set_instance created it
+        return h
 
     def set_time_limit(self, seconds: float | None) -> None:
         self.opt.config.time_limit = seconds
@@ -148,7 +165,7 @@ class PyomoEngine:
 
     def solver_columns(self) -> np.ndarray:
         """HiGHS's column of every variable in the u|a|w|z|x layout (-1: not in HiGHS)."""
-        vmap = self.opt._pyomo_var_to_solver_var_map
+        vmap = appsi_columns(self.opt)
         return np.concatenate(
             [
                 np.fromiter((vmap.get(id(v), -1) for v in var.values()), int, len(var))
@@ -171,7 +188,7 @@ class MatrixEngine:
     def __init__(self, ix: ModelIndex, options: SolveOptions, mutable: bool):
         self.ix = ix
         self.mm = build_matrix(ix, valid_inequalities=options.valid_inequalities, mutable=mutable)
-        self.h = highspy.Highs()
+        self.h = quiet_highs()
         self.loaded = False
         self.scale = 1.0
 
@@ -201,25 +218,21 @@ class MatrixEngine:
         ):
             h.changeCoeff(r, c, v)
 
-    def prepare(self, options: SolveOptions) -> highspy.Highs:
+    def prepare(self, options: SolveOptions) -> Highs:
         h = self.h
         if not self.loaded:
             h.setOptionValue("output_flag", False)
             pass_to_highs(h, self.mm)
             self.loaded = True
         # the settings appsi makes in the Pyomo path, in the same order
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_file", str(options.log_file) if options.log_file else "")
-        h.setOptionValue(
-            "time_limit", float(options.time_limit) if options.time_limit is not None else INF
-        )
+        log_to(h, str(options.log_file) if options.log_file else "")
+        set_time_limit(h, options.time_limit)
         h.setOptionValue("mip_rel_gap", float(options.mip_gap))
-        for key, value in highs_options_of(options).items():
-            h.setOptionValue(key, value)
+        set_options(h, highs_options_of(options))
         return h
 
     def set_time_limit(self, seconds: float | None) -> None:
-        self.h.setOptionValue("time_limit", INF if seconds is None else float(seconds))
+        set_time_limit(self.h, seconds)
 
     def run(self) -> None:
         with stops.deferred():

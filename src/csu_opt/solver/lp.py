@@ -28,29 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import highspy
 import numpy as np
 
 from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel
-from csu_opt.model.matrix import csr, pass_submodel
-
-
-def quiet_highs(
-    highs_options: dict[str, Any], should_stop: Callable[[], bool] | None = None
-) -> highspy.Highs:
-    """A silent ``highspy.Highs`` with these options that stops (LP or MIP) once ``should_stop``."""
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    for key, value in highs_options.items():
-        h.setOptionValue(key, value)
-    if should_stop is not None:
-        stop = lambda event: event.interrupt() if should_stop() else None  # noqa: E731
-        h.cbSimplexInterrupt.subscribe(stop)
-        h.cbIpmInterrupt.subscribe(stop)
-        h.cbMipInterrupt.subscribe(stop)
-    return h
-
+from csu_opt.model.matrix import csr
+from csu_opt.solver.highs import (
+    is_infeasible,
+    is_interrupted,
+    is_optimal,
+    model_status,
+    pass_submodel,
+    quiet_highs,
+)
+from csu_opt.solver.tolerances import PRICE_TOL
 
 #: The first LP holds, for every CCG, its cheapest FIRST_SHARE of the leads (at least
 #: FIRST_MIN); each round adds up to as many more per CCG. Measured on capa at 8,000 (100
@@ -62,8 +53,6 @@ FIRST_MIN = 8
 #: least): on a generated 500 x 7,000 x 5 (110 leads) the first LP with 33 per CCG did not
 #: finish in 900 s; with 8 per CCG (56,000) HiGHS's interior point took 417 s.
 FIRST_MAX_Z = 60_000
-#: A left-out assignment enters when its reduced cost is below -PRICE_TOL x (1 + |cost|).
-PRICE_TOL = 1e-9
 MAX_ROUNDS = 200
 
 
@@ -136,20 +125,15 @@ def assignment_lp(
         h.setOptionValue("solver", first_solver if rnd == 0 else "simplex")
         with stops.deferred():
             h.run()
-        status = h.getModelStatus()
         res.rounds = rnd + 1
         out = np.flatnonzero(~active)
-        infeasible = status in (
-            highspy.HighsModelStatus.kInfeasible,
-            highspy.HighsModelStatus.kUnboundedOrInfeasible,
-        )
-        if infeasible and len(out):
+        if is_infeasible(h) and len(out):
             # too few assignments to satisfy every rule (lead counts, capacities): all in,
             # the LP becomes the whole relaxation
             pick = out
-        elif status != highspy.HighsModelStatus.kOptimal:
-            res.status = h.modelStatusToString(status)
-            res.interrupted = status == highspy.HighsModelStatus.kInterrupt
+        elif not is_optimal(h):
+            res.status = model_status(h)
+            res.interrupted = is_interrupted(h)
             return res
         else:
             sol = h.getSolution()

@@ -18,11 +18,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import highspy
 import numpy as np
 
 from csu_opt import stops
-from csu_opt.model.matrix import highs_solution_cost, objectives_agree
+from csu_opt.solver.highs import Highs, default_option, finite_or_none, read_end
+from csu_opt.solver.tolerances import IMPROVE_TOL
 
 #: HiGHS limits that end the main search early; the polish runs under its time budget only,
 #: so they are reset to HiGHS's defaults for it (and restored afterwards).
@@ -64,7 +64,7 @@ class PolishResult:
 
 
 def polish_lead_set(
-    h: highspy.Highs,
+    h: Highs,
     u_cols: np.ndarray,
     lower: np.ndarray,
     upper: np.ndarray,
@@ -86,9 +86,8 @@ def polish_lead_set(
     u = np.round(start[u_cols])
     cols = u_cols.astype(np.int32)
     saved = {k: h.getOptionValue(k)[1] for k in SEARCH_LIMITS}
-    defaults = highspy.Highs()
     for key in SEARCH_LIMITS:
-        h.setOptionValue(key, defaults.getOptionValue(key)[1])
+        h.setOptionValue(key, default_option(key))
     h.changeColsBounds(len(cols), cols, u, u)
     # after the bound change, which clears a solution handed over before it
     h.setSolution(len(start), np.arange(len(start), dtype=np.int32), start.astype(np.float64))
@@ -97,8 +96,7 @@ def polish_lead_set(
     def report(event: Any) -> None:
         out = event.data_out
         if on_progress is not None:
-            ub = float(out.mip_primal_bound)
-            on_progress(ub if abs(ub) < 1e29 else None)
+            on_progress(finite_or_none(out.mip_primal_bound))
         # set, or reset: HiGHS keeps the main search's interrupt request across runs
         event.data_in.user_interrupt = bool(should_stop is not None and should_stop())
 
@@ -107,22 +105,17 @@ def polish_lead_set(
     try:
         with stops.deferred():
             h.run()
-        reason = h.modelStatusToString(h.getModelStatus()).lower()
-        info = h.getInfo()
-        has = info.primal_solution_status == 2
-        after = float(info.objective_function_value) if has else None
-        bound = float(info.mip_dual_bound) if abs(info.mip_dual_bound) < 1e29 else None
-        col = np.asarray(h.getSolution().col_value, dtype=float) if has else None
-        if col is not None and after is not None:
-            cost = highs_solution_cost(h, col)
-            if not objectives_agree(cost, after):  # a solver fault: keep the start
-                after, col, reason = None, None, f"{reason}; inconsistent result ignored"
+        end = read_end(h)
+        reason = end.model_status.lower()
+        after, bound, col = end.objective, end.bound, end.col
+        if end.fault:  # a solver fault: keep the start
+            after, col, reason = None, None, f"{reason}; inconsistent result ignored"
     finally:
         h.cbMipInterrupt.clear()
         h.changeColsBounds(len(cols), cols, lower.astype(float), upper.astype(float))
         for key, value in saved.items():
             h.setOptionValue(key, value)
-    improved = after is not None and after < start_objective - 1e-9 * max(1.0, abs(after))
+    improved = after is not None and after < start_objective - IMPROVE_TOL * max(1.0, abs(after))
     return PolishResult(
         ran=True,
         reason=reason,

@@ -25,7 +25,7 @@ bound it reports for the whole model is max(LB, min(HiGHS's bound, threshold)). 
 already within the requested gap of LB, no branch-and-bound is needed at all.
 
 Everything here works on the arrays of :mod:`csu_opt.model.matrix` (layout order) and a private
-``highspy.Highs``; the result is plain data.
+HiGHS object (:func:`csu_opt.solver.highs.quiet_highs`); the result is plain data.
 """
 
 from __future__ import annotations
@@ -35,23 +35,28 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import highspy
 import numpy as np
 
 from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.matrix import pass_to_highs
-from csu_opt.solver.lp import LPResult, assignment_lp, quiet_highs
+from csu_opt.solver.highs import (
+    Highs,
+    gap,
+    is_interrupted,
+    is_optimal,
+    model_status,
+    objective_of,
+    pass_to_highs,
+    quiet_highs,
+    within_gap,
+)
+from csu_opt.solver.lp import LPResult, assignment_lp
+from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
 StageReport = Callable[[str, "float | None", "float | None"], None]
 
-#: A binary counts as 0 (or 1) in the LP optimum within this tolerance.
-ZERO_TOL = 1e-6
-#: Reduced-cost fixing keeps a safety margin of this much, relative to |UB|, for the LP's
-#: numerical error in rc and LB.
-FIX_TOL = 1e-7
 #: HiGHS's LP method for the relaxation: the interior point method with crossover took 35 s
 #: where dual simplex took 165 s on a generated 200 x 2,000 x 5 model (reduced costs need
 #: crossover's basis; HiGHS runs it by default).
@@ -86,6 +91,24 @@ Z_ALTERNATIVES = 2
 FREE_Z_MAX = 20_000
 
 
+@dataclass(frozen=True)
+class CombinedBound:
+    """A bound on the whole model from a bound on the reduced one (the fixings in place):
+    max(LB, min(bound, threshold)), as the module's docstring derives. Decided here only;
+    the sequential solve and every concurrent search use it."""
+
+    lower_bound: float | None = None  # LB: the reduction's own bound (None: none)
+    threshold: float = float("inf")  # every network the fixings exclude costs at least this
+
+    def whole(self, reduced_bound: float | None) -> float | None:
+        """The whole model's bound from ``reduced_bound`` (None: nothing proved on the
+        reduced model, e.g. stopped before its root)."""
+        if reduced_bound is None:
+            return self.lower_bound
+        inner = min(reduced_bound, self.threshold)
+        return inner if self.lower_bound is None else float(max(self.lower_bound, inner))
+
+
 @dataclass
 class Reduction:
     """What the root reduction found, in the layout order of :class:`MatrixModel`."""
@@ -109,18 +132,20 @@ class Reduction:
 
     def gap(self) -> float | None:
         """Relative gap between the incumbent and the LP bound."""
-        if self.incumbent_objective is None or self.lower_bound is None:
-            return None
-        ub, lb = self.incumbent_objective, self.lower_bound
-        return max(0.0, ub - lb) / max(abs(ub), 1e-10)
+        return gap(self.incumbent_objective, self.lower_bound)
+
+    def settled(self, mip_gap: float) -> bool:
+        """True when the incumbent is within ``mip_gap`` of the bound (no search needed)."""
+        return within_gap(self.incumbent_objective, self.lower_bound, mip_gap)
 
     def combined_bound(self, highs_bound: float | None) -> float | None:
         """A lower bound for the whole model from HiGHS's bound on the reduced one (None:
         HiGHS proved nothing, e.g. stopped before its root)."""
-        if highs_bound is None:
-            return self.lower_bound
-        inner = min(highs_bound, self.threshold)
-        return inner if self.lower_bound is None else float(max(self.lower_bound, inner))
+        return self.bounds().whole(highs_bound)
+
+    def bounds(self) -> CombinedBound:
+        """How a bound on the reduced model (the fixings in place) bounds the whole model."""
+        return CombinedBound(self.lower_bound, self.threshold)
 
     def as_record(self) -> dict[str, Any]:
         """The reduction as written to summary.json (solver.reduction)."""
@@ -240,19 +265,19 @@ def fixing_gains(
     return gain
 
 
-def _keep_better(red: Reduction, h: highspy.Highs, mm: MatrixModel, source: str) -> None:
+def _keep_better(red: Reduction, h: Highs, mm: MatrixModel, source: str) -> None:
     """Take HiGHS's solution as the incumbent when it beats the current one."""
-    red.interrupted = h.getModelStatus() == highspy.HighsModelStatus.kInterrupt
-    objective = _solved_objective(h)
+    red.interrupted = is_interrupted(h)
+    objective = objective_of(h)
     if objective is not None and (
-        red.incumbent_objective is None or objective < red.incumbent_objective - 1e-9
+        red.incumbent_objective is None or objective < red.incumbent_objective - IMPROVE_TOL
     ):
         red.incumbent = np.asarray(h.getSolution().col_value)[mm.highs_col]
         red.incumbent_objective = mm.cost(red.incumbent)
         red.incumbent_source = source
 
 
-def _set_start(h: highspy.Highs, mm: MatrixModel, red: Reduction) -> None:
+def _set_start(h: Highs, mm: MatrixModel, red: Reduction) -> None:
     """Hand HiGHS the current incumbent (after bound changes, which clear a set one)."""
     if red.incumbent is not None:
         h.setSolution(mm.n_cols, mm.highs_col.astype(np.int32), red.incumbent.astype(float))
@@ -276,24 +301,15 @@ def _z_outside_neighbourhood(
     return z[~keep]
 
 
-def _solved_objective(h: highspy.Highs) -> float | None:
-    info = h.getInfo()
-    if info.primal_solution_status != 2:  # kSolutionStatusFeasible
-        return None
-    return float(info.objective_function_value)
-
-
 def _full_highs(
     mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
-) -> highspy.Highs:
+) -> Highs:
     h = quiet_highs(highs_options, should_stop)
     pass_to_highs(h, mm)
     return h
 
 
-def _direct_lp(
-    h: highspy.Highs, mm: MatrixModel, time_limit: float | None, lp_solver: str
-) -> LPResult:
+def _direct_lp(h: Highs, mm: MatrixModel, time_limit: float | None, lp_solver: str) -> LPResult:
     """The LP relaxation of the whole model in one HiGHS run (integrality dropped)."""
     n = mm.n_cols
     h.setOptionValue("time_limit", float(time_limit) if time_limit else np.inf)
@@ -302,10 +318,9 @@ def _direct_lp(
     with stops.deferred():
         h.run()
     h.setOptionValue("solver", "choose")
-    status = h.getModelStatus()
-    res = LPResult(status=h.modelStatusToString(status))
-    res.interrupted = status == highspy.HighsModelStatus.kInterrupt
-    if status == highspy.HighsModelStatus.kOptimal:
+    res = LPResult(status=model_status(h))
+    res.interrupted = is_interrupted(h)
+    if is_optimal(h):
         sol = h.getSolution()
         hc = mm.highs_col
         res.objective = float(h.getInfo().objective_function_value)
@@ -392,7 +407,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     red.lp_binaries_positive = int(len(binaries) - len(zero))
 
     # 2. restricted MIPs over the LP's support
-    if red.gap() is None or red.gap() > mip_gap:  # type: ignore[operator]
+    if not red.settled(mip_gap):
         t1 = time.perf_counter()
         h.changeColsIntegrality(n, all_cols, integrality)
         sz = structural_zero
@@ -409,8 +424,10 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             def on_mip(event: Any) -> None:
                 found = event.data_out.mip_primal_bound
                 ub = red.incumbent_objective
-                best = found if ub is None or (abs(found) < 1e29 and found < ub) else ub
-                report(stage[0], best if best is not None and abs(best) < 1e29 else None, lb)
+                best = found if ub is None or (abs(found) < HIGHS_INFINITE and found < ub) else ub
+                report(
+                    stage[0], best if best is not None and abs(best) < HIGHS_INFINITE else None, lb
+                )
 
             h.cbMipInterrupt.subscribe(on_mip)
         z_out = None
@@ -429,8 +446,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
         left = budget - (time.perf_counter() - t1)
-        gap = red.gap()
-        if free_z and not red.interrupted and left > 0 and (gap is None or gap > mip_gap):
+        if free_z and not red.interrupted and left > 0 and not red.settled(mip_gap):
             # (b) every assignment free, from the best network so far
             _set_start(h, mm, red)
             h.setOptionValue("time_limit", float(max(left, 0.01)))

@@ -1,31 +1,46 @@
 """The pieces a solve's stages share: progress reports per stage, the reduction's log, the
-callbacks HiGHS calls (progress, the main share of a concurrent race), and HiGHS's model
-status mapped to csu-opt's statuses.
+callbacks HiGHS calls (progress, the main share of a concurrent race).
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import highspy
-import numpy as np
-
-from csu_opt.results.solution import Status
-from csu_opt.solver.engines import finite_or_none
+from csu_opt.solver.highs import Highs, finite_or_none, gap
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import Reduction
 
+#: The solve's own log records (the root reduction's account), written after HiGHS's log.
+log = logging.getLogger("csu_opt.solver")
 
-def highs_solution(col: np.ndarray) -> highspy.HighsSolution:
-    """A HiGHS solution holding column values only (a starting point for the next solve)."""
-    sol = highspy.HighsSolution()
-    sol.col_value = col.tolist()
-    sol.value_valid = True
-    return sol
+
+@contextlib.contextmanager
+def logging_to(path: Path | None) -> Iterator[None]:
+    """While inside, ``csu_opt.solver``'s records (INFO and above) are appended to ``path``
+    (the solve's highs.log) as plain lines; without a path they go where the application's
+    logging sends them."""
+    if path is None:
+        yield
+        return
+    handler = logging.FileHandler(path, mode="a", encoding="utf-8", delay=True)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.setLevel(logging.INFO)
+    level = log.level
+    log.addHandler(handler)
+    if log.getEffectiveLevel() > logging.INFO:
+        log.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        log.removeHandler(handler)
+        handler.close()
+        log.setLevel(level)
 
 
 def stage_reporter(
@@ -36,10 +51,8 @@ def stage_reporter(
         return None
 
     def on_stage(stage: str, incumbent: float | None, bound: float | None) -> None:
-        gap = None
-        if incumbent is not None and bound is not None:
-            gap = max(0.0, incumbent - bound) / max(abs(incumbent), 1e-10)
-        report(Progress(time.perf_counter() - t_start, incumbent, bound, gap, stage))
+        elapsed = time.perf_counter() - t_start
+        report(Progress(elapsed, incumbent, bound, gap(incumbent, bound), stage))
 
     return on_stage
 
@@ -51,16 +64,13 @@ def combined_reporter(
 
     def on_progress(p: Progress) -> None:
         bound = red.combined_bound(p.bound)
-        gap = None
-        if p.incumbent is not None and bound is not None:
-            gap = max(0.0, p.incumbent - bound) / max(abs(p.incumbent), 1e-10)
-        report(Progress(p.elapsed_s, p.incumbent, bound, gap))
+        report(Progress(p.elapsed_s, p.incumbent, bound, gap(p.incumbent, bound)))
 
     return on_progress
 
 
-def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
-    """Append what the root reduction did to the solve's log (highs.log)."""
+def log_reduction(red: Reduction, skipped: bool) -> None:
+    """Log what the root reduction did (into highs.log, inside :func:`logging_to`)."""
     rounds = f", {red.lp_rounds} column-generation rounds" if red.lp_rounds else ""
     lines = [
         "",
@@ -73,15 +83,13 @@ def log_reduction(path: Path, red: Reduction, skipped: bool) -> None:
     ]
     if skipped:
         lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
-    with path.open("a", encoding="utf-8") as fh:
-        fh.write("\n".join(lines) + "\n")
+    log.info("\n".join(lines))
 
 
 def reduction_settles(red: Reduction, options: SolveOptions, t_start: float) -> bool:
     """True when the root reduction leaves HiGHS nothing to do: interrupted, the incumbent
     within the gap of the LP bound, or no time left."""
-    gap = red.gap()
-    if red.interrupted or (gap is not None and gap <= options.mip_gap):
+    if red.interrupted or red.settled(options.mip_gap):
         return True
     return (
         options.time_limit is not None
@@ -104,17 +112,19 @@ class MainShare:
         return self.ended
 
 
-def attach_callbacks(
-    h: highspy.Highs, options: SolveOptions, share: MainShare | None = None
-) -> None:
-    if options.on_progress is None and options.should_stop is None and share is None:
+def attach_callbacks(h: Highs, options: SolveOptions, share: MainShare | None = None) -> None:
+    if (
+        options.callbacks.on_progress is None
+        and options.callbacks.should_stop is None
+        and share is None
+    ):
         h.cbMipInterrupt.clear()
         return
 
     def on_interrupt(event: Any) -> None:
         out = event.data_out
-        if options.on_progress is not None:
-            options.on_progress(
+        if options.callbacks.on_progress is not None:
+            options.callbacks.on_progress(
                 Progress(
                     elapsed_s=float(out.running_time),
                     incumbent=finite_or_none(out.mip_primal_bound),
@@ -124,7 +134,7 @@ def attach_callbacks(
                     else None,
                 )
             )
-        stop = options.should_stop is not None and options.should_stop()
+        stop = options.callbacks.should_stop is not None and options.callbacks.should_stop()
         ended = share is not None and share.due(finite_or_none(out.mip_primal_bound))
         # set, or reset: HiGHS keeps an interrupt request across runs of one object (highspy
         # 1.15.1, measured), and the polish or the next solve runs on this one
@@ -134,28 +144,7 @@ def attach_callbacks(
     h.cbSimplexInterrupt.clear()
     h.cbIpmInterrupt.clear()
     h.cbMipInterrupt.subscribe(on_interrupt)
-    if options.should_stop is not None:
-        stop_lp = lambda event: event.interrupt() if options.should_stop() else None  # noqa: E731
+    if options.callbacks.should_stop is not None:
+        stop_lp = lambda event: event.interrupt() if options.callbacks.should_stop() else None  # noqa: E731
         h.cbSimplexInterrupt.subscribe(stop_lp)
         h.cbIpmInterrupt.subscribe(stop_lp)
-
-
-def highs_status(h: highspy.Highs) -> tuple[Status, str]:
-    """csu-opt's status and a plain sentence from HiGHS's model status."""
-    ms = h.getModelStatus()
-    S = highspy.HighsModelStatus
-    has_solution = h.getInfo().primal_solution_status == 2
-    if ms == S.kOptimal:
-        return Status.OPTIMAL, "proven optimal within the requested gap"
-    if ms in (S.kInfeasible,):
-        return Status.INFEASIBLE, "proven infeasible: no network satisfies every rule"
-    if ms == S.kUnboundedOrInfeasible:
-        return Status.INFEASIBLE, "HiGHS reports the model infeasible (or unbounded)"
-    limit = {
-        S.kTimeLimit: "the time limit",
-        S.kIterationLimit: "the iteration limit",
-        S.kInterrupt: "an interrupt",
-    }.get(ms, h.modelStatusToString(ms))
-    if has_solution:
-        return Status.FEASIBLE, f"stopped at {limit} with a feasible solution"
-    return Status.NO_SOLUTION, f"stopped at {limit} before any feasible solution was found"

@@ -32,11 +32,10 @@ import pandas as pd
 
 from csu_opt.model.blocks import IndexCodes, Layout, MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
+from csu_opt.solver.tolerances import FEAS_TOL, START_EPS, START_SLACK
 
 #: Capacity opened beyond the demand, per line, before CCGs are placed.
 HEADROOM = 1.1
-#: Largest row or bound violation accepted (relative to the largest demand).
-FEAS_TOL = 1e-9
 
 
 def greedy_start(ix: ModelIndex, mm: MatrixModel, tries: int = 3) -> np.ndarray | None:
@@ -78,7 +77,7 @@ def greedy_start(ix: ModelIndex, mm: MatrixModel, tries: int = 3) -> np.ndarray 
             opened, sc, si, sf = _first_choices(ix, cand, opened, lo)
         load = np.zeros((len(cand), nS))
         np.add.at(load, si, sf[:, None] * dem[sc])
-        low = opened & (load.sum(axis=1) < v[cand] - 1e-9)
+        low = opened & (load.sum(axis=1) < v[cand] - START_SLACK)
         if low.any():
             banned[cand[low]] = True
             continue
@@ -108,7 +107,7 @@ def _place(
     """
     k = len(fixed)
     total = dem.sum(axis=0)
-    score = fixed / np.maximum(cap.sum(axis=1), 1e-9)
+    score = fixed / np.maximum(cap.sum(axis=1), START_SLACK)
     opened = np.zeros(k, dtype=bool)
     held = np.zeros(cap.shape[1])
     for i in np.argsort(score, kind="stable"):
@@ -123,11 +122,13 @@ def _place(
     out_f: list[float] = []
     for c in np.argsort(-dem.sum(axis=1), kind="stable"):
         need, d = 1.0, dem[c]
-        while need > 1e-12:
+        while need > START_EPS:
             with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
                 share = np.where(d > 0, room / d, np.inf).min(axis=1)  # share that fits
-            share = np.minimum(share, need) if split else np.where(share >= need - 1e-9, need, 0)
-            ok = (share > 1e-12) & np.isfinite(price[c])
+            share = (
+                np.minimum(share, need) if split else np.where(share >= need - START_SLACK, need, 0)
+            )
+            ok = (share > START_EPS) & np.isfinite(price[c])
             pick = np.flatnonzero(ok & opened)
             if len(pick):
                 i = int(pick[np.argmin(price[c, pick])])
@@ -289,8 +290,8 @@ def attach_subcontractors(
             budget = budget - y
         vol = take.sum(axis=1)
         saving = -a_cost[p] - link_cost[links[cand]] + (adv * take).sum(axis=1)
-        feasible = (vol > 0) & (vol >= v[p] - 1e-9)
-        if not (feasible & (saving > 1e-9)).any():
+        feasible = (vol > 0) & (vol >= v[p] - START_SLACK)
+        if not (feasible & (saving > START_SLACK)).any():
             continue
         best = int(np.argmax(np.where(feasible, saving, -np.inf)))
         i, y = cand[best], take[best]
