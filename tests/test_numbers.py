@@ -170,3 +170,15 @@ def test_quality_points_to_one_decimal(value, shown):
 )
 def test_cells_read_back_as_a_float_or_none(cell, value):
     assert as_float(cell) == value
+
+
+def test_counts_agree_with_their_noun_and_verb() -> None:
+    """'1 CCGs change network' was printed; a count now agrees with its noun and verb."""
+    from csu_opt.numbers import ccgs_that, count
+
+    assert count(1, "CCG") == "1 CCG"
+    assert count(0, "CCG") == "0 CCGs"
+    assert count(1200, "provider") == "1,200 providers"
+    assert count(2, "body", "bodies") == "2 bodies"
+    assert ccgs_that(1, "changes network", "change network") == "1 CCG changes network"
+    assert ccgs_that(3, "moves", "move") == "3 CCGs move"

@@ -98,6 +98,16 @@ def staff(x: float | None) -> str:
     return f"{round(float(x)):,d}"  # type: ignore[arg-type]
 
 
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """``1 CCG``, ``0 CCGs``, ``12 CCGs``: a whole count with its noun agreeing."""
+    return f"{n:,d} {noun if n == 1 else plural or noun + 's'}"
+
+
+def ccgs_that(n: int, verb: str, verb_plural: str) -> str:
+    """``1 CCG moves``, ``3 CCGs move``: a count of CCGs with its verb agreeing."""
+    return f"{count(n, 'CCG')} {verb if n == 1 else verb_plural}"
+
+
 def seconds(x: float | None) -> str:
     """``0.25s`` below 10 s, ``12.3s`` below 100 s, ``301s`` above."""
     if missing(x):

@@ -40,7 +40,7 @@ from csu_opt.analysis.whatif import (
 )
 from csu_opt.instance.load import Instance
 from csu_opt.model.pyomo_model import linear
-from csu_opt.numbers import number
+from csu_opt.numbers import ccgs_that, number
 from csu_opt.results.solution import Solution
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import ModelSession
@@ -287,7 +287,7 @@ def format_alternatives(alt: Alternatives, max_ccgs: int = 30) -> list[str]:
         change = ""
         if row.rank > 1:
             change = f"  (+{row.added_leads or '-'} / -{row.dropped_leads or '-'}, "
-            change += f"{row.moved_ccgs} CCGs move)"
+            change += f"{ccgs_that(int(row.moved_ccgs), 'moves', 'move')})"
         scale = 100 / max(abs(opt.objective or 0.0), 1e-9) if opt is not None else 1.0
         extra = describe(iv.scaled(scale), row.extra_pct, "%")
         extra = f"+{extra}" if extra[:1].isdigit() else extra

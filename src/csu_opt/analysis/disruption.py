@@ -39,7 +39,7 @@ from csu_opt.analysis.whatif import (
 from csu_opt.errors import InstanceError, Problem
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
-from csu_opt.numbers import number
+from csu_opt.numbers import ccgs_that, number
 from csu_opt.results.run import read_solution
 from csu_opt.results.solution import Solution
 from csu_opt.solver.options import SolveOptions
@@ -165,7 +165,10 @@ def check_incumbent(instance: Instance, incumbent: Incumbent) -> list[str]:
     notes = []
     new = [c for c in instance.ccgs.index if c not in set(a["ccg"])]
     if new:
-        notes.append(f"{len(new)} CCGs have no network today and may go anywhere: {joined(new)}")
+        notes.append(
+            f"{ccgs_that(len(new), 'has', 'have')} no network today"
+            f" and may go anywhere: {joined(new)}"
+        )
     cannot = sorted(set(a["lead"]) - {p for p in prov.index if prov.at[p, "can_lead"]})
     if cannot:
         notes.append(
@@ -342,7 +345,7 @@ def incumbent_summary(sol: Solution) -> list[str]:
     if "moves" not in info:
         return []
     out = [
-        f"{info['moves']} CCGs change network"
+        ccgs_that(int(info["moves"]), "changes network", "change network")
         + (f": {', '.join(info['moved_ccgs'])}" if info["moved_ccgs"] else "")
     ]
     if info.get("churn_cost"):

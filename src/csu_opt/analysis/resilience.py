@@ -60,7 +60,7 @@ from csu_opt.analysis.whatif_rules import DoubleCoverage
 from csu_opt.errors import CsuOptError
 from csu_opt.files import write_text
 from csu_opt.instance.load import Instance, load_instance, replace
-from csu_opt.numbers import number
+from csu_opt.numbers import ccgs_that, number
 from csu_opt.results.run import ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
 from csu_opt.solver.options import SolveOptions
@@ -401,7 +401,9 @@ def format_resilience(r: Resilience, max_rows: int = 40) -> list[str]:
         note = "" if row.proven else f"  {not_proven(*solves)}"
         if row.repairable:
             iv = r.extra[row.provider]
-            moved = f"{row.moved_ccgs} CCGs move" + (f" ({short(row.moved)})" if row.moved else "")
+            moved = ccgs_that(int(row.moved_ccgs), "moves", "move") + (
+                f" ({short(row.moved)})" if row.moved else ""
+            )
             roles = f"; roles: {short(row.role_changes)}" if row.role_changes else ""
             pct = ""
             if iv.binding is True and r.base.objective:

@@ -17,6 +17,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from csu_opt.errors import CsuOptError
+from csu_opt.numbers import ccgs_that
 from csu_opt.present.plots_map import ccg_map_figure, footer, named, run_map_data
 from csu_opt.results.solution import read_results
 
@@ -116,7 +117,7 @@ def resilience_map_figure(run: Run, provider: str | None = None) -> Figure:
         extra = f"+{float(cell('extra_cost') or 'nan'):,.0f} ({run.cost_unit})"
         if cell("extra_pct"):
             extra += f", +{float(cell('extra_pct')):.1f}%"
-        what = f"{len(hit)} CCG{'s' if len(hit) != 1 else ''} move; cost {extra}"
+        what = f"{ccgs_that(len(hit), 'moves', 'move')}; cost {extra}"
         label = f"moves to another network ({len(hit)})"
         head = f"CCGs that move to another network ({len(hit)}):"
     else:
