@@ -15,6 +15,7 @@ import pandas as pd
 import pyomo.environ as pyo
 from pyomo.core.expr.numeric_expr import LinearExpression
 
+from csu_opt.model.families import active_families
 from csu_opt.model.index import ModelIndex, cover_counts, free_choice_rows, quality_covers
 
 
@@ -52,23 +53,8 @@ def build_model(
         )
         m.demand_scale = pyo.Param(mutable=True, initialize=1.0)
     add_variables(m, ix)
-    add_lead_count(m, ix)
-    add_one_role(m, ix)
-    add_subcontract_to_lead(m, ix)
-    add_ccg_assignment(m, ix)
-    add_network_balance(m, ix)
-    add_capacity(m, ix)
-    # C7 (eligibility) holds by construction: ix.flows has only eligible (p, s) pairs.
-    add_full_coverage(m, ix)
-    add_network_quality(m, ix)
-    add_self_delivery(m, ix)
-    add_viability(m, ix)
-    add_mergers(m, ix)
-    add_free_choice(m, ix)
-    if valid_inequalities:
-        add_capacity_cover(m, ix)
-        add_quality_cover(m, ix)
-        add_role_split(m, ix)
+    for fam in active_families(valid_inequalities, mutable):
+        HAND_WRITTEN[fam.name](m, ix)
     add_objective(m, ix)
     return m
 
@@ -455,3 +441,24 @@ def add_objective(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
         expr=linear([coefs[i] for i in keep], [vars_[i] for i in keep], constant=float(X.sum())),
         sense=pyo.minimize,
     )
+
+
+#: the families of the registry (csu_opt.model.families) whose Pyomo components are written by
+#: hand, by family name
+HAND_WRITTEN = {
+    "lead_count": add_lead_count,
+    "one_role": add_one_role,
+    "subcontract_to_lead": add_subcontract_to_lead,
+    "ccg_assignment": add_ccg_assignment,
+    "network_balance": add_network_balance,
+    "capacity": add_capacity,
+    "full_coverage": add_full_coverage,
+    "network_quality": add_network_quality,
+    "self_delivery": add_self_delivery,
+    "viability": add_viability,
+    "mergers": add_mergers,
+    "free_choice": add_free_choice,
+    "capacity_cover": add_capacity_cover,
+    "quality_cover": add_quality_cover,
+    "role_split": add_role_split,
+}
