@@ -10,8 +10,8 @@ the containers from
 ``tests/model/test_matrix.py`` checks row for row that the two models agree.
 
 Columns are laid out u | a | w | z | x, each family in its frame's row order (``x`` column
-``X + k`` is row k of ``ix.flows``). Rows are the blocks in pyomo_model.py's order. The matrix is
-assembled row-wise (CSR), as HiGHS's ``passModel`` takes it.
+``X + k`` is row k of ``ix.flows``). Rows are the blocks in registry order, as build_model
+builds them. The matrix is assembled row-wise (CSR), as HiGHS's ``passModel`` takes it.
 
 Mutable parameters (``mutable=True``, as ``build_model(..., mutable=True)``): the lead-count
 row always exists, and the entries and row bounds that scale with demand (C5's d[c,s] z[l,c]

@@ -1,9 +1,10 @@
 """The constraint families as row blocks: one ``rows_*`` function per family of
-``model/formulation.md``, named like the ``add_*`` of :mod:`csu_opt.model.pyomo_model`
-(``rows_network_balance`` beside ``add_network_balance``), each docstring holding the same
-formula. Each returns one :class:`~csu_opt.model.blocks.RowBlock` per Pyomo component of that
-family, in the same order, with the same rows (``tests/model/test_matrix.py`` checks it row
-for row); :func:`objective` gives the column costs and the offset.
+``model/formulation.md``, each docstring holding its formula, registered once in
+:mod:`csu_opt.model.families`. Each returns one :class:`~csu_opt.model.blocks.RowBlock` per
+Pyomo component of that family, in order, with the index key of each row (``keys``): the
+matrix backend assembles the blocks, and :func:`csu_opt.model.pyomo_model.build_model`
+generates its constraints from them (``tests/model/test_matrix.py`` checks the two row for
+row); :func:`objective` gives the column costs and the offset.
 """
 
 from __future__ import annotations
