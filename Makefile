@@ -6,7 +6,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 INSTANCE ?= instances/demo.yaml
 
-.PHONY: run test test-fast oracle-refs lint install clean
+.PHONY: run test test-fast oracle-refs golden-lp lint install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -38,6 +38,11 @@ test-fast: $(STAMP)
 # recompute the brute-force oracle's stored answers (tests/data/oracle); review the diff
 oracle-refs: $(STAMP)
 	PYTHONPATH=tests $(BIN)/python -m factories.oracle_refs
+
+# rewrite the golden LP files of the tiny instances (tests/data/golden) from the model as it is
+# built now; review their diff: it is the change of the formulation
+golden-lp: $(STAMP)
+	PYTHONPATH=tests $(BIN)/python -m factories.golden
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

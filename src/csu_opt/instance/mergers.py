@@ -4,7 +4,7 @@ The optional ``mergers`` table names a merged body and its members. Loading chec
 (:func:`check_mergers`) and turns every merger into a provider of its own
 (:func:`derive_bodies`), so that the index, the model, verify and the plots treat a body like
 any provider; the model adds only the exclusivity rows and the objective terms
-(``csu_opt.model.pyomo_model.add_mergers``, ``add_objective``). What the body is, when not given:
+(``csu_opt.model.rows.rows_mergers``, ``objective``). What the body is, when not given:
 
 - capacity per line: the members' sum; unit cost: their capacity-weighted mean; quality:
   the capacity-weighted mean (``quality_rule: weighted``) or the best member's (``max``),

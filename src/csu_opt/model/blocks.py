@@ -4,9 +4,9 @@ assembled :class:`MatrixModel`, and the integer codes of the index frames the ro
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -29,7 +29,10 @@ class RowBlock:
     """The rows of one Pyomo component: entries (row, col, val), rows local to the block.
 
     ``scaled`` marks entries whose value is multiplied by the demand scale; ``scaled_lower``
-    says that the block's lower bounds are.
+    says that the block's lower bounds are. ``keys`` gives the Pyomo index of each row, in row
+    order (computed on demand: the matrix path never asks; None: 0, 1, ..., n_rows - 1);
+    ``scalar`` marks a one-row component without an index; ``param_bounds`` names the
+    model's mutable Params that are the lower and upper bounds (C1 in a mutable model).
     """
 
     name: str
@@ -41,6 +44,9 @@ class RowBlock:
     upper: np.ndarray
     scaled: np.ndarray | None = None
     scaled_lower: bool = False
+    keys: Callable[[], list[Any]] | None = None
+    scalar: bool = False
+    param_bounds: tuple[str, str] | None = None
 
 
 def row_block(
@@ -51,6 +57,9 @@ def row_block(
     upper: float | np.ndarray,
     scaled_part: int | None = None,
     scaled_lower: bool = False,
+    keys: Callable[[], list[Any]] | None = None,
+    scalar: bool = False,
+    param_bounds: tuple[str, str] | None = None,
 ) -> RowBlock:
     """A block from entry parts (rows, cols, vals); ``scaled_part`` indexes a scaled part."""
     rows = [np.asarray(r, dtype=INDEX) for r, _, _ in parts]
@@ -72,6 +81,9 @@ def row_block(
         upper=np.broadcast_to(np.asarray(upper, dtype=float), n_rows).copy(),
         scaled=scaled,
         scaled_lower=scaled_lower,
+        keys=keys,
+        scalar=scalar,
+        param_bounds=param_bounds,
     )
 
 
@@ -283,6 +295,12 @@ def index_codes(ix: ModelIndex) -> IndexCodes:
         eligible=eligible,
         link_of=link_of,
     )
+
+
+def pair_keys(first: pd.Index, second: pd.Index, codes: np.ndarray, n: int) -> list[Any]:
+    """Tuple keys (first[c // n], second[c % n]) of pair codes c = i * n + j."""
+    codes = np.asarray(codes, dtype=INDEX)
+    return list(zip(first[codes // n].tolist(), second[codes % n].tolist(), strict=True))
 
 
 def first_seen(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

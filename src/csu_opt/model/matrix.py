@@ -3,14 +3,15 @@
 The same model as :mod:`csu_opt.model.pyomo_model` (maths in ``model/formulation.md``),
 built from the :class:`~csu_opt.model.index.ModelIndex` frames with numpy alone: no Python loop
 runs over variables or nonzeros. The row blocks of each constraint family come from
-:mod:`csu_opt.model.rows` (one function per family), the containers from
+the registry :mod:`csu_opt.model.families` (its row builders are in :mod:`csu_opt.model.rows`),
+the containers from
 :mod:`csu_opt.model.blocks`; this module assembles them, and
 :func:`csu_opt.solver.highs.pass_to_highs` hands them to HiGHS.
 ``tests/model/test_matrix.py`` checks row for row that the two models agree.
 
 Columns are laid out u | a | w | z | x, each family in its frame's row order (``x`` column
-``X + k`` is row k of ``ix.flows``). Rows are the blocks in pyomo_model.py's order. The matrix is
-assembled row-wise (CSR), as HiGHS's ``passModel`` takes it.
+``X + k`` is row k of ``ix.flows``). Rows are the blocks in registry order, as build_model
+builds them. The matrix is assembled row-wise (CSR), as HiGHS's ``passModel`` takes it.
 
 Mutable parameters (``mutable=True``, as ``build_model(..., mutable=True)``): the lead-count
 row always exists, and the entries and row bounds that scale with demand (C5's d[c,s] z[l,c]
@@ -30,25 +31,9 @@ from csu_opt.model.blocks import (
     MatrixModel,
     index_codes,
 )
+from csu_opt.model.families import active_families
 from csu_opt.model.index import ModelIndex
-from csu_opt.model.rows import (
-    objective,
-    rows_capacity,
-    rows_capacity_cover,
-    rows_ccg_assignment,
-    rows_free_choice,
-    rows_full_coverage,
-    rows_lead_count,
-    rows_mergers,
-    rows_network_balance,
-    rows_network_quality,
-    rows_one_role,
-    rows_quality_cover,
-    rows_role_split,
-    rows_self_delivery,
-    rows_subcontract_to_lead,
-    rows_viability,
-)
+from csu_opt.model.rows import objective
 
 if TYPE_CHECKING:
     import scipy.sparse as sp
@@ -63,24 +48,10 @@ def build_matrix(
     lay = Layout(len(ix.leads), len(ix.providers), len(ix.links), len(ix.assign), len(ix.flows))
     cd = index_codes(ix)
     blocks = [
-        *rows_lead_count(ix, lay, mutable),
-        *rows_one_role(ix, lay, cd),
-        *rows_subcontract_to_lead(ix, lay, cd),
-        *rows_ccg_assignment(ix, lay, cd),
-        *rows_network_balance(ix, lay, cd),
-        *rows_capacity(ix, lay, cd),
-        # C7 (eligibility) holds by construction: ix.flows has only eligible (p, s) pairs.
-        *rows_full_coverage(ix, lay, cd),
-        *rows_network_quality(ix, lay, cd),
-        *rows_self_delivery(ix, lay, cd),
-        *rows_viability(ix, lay, cd),
-        *rows_mergers(ix, lay, cd),
-        *rows_free_choice(ix, lay, cd),
+        b
+        for fam in active_families(valid_inequalities, mutable)
+        for b in fam.rows(ix, lay, cd, mutable)
     ]
-    if valid_inequalities and not mutable:
-        blocks += rows_capacity_cover(ix, lay, cd)
-    if valid_inequalities:
-        blocks += [*rows_quality_cover(ix, lay, cd), *rows_role_split(ix, lay, cd)]
 
     # columns
     cost, offset = objective(ix, lay)

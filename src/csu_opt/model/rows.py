@@ -1,9 +1,10 @@
 """The constraint families as row blocks: one ``rows_*`` function per family of
-``model/formulation.md``, named like the ``add_*`` of :mod:`csu_opt.model.pyomo_model`
-(``rows_network_balance`` beside ``add_network_balance``), each docstring holding the same
-formula. Each returns one :class:`~csu_opt.model.blocks.RowBlock` per Pyomo component of that
-family, in the same order, with the same rows (``tests/model/test_matrix.py`` checks it row
-for row); :func:`objective` gives the column costs and the offset.
+``model/formulation.md``, each docstring holding its formula, registered once in
+:mod:`csu_opt.model.families`. Each returns one :class:`~csu_opt.model.blocks.RowBlock` per
+Pyomo component of that family, in order, with the index key of each row (``keys``): the
+matrix backend assembles the blocks, and :func:`csu_opt.model.pyomo_model.build_model`
+generates its constraints from them (``tests/model/test_matrix.py`` checks the two row for
+row); :func:`objective` gives the column costs and the offset.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from csu_opt.model.blocks import (
     RowBlock,
     first_seen,
     name_rank,
+    pair_keys,
     positions_of,
     row_block,
 )
@@ -45,7 +47,8 @@ def rows_lead_count(ix: ModelIndex, lay: Layout, mutable: bool = False) -> list[
         lo = float(ix.lead_min) if ix.lead_min else -INF
         hi = float(ix.lead_max) if ix.lead_max is not None else INF
     part = (np.zeros(n, INDEX), lay.U + np.arange(n), 1.0)
-    return [row_block("lead_count", 1, [part], lo, hi)]
+    params = ("lead_min", "lead_max") if mutable else None
+    return [row_block("lead_count", 1, [part], lo, hi, scalar=True, param_bounds=params)]
 
 
 def rows_one_role(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -67,6 +70,7 @@ def rows_one_role(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]
         [(codes, wcols, 1.0), (np.flatnonzero(ul >= 0), lay.U + ul[ul >= 0], mm)],
         -INF,
         mm,
+        keys=lambda: ix.providers.index[uniq].tolist(),
     )
     lead_active = row_block(
         "lead_active",
@@ -106,7 +110,9 @@ def rows_subcontract_to_lead(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> lis
 def rows_ccg_assignment(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     """(C4) Σ_l z[l,c] = 1 for every CCG; z[l,c] <= u[l]."""
     k = np.arange(lay.n_z)
-    once = row_block("assign_once", cd.nC, [(cd.z_c, lay.Z + k, 1.0)], 1.0, 1.0)
+    once = row_block(
+        "assign_once", cd.nC, [(cd.z_c, lay.Z + k, 1.0)], 1.0, 1.0, keys=lambda: list(ix.ccgs)
+    )
     to_lead = row_block(
         "assign_to_lead", lay.n_z, [(k, lay.Z + k, 1.0), (k, lay.U + cd.z_l, -1.0)], -INF, 0.0
     )
@@ -138,7 +144,18 @@ def rows_network_balance(
         (row_of[flow_key], lay.X + np.arange(lay.n_x), 1.0),
         (row_of[dem_key], lay.Z + zk[dl, dj], -d[dj] * demand_scale),
     ]
-    return [row_block("network_balance", len(keys), parts, 0.0, 0.0, scaled_part=1)]
+    leads, lines = pd.Index(ix.leads), ix.lines.index
+    return [
+        row_block(
+            "network_balance",
+            len(keys),
+            parts,
+            0.0,
+            0.0,
+            scaled_part=1,
+            keys=lambda: pair_keys(leads, lines, keys, nS),
+        )
+    ]
 
 
 def rows_capacity(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -158,6 +175,7 @@ def rows_capacity(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]
         [(codes, lay.X + xk, 1.0), (np.arange(len(uniq)), lay.A + uniq // nS, -cap_g)],
         -INF,
         0.0,
+        keys=lambda: pair_keys(ix.providers.index, ix.lines.index, uniq, nS),
     )
     sub = np.flatnonzero(~cd.flow_self)
     j = np.arange(len(sub))
@@ -195,7 +213,17 @@ def rows_full_coverage(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowB
         (row_of[cd.link_l[k], s], lay.W + k, 1.0),
         (row_of[rl, rs], lay.U + rl, -1.0),
     ]
-    return [row_block("full_coverage", int(need.sum()), parts, 0.0, INF)]
+    leads, lines = pd.Index(ix.leads), ix.lines.index
+    return [
+        row_block(
+            "full_coverage",
+            int(need.sum()),
+            parts,
+            0.0,
+            INF,
+            keys=lambda: list(zip(leads[rl].tolist(), lines[rs].tolist(), strict=True)),
+        )
+    ]
 
 
 def rows_network_quality(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -209,7 +237,17 @@ def rows_network_quality(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[Ro
     row_of[below] = np.arange(len(below))
     ks = np.flatnonzero(row_of[key] >= 0)
     parts = [(row_of[key[ks]], lay.X + ks, slack[ks])]
-    return [row_block("network_quality", len(below), parts, 0.0, INF)]
+    leads, lines = pd.Index(ix.leads), ix.lines.index
+    return [
+        row_block(
+            "network_quality",
+            len(below),
+            parts,
+            0.0,
+            INF,
+            keys=lambda: pair_keys(leads, lines, below, nS),
+        )
+    ]
 
 
 def rows_self_delivery(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -220,7 +258,8 @@ def rows_self_delivery(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowB
     codes, uniq = first_seen(cd.flow_l)
     coef = np.where(cd.flow_self, 1.0 - rho, -rho)
     parts = [(codes, lay.X + np.arange(lay.n_x), coef)]
-    return [row_block("self_delivery", len(uniq), parts, 0.0, INF)]
+    keys = lambda: pd.Index(ix.leads)[uniq].tolist()  # noqa: E731
+    return [row_block("self_delivery", len(uniq), parts, 0.0, INF, keys=keys)]
 
 
 def rows_viability(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -234,7 +273,8 @@ def rows_viability(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock
         (row_of[cd.flow_p[ks]], lay.X + ks, 1.0),
         (np.arange(len(keep)), lay.A + keep, -v[keep]),
     ]
-    return [row_block("viability", len(keep), parts, 0.0, INF)]
+    keys = lambda: ix.providers.index[keep].tolist()  # noqa: E731
+    return [row_block("viability", len(keep), parts, 0.0, INF, keys=keys)]
 
 
 def rows_mergers(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -256,7 +296,8 @@ def rows_mergers(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
         (np.arange(len(keys)), lay.A + keys, 1.0),
         (row_of[member], lay.A + body, 1.0),
     ]
-    return [row_block("merger_exclusive", len(keys), parts, -INF, 1.0)]
+    members = lambda: prov[keys].tolist()  # noqa: E731
+    return [row_block("merger_exclusive", len(keys), parts, -INF, 1.0, keys=members)]
 
 
 def rows_free_choice(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -287,7 +328,8 @@ def rows_capacity_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[Row
     js = np.flatnonzero(row_of[cd.elig_s] >= 0)
     parts = [(row_of[cd.elig_s[js]], lay.A + cd.elig_p[js], np.ones(len(js)))]
     lower = counts["k"].to_numpy(dtype=float)
-    return [row_block("capacity_cover", len(counts), parts, lower, INF)]
+    keys = lambda: counts["s"].tolist()  # noqa: E731
+    return [row_block("capacity_cover", len(counts), parts, lower, INF, keys=keys)]
 
 
 def rows_quality_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
@@ -328,6 +370,7 @@ def rows_role_split(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBloc
         [(row_of[cd.flow_p[own]], lay.X + own, 1.0), (n, lay.U + lead_of[vp], -v[vp])],
         0.0,
         INF,
+        keys=lambda: ix.providers.index[vp].tolist(),
     )
     viability_sub = row_block(
         "viability_sub",
@@ -339,6 +382,7 @@ def rows_role_split(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBloc
         ],
         0.0,
         INF,
+        keys=lambda: ix.providers.index[vp].tolist(),
     )
     ks = np.flatnonzero(sub & split[cd.flow_p])
     key = cd.flow_p[ks].astype(np.int64) * nS + cd.flow_s[ks]
@@ -352,6 +396,7 @@ def rows_role_split(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBloc
         [(row, lay.X + ks, 1.0), (m, lay.A + pu, -cap), (m, lay.U + lead_of[pu], cap)],
         -INF,
         0.0,
+        keys=lambda: pair_keys(ix.providers.index, ix.lines.index, uniq, nS),
     )
     return [viability_lead, viability_sub, capacity_sub]
 
