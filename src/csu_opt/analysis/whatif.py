@@ -283,7 +283,7 @@ def add_double_coverage(m: pyo.ConcreteModel, ix: ModelIndex) -> None:
     cover_of = row_groups(cover, ["l", "s"])
     kk = cover["pos"].to_numpy()
     keys = [(l, s) for l in ix.leads for s in ix.lines.index]
-    lp = m._lead_pos
+    lp = {l: i for i, l in enumerate(ix.leads)}  # u is indexed by lead position
 
     def double(_m: pyo.ConcreteModel, l: str, s: str) -> object:
         ws = [m.w[int(kk[j])] for j in cover_of.get((l, s), [])]
