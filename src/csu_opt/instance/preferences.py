@@ -10,7 +10,7 @@ turns that table into one full order per CCG over every lead-capable provider:
 2. then every lead it does not rank, by its assignment cost t[l,c] (cheapest first);
 3. ties (equal rank, equal cost) by lead id.
 
-The model (``add_free_choice``, ``rows_free_choice``), the verifier and the docs all read
+The model (``rows_free_choice``, both backends), the verifier and the docs all read
 this one order.
 """
 

@@ -32,7 +32,7 @@ class ModelIndex:
     lead_max: int | None
     max_leads_per_sub: int
     self_share: float
-    # (body, member) pairs of the mergers whose members are all providers here (add_mergers)
+    # (body, member) pairs of the mergers whose members are all providers here (rows_mergers)
     merger_pairs: pd.DataFrame = field(
         default_factory=lambda: pd.DataFrame({"body": [], "member": []}, dtype=object)
     )
