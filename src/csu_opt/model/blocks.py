@@ -297,6 +297,13 @@ def index_codes(ix: ModelIndex) -> IndexCodes:
     )
 
 
+def row_numbers(keys: np.ndarray, size: int) -> np.ndarray:
+    """The row of each key in ``0..size-1``: ``keys[i]`` gets row ``i``, every other key -1."""
+    row_of = np.full(max(size, 1), -1, INDEX)
+    row_of[keys] = np.arange(len(keys))
+    return row_of
+
+
 def pair_keys(first: pd.Index, second: pd.Index, codes: np.ndarray, n: int) -> list[Any]:
     """Tuple keys (first[c // n], second[c % n]) of pair codes c = i * n + j."""
     codes = np.asarray(codes, dtype=INDEX)

@@ -25,6 +25,7 @@ from csu_opt.model.blocks import (
     pair_keys,
     positions_of,
     row_block,
+    row_numbers,
 )
 from csu_opt.model.index import ModelIndex, cover_counts, free_choice_rows, quality_covers
 
@@ -61,8 +62,7 @@ def rows_one_role(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]
     nW, nL, nP = lay.n_w, lay.n_u, lay.n_a
     wcols = lay.W + np.arange(nW)
     codes, uniq = first_seen(cd.link_p)
-    lead_of_prov = np.full(nP, -1, INDEX)
-    lead_of_prov[cd.lead_prov] = np.arange(nL)
+    lead_of_prov = row_numbers(cd.lead_prov, nP)
     ul = lead_of_prov[uniq]
     one_role = row_block(
         "one_role",
@@ -137,8 +137,7 @@ def rows_network_balance(
     keys = np.union1d(flow_key, dem_key)
     lead_rank, line_rank = name_rank(ix.leads), name_rank(ix.lines.index)
     keys = keys[np.argsort(lead_rank[keys // nS] * nS + line_rank[keys % nS], kind="stable")]
-    row_of = np.full(max(cd.nL, 1) * nS, -1, INDEX)
-    row_of[keys] = np.arange(len(keys))
+    row_of = row_numbers(keys, cd.nL * nS)
     d = ix.demand["d"].to_numpy(dtype=float)
     parts = [
         (row_of[flow_key], lay.X + np.arange(lay.n_x), 1.0),
@@ -233,8 +232,7 @@ def rows_network_quality(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[Ro
     slack = f["q"].to_numpy(dtype=float) - ix.lines["Q"].to_numpy(dtype=float)[cd.flow_s]
     key = cd.flow_l * nS + cd.flow_s
     below = pd.unique(key[slack < 0])
-    row_of = np.full(max(cd.nL, 1) * nS, -1, INDEX)
-    row_of[below] = np.arange(len(below))
+    row_of = row_numbers(below, cd.nL * nS)
     ks = np.flatnonzero(row_of[key] >= 0)
     parts = [(row_of[key[ks]], lay.X + ks, slack[ks])]
     leads, lines = pd.Index(ix.leads), ix.lines.index
@@ -266,8 +264,7 @@ def rows_viability(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock
     """(C11) Σ_{l,s} x[p,l,s] >= v[p] a[p] for every provider with v[p] > 0."""
     v = ix.providers["v"].to_numpy(dtype=float)
     keep = np.flatnonzero(v > 0)
-    row_of = np.full(cd.nP, -1, INDEX)
-    row_of[keep] = np.arange(len(keep))
+    row_of = row_numbers(keep, cd.nP)
     ks = np.flatnonzero(row_of[cd.flow_p] >= 0)
     parts = [
         (row_of[cd.flow_p[ks]], lay.X + ks, 1.0),
@@ -290,8 +287,7 @@ def rows_mergers(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     member = positions_of(prov, pairs["member"])
     body = positions_of(prov, pairs["body"])
     keys = np.unique(member)  # provider order
-    row_of = np.full(cd.nP, -1, INDEX)
-    row_of[keys] = np.arange(len(keys))
+    row_of = row_numbers(keys, cd.nP)
     parts = [
         (np.arange(len(keys)), lay.A + keys, 1.0),
         (row_of[member], lay.A + body, 1.0),
