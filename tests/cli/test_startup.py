@@ -74,6 +74,14 @@ def test_matrix_solve_imports_no_pyomo(tmp_path: Path) -> None:
     }
 
 
+def test_help_imports_no_pyomo() -> None:
+    """--help lists every command (the lazy ones too) without loading their analyses."""
+    code, modules = _run("--help")
+    assert code == 0
+    assert not modules & set(UNUSED), sorted(modules & set(UNUSED))
+    assert "csu_opt.cli.whatif" in modules  # listed: its short help was read
+
+
 def test_pyomo_solve_gives_the_same_answer(tmp_path: Path) -> None:
     _, modules, matrix = _solve(tmp_path, DEMO, "matrix")
     code, modules, pyomo = _solve(tmp_path, DEMO, "pyomo")

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from csu_opt import stops
 from csu_opt.instance.load import Instance
 from csu_opt.model.blocks import MatrixModel
-from csu_opt.model.index import ModelIndex, build_index
+from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
 from csu_opt.solver.engines import MatrixEngine, choose_backend, layout_of
@@ -43,12 +43,12 @@ if TYPE_CHECKING:
     from csu_opt.solver.appsi_engine import PyomoEngine
 
 
-def _pyomo_engine(ix: ModelIndex, options: SolveOptions, mutable: bool) -> PyomoEngine:
+def _pyomo_engine_class() -> type[PyomoEngine]:
     """The Pyomo backend's engine; Pyomo is imported here, so a matrix-path solve never loads
     it (issue 19: 0.3-0.5 s of a small solve's start-up)."""
     from csu_opt.solver.appsi_engine import PyomoEngine  # noqa: PLC0415 (Pyomo, loaded when used)
 
-    return PyomoEngine(ix, options, mutable)
+    return PyomoEngine
 
 
 class ModelSession:
@@ -68,7 +68,10 @@ class ModelSession:
         if self.backend == "matrix":
             self.engine = MatrixEngine(self.ix, options, mutable)
         else:
-            self.engine = _pyomo_engine(self.ix, options, mutable)
+            t_import = time.perf_counter()  # loading Pyomo (once a process) is not the build
+            engine = _pyomo_engine_class()
+            t0 += time.perf_counter() - t_import
+            self.engine = engine(self.ix, options, mutable)
         self.build_s = time.perf_counter() - t0
         self.mutable = mutable
         self.previous: Any = None  # the last HighsSolution with a feasible point
