@@ -32,7 +32,10 @@ try:
 except SystemExit as exc:
     code = exc.code
 mods = list(sys.modules)
-loaded = sorted({m.split(".")[0] for m in mods} | {m for m in mods if m.startswith("csu_opt.")})
+loaded = sorted(
+    {m.split(".")[0] for m in mods}
+    | {m for m in mods if m.startswith("csu_opt.") or m == "pyomo.environ"}
+)
 print(json.dumps({"code": code, "modules": loaded}))
 """
 
@@ -86,6 +89,8 @@ def test_pyomo_solve_gives_the_same_answer(tmp_path: Path) -> None:
     _, modules, matrix = _solve(tmp_path, DEMO, "matrix")
     code, modules, pyomo = _solve(tmp_path, DEMO, "pyomo")
     assert code == 0 and "pyomo" in modules
+    # pyomo.core and appsi only: pyomo.environ's plugins are ~0.3 s of a small run
+    assert "pyomo.environ" not in modules
     assert pyomo["solver"]["interface"] == "pyomo.appsi"
     assert pyomo["objective"] == pytest.approx(matrix["objective"], rel=1e-9)
 
@@ -116,3 +121,35 @@ def test_lazy_commands_are_every_command_of_their_modules() -> None:
     listed = cli_main.main.list_commands(ctx)
     assert set(cli_main.LAZY_COMMANDS) | {"solve", "validate", "explain"} <= set(listed)
     assert all(cli_main.main.get_command(ctx, n) is not None for n in listed)
+
+
+def test_pyomo_model_writes_lp_without_pyomo_environ(tmp_path: Path) -> None:
+    """csu_opt.model.pyomo_model loads Pyomo's file writers itself (it imports pyomo.core,
+    not pyomo.environ): a fresh process can still write the model as an LP file, the same
+    file as with pyomo.environ loaded."""
+    child = """
+import sys
+from csu_opt.instance.load import load_instance
+from csu_opt.model.index import build_index
+from csu_opt.model.pyomo_model import build_model
+if sys.argv[2] == "environ":
+    import pyomo.environ
+m = build_model(build_index(load_instance(sys.argv[3])))
+m.write(sys.argv[1], io_options={"symbolic_solver_labels": True})
+print("pyomo.environ" in sys.modules)
+"""
+    tiny = ROOT / "tests" / "data" / "tiny.yaml"
+    texts = {}
+    for mode in ("core", "environ"):
+        lp = tmp_path / f"{mode}.lp"
+        proc = subprocess.run(
+            [sys.executable, "-c", child, str(lp), mode, str(tiny)],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        assert proc.returncode == 0, proc.stderr
+        assert proc.stdout.strip() == str(mode == "environ")
+        texts[mode] = lp.read_text(encoding="utf-8")
+    assert "\ns.t.\n" in texts["core"] and "total_cost:" in texts["core"]
+    assert texts["core"] == texts["environ"]
