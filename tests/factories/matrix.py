@@ -13,7 +13,7 @@ from csu_opt.instance.load import Instance
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.model.pyomo_model import build_model
-from csu_opt.solver.engines import appsi_columns, appsi_highs
+from csu_opt.solver.appsi_engine import appsi_columns, appsi_highs
 from csu_opt.solver.highs import pass_to_highs
 
 

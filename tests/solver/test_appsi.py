@@ -1,4 +1,4 @@
-"""Pyomo's appsi read where it has no public way (csu_opt.solver.engines): this test fails
+"""Pyomo's appsi read where it has no public way (csu_opt.solver.appsi_engine): this test fails
 loudly should a Pyomo upgrade remove or change the private attributes csu-opt reads."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import pyomo
 import pyomo.environ as pyo
 from pyomo.contrib.appsi import solvers as appsi
 
-from csu_opt.solver.engines import appsi_columns, appsi_highs
+from csu_opt.solver.appsi_engine import appsi_columns, appsi_highs
 from csu_opt.solver.highs import Highs
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "csu_opt"
@@ -29,7 +29,7 @@ def test_appsi_private_attributes_still_hold() -> None:
     h = appsi_highs(opt)
     assert isinstance(h, Highs), (
         f"Pyomo {pyomo.version.version}: appsi.Highs no longer keeps its highspy object in "
-        "_solver_model; csu_opt.solver.engines.appsi_highs must change"
+        "_solver_model; csu_opt.solver.appsi_engine.appsi_highs must change"
     )
     assert (h.getNumCol(), h.getNumRow()) == (2, 1)
     columns = appsi_columns(opt)
@@ -49,4 +49,4 @@ def test_only_engines_reads_appsi_privates() -> None:
         if (isinstance(node, ast.Attribute) and node.attr in PRIVATE)
         or (isinstance(node, ast.Constant) and node.value in PRIVATE)
     }
-    assert readers == {"solver/engines.py"}
+    assert readers == {"solver/appsi_engine.py"}

@@ -26,7 +26,7 @@ from csu_opt.errors import CsuOptError
 from csu_opt.instance.load import Instance, replace
 from csu_opt.model.index import build_index
 from csu_opt.model.pyomo_model import build_model
-from csu_opt.solver.engines import appsi_highs, handled_interrupt_status
+from csu_opt.solver.appsi_engine import appsi_highs, handled_interrupt_status
 
 if TYPE_CHECKING:
     pass

@@ -8,12 +8,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-import pyomo.environ as pyo
-
 from csu_opt.instance.load import Instance
 from csu_opt.model.index import ModelIndex
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # Pyomo only in annotations: validate's data checks never load it
+    import pyomo.environ as pyo
+
     pass
 
 

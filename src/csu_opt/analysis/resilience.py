@@ -57,11 +57,10 @@ from csu_opt.analysis.whatif import (
     write_csv,
 )
 from csu_opt.analysis.whatif_rules import DoubleCoverage
-from csu_opt.errors import CsuOptError
 from csu_opt.files import write_text
 from csu_opt.instance.load import Instance, load_instance, replace
 from csu_opt.numbers import ccgs_that, number
-from csu_opt.results.run import ResultFolderError
+from csu_opt.results.run import NoNetwork, ResultFolderError
 from csu_opt.results.solution import Role, Solution, Status, read_results, write_files
 from csu_opt.solver.options import SolveOptions
 
@@ -96,16 +95,6 @@ COLUMNS = (
     "why",
     "overrides",
 )
-
-
-class NoNetwork(CsuOptError):
-    """There is no network to analyse (e.g. no robust network exists); ``status`` says why,
-    ``explanation`` (lines of text) why no robust network exists, when that is proven."""
-
-    def __init__(self, message: str, status: Status, explanation: list[str] | None = None):
-        super().__init__(message)
-        self.status = status
-        self.explanation = explanation or []
 
 
 @dataclass

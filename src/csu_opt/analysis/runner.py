@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from csu_opt import stops
-from csu_opt.analysis.explain import explain as explain_instance
-from csu_opt.analysis.explain import format_explanation
 from csu_opt.files import write_text
 from csu_opt.instance.load import Instance
 from csu_opt.numbers import money, pct
@@ -136,17 +134,34 @@ def run_solve(
         if after_solve is not None:
             after_solve(solution, tmp)
         if solution.status.value == "infeasible" and explain:
-            e = explain_instance(instance, time_limit=options.time_limit or 60.0, rules=rules)
-            explanation = format_explanation(e)
-            if e.whatif and e.base_feasible:
-                solution.message = (
-                    f"proven infeasible: {e.whatif} is impossible (without it the instance "
-                    "is feasible)"
-                )
-            solution.extra["explanation"] = e.as_record()
-            write_text(tmp / "explanation.txt", "\n".join(explanation) + "\n")
+            explanation = _explain_into(instance, solution, options, rules, tmp)
         write_files(solution, tmp)
     return RunResult(folder, solution, explanation)
+
+
+def _explain_into(
+    instance: Instance,
+    solution: Solution,
+    options: SolveOptions,
+    rules: Sequence[ExtraRule],
+    tmp: Path,
+) -> list[str]:
+    """Explain an infeasible instance into ``tmp/explanation.txt`` and the solution's summary.
+
+    csu_opt.analysis.explain (its what-ifs build Pyomo models) is imported only here, when a
+    solve is infeasible, so a feasible matrix-path run never loads Pyomo (issue 19).
+    """
+    from csu_opt.analysis.explain import explain, format_explanation  # noqa: PLC0415 (Pyomo)
+
+    e = explain(instance, time_limit=options.time_limit or 60.0, rules=rules)
+    explanation = format_explanation(e)
+    if e.whatif and e.base_feasible:
+        solution.message = (
+            f"proven infeasible: {e.whatif} is impossible (without it the instance is feasible)"
+        )
+    solution.extra["explanation"] = e.as_record()
+    write_text(tmp / "explanation.txt", "\n".join(explanation) + "\n")
+    return explanation
 
 
 class ProgressLine:

@@ -28,10 +28,9 @@ import click
 from rich.console import Console
 from rich.markup import escape
 
-from csu_opt.analysis.resilience import NoNetwork
 from csu_opt.errors import CsuOptError, InstanceError, UsageError
 from csu_opt.present.render import print_lines, print_problems
-from csu_opt.results.run import ResultFolderError
+from csu_opt.results.run import NoNetwork, ResultFolderError
 from csu_opt.results.solution import Status
 from csu_opt.stops import Interrupted
 

@@ -5,6 +5,7 @@ Exit codes: csu_opt.cli.errors, the one place that turns errors into exit codes 
 
 from __future__ import annotations
 
+import importlib
 import json
 import shlex
 import sys
@@ -17,14 +18,6 @@ import click
 from rich.console import Console
 
 from csu_opt import stops
-from csu_opt.analysis.disruption import (
-    check_incumbent,
-    incumbent_solver,
-    incumbent_summary,
-    read_incumbent,
-)
-from csu_opt.analysis.explain import explain as explain_instance
-from csu_opt.analysis.explain import format_explanation
 from csu_opt.analysis.necessary import data_checks
 from csu_opt.analysis.runner import (
     ProgressLine,
@@ -34,7 +27,6 @@ from csu_opt.analysis.runner import (
     run_solve,
     verify_into,
 )
-from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit
 from csu_opt.cli import options as opts
 from csu_opt.cli.errors import (
     UNVERIFIED,
@@ -45,9 +37,6 @@ from csu_opt.cli.errors import (
     set_debug,
     status_exit,
 )
-from csu_opt.cli.figures import compare, plot, report
-from csu_opt.cli.sweep import sweep
-from csu_opt.cli.whatif import COMMANDS
 from csu_opt.errors import InstanceError, UsageError
 from csu_opt.instance.generate import DEFAULT_TIGHTNESS, generate_to_folder
 from csu_opt.instance.load import Instance, load_instance
@@ -69,16 +58,52 @@ if TYPE_CHECKING:
     from csu_opt.solver.options import Backend
 
 
+#: Commands that live in their own modules (figures, reports, the sweep and the what-ifs), by
+#: name: each module is imported when its command is run or listed (``--help``), so
+#: ``csu-opt solve`` never imports the what-ifs' Pyomo models or the sweep's executor
+#: (issue 19, the fixed cost of a run). tests/cli/test_startup.py checks the names.
+LAZY_COMMANDS = {
+    "alternatives": "csu_opt.cli.whatif",
+    "compare": "csu_opt.cli.figures",
+    "plot": "csu_opt.cli.figures",
+    "report": "csu_opt.cli.figures",
+    "resilience": "csu_opt.cli.whatif",
+    "rule-costs": "csu_opt.cli.whatif",
+    "sweep": "csu_opt.cli.sweep",
+    "tradeoff": "csu_opt.cli.whatif",
+}
+
+
 class _Commands(click.Group):
     """The command group: every command runs inside the one exception boundary
     (csu_opt.cli.errors: each error its exit code and one line) with Ctrl-C and SIGTERM
-    handled as :mod:`csu_opt.stops` says (a stop ends with exit 128 + the signal's number)."""
+    handled as :mod:`csu_opt.stops` says (a stop ends with exit 128 + the signal's number).
+
+    The commands of :data:`LAZY_COMMANDS` are loaded from their modules when first asked for.
+    """
 
     command_class = Command
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*self.commands, *LAZY_COMMANDS})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in LAZY_COMMANDS:
+            self.add_command(lazy_command(cmd_name))
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         with boundary(), stops.handling():
             return super().invoke(ctx)
+
+
+def lazy_command(name: str) -> click.Command:
+    """The command ``name`` of :data:`LAZY_COMMANDS`, imported from its module."""
+    module = importlib.import_module(LAZY_COMMANDS[name])
+    found = [c for c in vars(module).values() if isinstance(c, click.Command) and c.name == name]
+    if len(found) != 1:
+        raise LookupError(f"{LAZY_COMMANDS[name]} defines no single command {name!r}")
+    return found[0]
 
 
 @click.group(cls=_Commands, context_settings={"help_option_names": ["-h", "--help"]})
@@ -256,10 +281,7 @@ def solve(
     solver = None
     rules: list[ExtraRule] = []
     if incumbent is not None:
-        today = read_incumbent(incumbent)
-        solver = incumbent_solver(today, max_moves, churn_cost)
-        if max_moves is not None:  # a churn cost is a price, never a rule
-            rules.append(MovesLimit(today, max_moves))
+        solver = _incumbent_rules(incumbent, max_moves, churn_cost, rules)
     loaded = _load_all(instances, overrides)
     for inst in loaded:
         folder = _folder_for(inst, out, several=len(loaded) > 1)
@@ -284,6 +306,23 @@ def solve(
     if any(r.solution.extra.get("verified") is False for r in results):
         codes.append(UNVERIFIED)  # a solution that fails independent verification is never silent
     sys.exit(max(codes))
+
+
+def _incumbent_rules(
+    incumbent: Path, max_moves: int | None, churn_cost: float | None, rules: list[ExtraRule]
+) -> Any:
+    """The solver held close to today's arrangement; a moves limit is added to ``rules``.
+
+    csu_opt.analysis.disruption and .whatif_rules build Pyomo models: imported only when
+    --incumbent is given, so a plain matrix-path solve never loads Pyomo (issue 19).
+    """
+    from csu_opt.analysis.disruption import incumbent_solver, read_incumbent  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.whatif_rules import MovesLimit  # noqa: PLC0415 (Pyomo)
+
+    today = read_incumbent(incumbent)
+    if max_moves is not None:  # a churn cost is a price, never a rule
+        rules.append(MovesLimit(today, max_moves))
+    return incumbent_solver(today, max_moves, churn_cost)
 
 
 def _load_all(paths: tuple[Path, ...], overrides: tuple[str, ...]) -> list[Instance]:
@@ -333,6 +372,8 @@ def _solve_one(
     if not quiet:
         solution_summary(console, result.solution, result.folder)
         if "incumbent" in result.solution.extra:
+            from csu_opt.analysis.disruption import incumbent_summary  # noqa: PLC0415 (Pyomo)
+
             print_lines(console, incumbent_summary(result.solution))
     if result.explanation and not quiet:
         print_lines(console, result.explanation)
@@ -458,6 +499,12 @@ def explain(
     Exit 0 feasible, 3 infeasible, 4 undecided within the time limit.
     """
 
+    # the explanation's what-ifs build Pyomo models: imported by this command only (issue 19)
+    from csu_opt.analysis.disruption import check_incumbent, read_incumbent  # noqa: PLC0415
+    from csu_opt.analysis.explain import explain as explain_instance  # noqa: PLC0415
+    from csu_opt.analysis.explain import format_explanation  # noqa: PLC0415
+    from csu_opt.analysis.whatif_rules import DoubleCoverage, MovesLimit  # noqa: PLC0415
+
     console = Console()
     with progress_line("explain", quiet):
         if (incumbent is None) != (max_moves is None):
@@ -476,16 +523,6 @@ def explain(
     else:
         print_lines(console, format_explanation(e))
     sys.exit(0 if e.feasible else 3 if e.feasible is False else 4)
-
-
-def _register_commands() -> None:
-    """Commands that live in their own modules (figures and reports)."""
-
-    for command in (sweep, plot, compare, report, *COMMANDS):
-        main.add_command(command)
-
-
-_register_commands()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,6 +1,8 @@
 """``csu-opt resilience``, ``tradeoff``, ``rule-costs`` and ``alternatives``: the planner's
 hard questions (issue 8). Thin click commands over resilience, disruption, rulecosts and
-alternatives; registered on the main group in ``cli.py``.
+alternatives, loaded by name by :mod:`csu_opt.cli.main` (``LAZY_COMMANDS``). Each command
+imports its analysis modules (they build Pyomo models) itself, so ``csu-opt --help``, which
+lists these commands, never loads Pyomo (issue 19, the fixed cost of a run).
 
 Exit codes (csu_opt.cli.errors): 0 done; 1 invalid input (instance, incumbent or result
 folder); 2 usage error; 3 the instance (or the run) is infeasible, so there is nothing to
@@ -15,23 +17,14 @@ from pathlib import Path
 import click
 from rich.console import Console
 
-from csu_opt.analysis.alternatives import alternatives as search
-from csu_opt.analysis.alternatives import format_alternatives
-from csu_opt.analysis.disruption import read_incumbent
-from csu_opt.analysis.resilience import NoNetwork, format_resilience, load_run, write_resilience
-from csu_opt.analysis.resilience import resilience as analyse
-from csu_opt.analysis.rulecosts import format_rule_costs
-from csu_opt.analysis.rulecosts import rule_costs as price
 from csu_opt.analysis.runner import ProgressLine, progress_line
-from csu_opt.analysis.tradeoff import format_tradeoff, parse_grid
-from csu_opt.analysis.tradeoff import tradeoff as curve
-from csu_opt.analysis.whatif import out_path, write_csv
 from csu_opt.cli import options as opts
 from csu_opt.cli.errors import INFEASIBLE, OK, Command, status_exit
 from csu_opt.cli.options import F
 from csu_opt.errors import UsageError
 from csu_opt.instance.load import load_instance
 from csu_opt.present.render import print_lines
+from csu_opt.results.run import NoNetwork
 from csu_opt.solver.options import SolveOptions
 
 
@@ -110,6 +103,8 @@ def resilience(
     quiet: bool,
 ) -> None:
     """N-1: each active provider of RUN's network fails in turn; rank by the damage."""
+    from csu_opt.analysis.resilience import format_resilience, load_run, write_resilience  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.resilience import resilience as analyse  # noqa: PLC0415 (Pyomo)
 
     with progress_line("resilience", quiet) as progress:
         inst, sol = load_run(run, instance)
@@ -161,6 +156,10 @@ def tradeoff(
     quiet: bool,
 ) -> None:
     """Cost of the cheapest network against the number of CCGs allowed to move."""
+    from csu_opt.analysis.disruption import read_incumbent  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.tradeoff import format_tradeoff, parse_grid  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.tradeoff import tradeoff as curve  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.whatif import out_path, write_csv  # noqa: PLC0415 (Pyomo)
 
     with progress_line("tradeoff", quiet) as progress:
         grid = parse_grid(max_moves_grid) if max_moves_grid else None
@@ -188,6 +187,9 @@ def rule_costs(
     quiet: bool,
 ) -> None:
     """What each rule costs a year: the optimum with it minus the optimum without it."""
+    from csu_opt.analysis.rulecosts import format_rule_costs  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.rulecosts import rule_costs as price  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.whatif import out_path, write_csv  # noqa: PLC0415 (Pyomo)
 
     with progress_line("rule-costs", quiet) as progress:
         inst = load_instance(instance, overrides)
@@ -223,6 +225,9 @@ def alternatives(
 ) -> None:
     """The k best structurally different lead sets within a tolerance of the optimum, and
     the decisions they all share."""
+    from csu_opt.analysis.alternatives import alternatives as search  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.alternatives import format_alternatives  # noqa: PLC0415 (Pyomo)
+    from csu_opt.analysis.whatif import out_path, write_csv  # noqa: PLC0415 (Pyomo)
 
     with progress_line("alternatives", quiet) as progress:
         tol = parse_fraction(within)

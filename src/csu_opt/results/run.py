@@ -15,7 +15,17 @@ import pandas as pd
 
 from csu_opt.errors import CsuOptError, ResultFolderError
 from csu_opt.instance.load import Instance, load_instance
-from csu_opt.results.solution import RESULT_FILES, TOL, Solution, read_results
+from csu_opt.results.solution import RESULT_FILES, TOL, Solution, Status, read_results
+
+
+class NoNetwork(CsuOptError):
+    """There is no network to analyse (e.g. no robust network exists); ``status`` says why,
+    ``explanation`` (lines of text) why no robust network exists, when that is proven."""
+
+    def __init__(self, message: str, status: Status, explanation: list[str] | None = None):
+        super().__init__(message)
+        self.status = status
+        self.explanation = explanation or []
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -32,7 +32,7 @@ from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import Status
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
-from csu_opt.solver.engines import MatrixEngine, PyomoEngine, highs_options_of, layout_of
+from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
 from csu_opt.solver.highs import Highs, gap, read_end, set_options
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome, outcome_of_reduction, outcome_of_run
@@ -46,6 +46,9 @@ from csu_opt.solver.stages import (
     stage_reporter,
 )
 from csu_opt.solver.start import greedy_start
+
+if TYPE_CHECKING:  # imported by a Pyomo-path solve only (csu_opt.solver.appsi_engine)
+    from csu_opt.solver.appsi_engine import PyomoEngine
 
 _NO_COLS = np.zeros(0, np.int32)
 _NO_LAYOUT = np.zeros(0, np.int64)

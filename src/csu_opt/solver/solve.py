@@ -14,9 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
-
-from pyomo.contrib.appsi import solvers as appsi
+from typing import TYPE_CHECKING, Any
 
 from csu_opt import stops
 from csu_opt.instance.load import Instance
@@ -24,7 +22,7 @@ from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.results.solution import Solution, Status, Timings, solution_from_values
-from csu_opt.solver.engines import MatrixEngine, PyomoEngine, choose_backend, layout_of
+from csu_opt.solver.engines import MatrixEngine, choose_backend, layout_of
 from csu_opt.solver.highs import highs_solution
 from csu_opt.solver.highs import version as highs_version
 from csu_opt.solver.options import SolveOptions
@@ -38,6 +36,19 @@ from csu_opt.solver.pipeline import (
     start_stage,
 )
 from csu_opt.solver.stages import attach_callbacks, log_reduction, logging_to
+
+if TYPE_CHECKING:
+    from pyomo.contrib.appsi import solvers as appsi
+
+    from csu_opt.solver.appsi_engine import PyomoEngine
+
+
+def _pyomo_engine_class() -> type[PyomoEngine]:
+    """The Pyomo backend's engine; Pyomo is imported here, so a matrix-path solve never loads
+    it (issue 19: 0.3-0.5 s of a small solve's start-up)."""
+    from csu_opt.solver.appsi_engine import PyomoEngine  # noqa: PLC0415 (Pyomo, loaded when used)
+
+    return PyomoEngine
 
 
 class ModelSession:
@@ -57,7 +68,10 @@ class ModelSession:
         if self.backend == "matrix":
             self.engine = MatrixEngine(self.ix, options, mutable)
         else:
-            self.engine = PyomoEngine(self.ix, options, mutable)
+            t_import = time.perf_counter()  # loading Pyomo (once a process) is not the build
+            engine = _pyomo_engine_class()
+            t0 += time.perf_counter() - t_import
+            self.engine = engine(self.ix, options, mutable)
         self.build_s = time.perf_counter() - t0
         self.mutable = mutable
         self.previous: Any = None  # the last HighsSolution with a feasible point
@@ -70,12 +84,12 @@ class ModelSession:
     @property
     def model(self) -> Any:
         """The Pyomo model (Pyomo backend) or the :class:`MatrixModel` (matrix backend)."""
-        return self.engine.model if isinstance(self.engine, PyomoEngine) else self.engine.mm
+        return self.engine.mm if isinstance(self.engine, MatrixEngine) else self.engine.model
 
     @property
     def opt(self) -> appsi.Highs:
         """The persistent appsi solver of the Pyomo backend."""
-        if not isinstance(self.engine, PyomoEngine):
+        if isinstance(self.engine, MatrixEngine):
             raise AttributeError("a matrix-backend session has no appsi solver")
         return self.engine.opt
 
