@@ -335,9 +335,7 @@ def test_greedy_start_is_feasible(make: Any) -> None:
     assert col is not None
     assert mm.violation(col) <= 1e-6
     assert mm.cost(col) > 0
-    sol = solve(
-        inst, SolveOptions(backend="matrix", time_limit=5, threads=1, start_heuristic=True)
-    )
+    sol = solve(inst, SolveOptions(backend="matrix", time_limit=5, threads=1, start_heuristic=True))
     assert sol.status.has_solution and sol.solver["start"]["found"]
     assert sol.solver["start"]["objective"] == pytest.approx(mm.cost(col))
     assert sol.objective is not None
