@@ -191,7 +191,7 @@ def test_generated_same_optimum(providers: int, ccgs: int, seed: int) -> None:
 def test_without_start_same_optimum() -> None:
     inst = generated(8, 40, 2)
     a = solve(inst, SolveOptions(backend="matrix", mip_gap=1e-9, start_heuristic=False))
-    b = solve(inst, SolveOptions(backend="matrix", mip_gap=1e-9))
+    b = solve(inst, SolveOptions(backend="matrix", mip_gap=1e-9, start_heuristic=True))
     assert a.solver.get("start") is None and b.solver["start"]["found"]
     assert a.objective == pytest.approx(b.objective, rel=REL)
 
@@ -200,7 +200,9 @@ def test_without_start_same_optimum() -> None:
 def test_started_solve_reaches_the_published_optimum(backend: str) -> None:
     # HiGHS 1.16.0 with a start and presolve on reported 625,574.06 as "optimal" on cap71
     # (its returned solution, the start, cost 1,241,842.69); the published optimum is 932,615.75
-    sol = solve(benchmark("cap71"), SolveOptions(backend=backend, mip_gap=1e-9))
+    sol = solve(
+        benchmark("cap71"), SolveOptions(backend=backend, mip_gap=1e-9, start_heuristic=True)
+    )
     assert sol.solver["start"]["found"]
     assert sol.status == "optimal"
     assert sol.objective == pytest.approx(932_615.75, abs=1e-3)
@@ -333,7 +335,7 @@ def test_greedy_start_is_feasible(make: Any) -> None:
     assert col is not None
     assert mm.violation(col) <= 1e-6
     assert mm.cost(col) > 0
-    sol = solve(inst, SolveOptions(backend="matrix", time_limit=5, threads=1))
+    sol = solve(inst, SolveOptions(backend="matrix", time_limit=5, threads=1, start_heuristic=True))
     assert sol.status.has_solution and sol.solver["start"]["found"]
     assert sol.solver["start"]["objective"] == pytest.approx(mm.cost(col))
     assert sol.objective is not None

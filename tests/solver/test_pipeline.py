@@ -134,7 +134,7 @@ def test_main_share() -> None:
 
 @pytest.mark.parametrize("backend", ["pyomo", "matrix"])
 def test_start_stage_hands_the_greedy_network(backend: str) -> None:
-    options = SolveOptions(backend=backend)  # type: ignore[arg-type]
+    options = SolveOptions(backend=backend, start_heuristic=True)  # type: ignore[arg-type]
     ws = workspace(options)
     started = start_stage(ws, options, previous=None)
     assert started.record is not None and started.record["found"] is True

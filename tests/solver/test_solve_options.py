@@ -58,7 +58,7 @@ def test_summary_record_unchanged() -> None:
         "random_seed": 3,
         "valid_inequalities": True,
         "backend": "auto",
-        "start_heuristic": True,
+        "start_heuristic": None,
         "root_reduction": None,
         "concurrent": 1,
         "polish": 0.0,

@@ -205,7 +205,12 @@ def _solve_options(
     help="How the model reaches HiGHS: Pyomo (appsi), or arrays built from the same "
     "index frames (fast at scale); auto picks by size.",
 )
-@click.option("--no-start", is_flag=True, help="Do not hand HiGHS the greedy starting solution.")
+@click.option(
+    "--start/--no-start",
+    default=None,
+    help="Hand HiGHS a greedy starting network (default: from 150,000 estimated nonzeros, "
+    "where HiGHS may take long to find its first).",
+)
 @click.option(
     "--concurrent",
     type=click.IntRange(min=1),
@@ -226,7 +231,7 @@ def _solve_options(
     "--reduction/--no-reduction",
     default=None,
     help="Root reduction before branch-and-bound: LP bound, LP-guided incumbent, "
-    "reduced-cost fixing (default: on for the matrix backend).",
+    "reduced-cost fixing (default: from 50,000 estimated nonzeros, on the matrix backend).",
 )
 @click.option(
     "--incumbent",
@@ -255,7 +260,7 @@ def solve(
     quiet: bool,
     no_cuts: bool,
     backend: str,
-    no_start: bool,
+    start: bool | None,
     concurrent: int,
     polish: float,
     reduction: bool | None,
@@ -288,7 +293,7 @@ def solve(
         options = replace(
             _solve_options(time_limit, mip_gap, threads, seed, no_cuts),
             backend=cast("Backend", backend),  # click.Choice checked it
-            start_heuristic=not no_start,
+            start_heuristic=start,
             root_reduction=reduction,
             concurrent=concurrent,
             polish=polish,

@@ -55,11 +55,13 @@ class SolveOptions:
 
     ``backend`` chooses how the model is built and handed to HiGHS (``auto``: Pyomo for small
     models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
-    (:mod:`csu_opt.solver.start`) as its first incumbent. ``polish`` (0 <= F < 1, needs a time
-    limit) keeps the last share F of the time limit for a search of the incumbent's lead set
-    (:mod:`csu_opt.solver.polish`) when the main search has not proven optimality by then (the main
-    search stops at its share once it has a network; with ``concurrent`` > 1 the race gets
-    its share as its time limit).
+    (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs the root
+    reduction (:mod:`csu_opt.solver.reduce`) first; None (the default) leaves each to
+    :func:`csu_opt.solver.policy.plan_stages`, which decides by the model's size. ``polish``
+    (0 <= F < 1, needs a time limit) keeps the last share F of the time limit for a search of
+    the incumbent's lead set (:mod:`csu_opt.solver.polish`) when the main search has not proven
+    optimality by then (the main search stops at its share once it has a network; with
+    ``concurrent`` > 1 the race gets its share as its time limit).
 
     The options are plain data (:meth:`as_dict`, ``SolveOptions(**as_dict())`` gives them back);
     the callbacks are held apart in ``callbacks`` (:class:`Callbacks`), which neither compares
@@ -76,7 +78,7 @@ class SolveOptions:
     log_file: Path | None = None
     highs_options: dict[str, Any] = field(default_factory=dict)
     backend: Backend = "auto"
-    start_heuristic: bool = True
+    start_heuristic: bool | None = None
     root_reduction: bool | None = None
     concurrent: int = 1
     polish: float = 0.0

@@ -35,6 +35,7 @@ from csu_opt.solver.pipeline import (
     search_stage,
     start_stage,
 )
+from csu_opt.solver.policy import plan_stages, planned
 from csu_opt.solver.stages import attach_callbacks, log_reduction, logging_to
 
 if TYPE_CHECKING:
@@ -121,6 +122,9 @@ class ModelSession:
     def _solve(self, instance: Instance, options: SolveOptions) -> Solution:
         """The stages of :mod:`csu_opt.solver.pipeline`, timed, and their outcome recorded."""
         t_start = time.perf_counter()
+        asked = options
+        plan = plan_stages(self.ix, options, self.backend)
+        options = planned(options, plan)
         full = options  # the whole time limit; the main search gets its share of it
         options, share = main_share(options, t_start)
         h = self.engine.prepare(options)
@@ -172,7 +176,8 @@ class ModelSession:
             "name": "highs",
             "version": highs_version(),
             "interface": self.engine.interface,
-            "options": options.as_record(),
+            "options": asked.as_record(),
+            "stages": plan.as_record(),
             "warm_start": self.solves > 1,
             "nodes": searched.nodes,
             "highs_time_s": searched.highs_s,
