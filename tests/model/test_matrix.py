@@ -253,10 +253,10 @@ def test_matrix_session_resolves_like_fresh_solves(
 
 def test_backend_choice(monkeypatch: pytest.MonkeyPatch) -> None:
     ix = build_index(random_instance(0))
+    assert choose_backend(ix, "auto") == "matrix"  # every plain solve, however small
+    assert choose_backend(ix, "pyomo") == "pyomo"
+    monkeypatch.setattr(engines_mod, "AUTO_MATRIX_NNZ", 10**9)
     assert choose_backend(ix, "auto") == "pyomo"
-    assert choose_backend(ix, "matrix") == "matrix"
-    monkeypatch.setattr(engines_mod, "AUTO_MATRIX_NNZ", 0)
-    assert choose_backend(ix, "auto") == "matrix"
     with pytest.raises(ValueError, match="backend"):
         choose_backend(ix, "gurobi")
 

@@ -203,7 +203,7 @@ def _solve_options(
     default="auto",
     show_default=True,
     help="How the model reaches HiGHS: Pyomo (appsi), or arrays built from the same "
-    "index frames (fast at scale); auto picks by size.",
+    "index frames (no Pyomo loaded); auto: the arrays.",
 )
 @click.option(
     "--start/--no-start",

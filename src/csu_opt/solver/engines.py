@@ -30,11 +30,12 @@ from csu_opt.solver.highs import (
 from csu_opt.solver.options import SolveOptions
 
 #: ``backend="auto"`` uses the matrix path from this many (estimated) nonzeros up, and Pyomo
-#: below. Measured (benchmarks/README.md): Pyomo's build + hand-over + load costs about
-#: 10-30 µs per nonzero (0.5 s for England 2014's 36k), the matrix path 0.5-3 µs; below
-#: 50k nonzeros Pyomo's cost stays under about 0.7 s, so the reference modelling layer
-#: keeps the small instances and everything larger goes the fast way.
-AUTO_MATRIX_NNZ = 50_000
+#: below: 0, the matrix path for every plain solve. Pyomo's build + hand-over + load costs
+#: about 10-30 µs per nonzero against the matrix path's 0.5-3 µs, and loading Pyomo itself
+#: 0.2-0.5 s a process (benchmarks/README.md, "The fixed cost of a run"); the two hand HiGHS
+#: the same model (tests/model/test_matrix.py), so Pyomo, the reference modelling layer, is
+#: used where a caller adds terms to the model (the what-ifs) or asks for it (--backend pyomo).
+AUTO_MATRIX_NNZ = 0
 
 #: A demand-scale change on a live matrix model is pushed coefficient by coefficient
 #: (``changeCoeff``, about 1.2 µs each) up to this many entries; above, the model is handed

@@ -53,8 +53,8 @@ NO_CALLBACKS = Callbacks()
 class SolveOptions:
     """Typed solver options, frozen; ``seed`` fixes HiGHS's random choices so runs repeat.
 
-    ``backend`` chooses how the model is built and handed to HiGHS (``auto``: Pyomo for small
-    models, arrays for large ones); ``start_heuristic`` hands HiGHS a greedy feasible network
+    ``backend`` chooses how the model is built and handed to HiGHS (``auto``: as arrays, the
+    matrix path; ``pyomo``: through Pyomo); ``start_heuristic`` hands HiGHS a greedy feasible network
     (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs the root
     reduction (:mod:`csu_opt.solver.reduce`) first; None (the default) leaves each to
     :func:`csu_opt.solver.policy.plan_stages`, which decides by the model's size. ``polish``
