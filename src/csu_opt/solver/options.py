@@ -54,8 +54,8 @@ class SolveOptions:
     """Typed solver options, frozen; ``seed`` fixes HiGHS's random choices so runs repeat.
 
     ``backend`` chooses how the model is built and handed to HiGHS (``auto``: as arrays, the
-    matrix path; ``pyomo``: through Pyomo); ``start_heuristic`` hands HiGHS a greedy feasible network
-    (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs the root
+    matrix path; ``pyomo``: through Pyomo); ``start_heuristic`` hands HiGHS a greedy feasible
+    network (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs the root
     reduction (:mod:`csu_opt.solver.reduce`) first; None (the default) leaves each to
     :func:`csu_opt.solver.policy.plan_stages`, which decides by the model's size. ``polish``
     (0 <= F < 1, needs a time limit) keeps the last share F of the time limit for a search of
