@@ -55,11 +55,11 @@ class SolveOptions:
 
     ``backend`` chooses how the model is built and handed to HiGHS (``auto``: as arrays, the
     matrix path; ``pyomo``: through Pyomo); ``start_heuristic`` hands HiGHS a greedy feasible
-    network (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs the root
-    reduction (:mod:`csu_opt.solver.reduce`) first; None (the default) leaves each to
-    :func:`csu_opt.solver.policy.plan_stages`, which decides by the model's size. ``polish``
-    (0 <= F < 1, needs a time limit) keeps the last share F of the time limit for a search of
-    the incumbent's lead set (:mod:`csu_opt.solver.polish`) when the main search has not proven
+    network (:mod:`csu_opt.solver.start`) as its first incumbent, and ``root_reduction`` runs
+    the root reduction (:mod:`csu_opt.solver.reduce`) first; None (the default) leaves each to
+    :func:`csu_opt.solver.policy.plan_stages`, which decides by the model's size. ``polish`` (0
+    <= F < 1, needs a time limit) keeps the last share F of the time limit for a search of the
+    incumbent's lead set (:mod:`csu_opt.solver.polish`) when the main search has not proven
     optimality by then (the main search stops at its share once it has a network; with
     ``concurrent`` > 1 the race gets its share as its time limit).
 
