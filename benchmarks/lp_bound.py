@@ -1,4 +1,4 @@
-"""How much do the valid inequalities (V1-V4, model/formulation.md) tighten the LP?
+"""How much do the valid inequalities (V1-V5, model/formulation.md) tighten the LP?
 
 For each instance, solves the LP relaxation of the Pyomo model with and without them (HiGHS,
 integrality dropped, no presolve) and prints both bounds, the MIP optimum (or, where a
@@ -72,7 +72,7 @@ def main() -> None:
             closed = (with_cuts - without) / (opt - without) if opt and opt > without else 0.0
             rows.append((name, without, with_cuts, opt, closed))
             print(
-                f"{name:14} LP {without:16,.2f}  LP+V1-V4 {with_cuts:16,.2f}  "
+                f"{name:14} LP {without:16,.2f}  LP+V1-V5 {with_cuts:16,.2f}  "
                 f"MIP {opt:16,.2f}  gap closed by the cuts {100 * closed:5.1f}%",
                 flush=True,
             )

@@ -133,7 +133,7 @@ SLOW: dict[str, Slow] = {
     "test_report_whatif::test_report_shows_each_whatif_result_present": ALL,  # 4.4 s
     "test_interrupt::test_a_stop_keeps_the_instances_solved_before_it": ALL,  # 4.4 s
     "test_polish::test_timing_parts_are_disjoint_and_add_up_to_the_total": Slow(
-        fast=("matrix-1-26",)
+        fast=("matrix-1-90",)
     ),  # 3 cases, 3.7 s
     "test_generate::test_england_scale_files_load_and_keep_the_witness": ALL,  # 3.7 s
     "test_polish::test_polish_after_a_race": ALL,  # 3.6 s
@@ -232,7 +232,7 @@ SLOW: dict[str, Slow] = {
     # 0.8 s
     "test_whatif_proof::test_repairs_not_found_before_a_limit_are_not_called_impossible": ALL,
     "test_polish::test_solve_polishes_a_search_stopped_early": Slow(
-        fast=("matrix-11-False",)
+        fast=("matrix-90-False",)
     ),  # 4 cases, 0.8 s
     "test_compare::test_compare_command": ALL,  # 0.7 s
     "test_real_ccgs::test_make_instances_reproduces_the_shipped_files": ALL,  # 0.7 s

@@ -4,8 +4,10 @@ compares, and is shown as a price only when that interval says so.
 
 Unproven solves are forced cheaply: HiGHS stops at its first improving solution
 (``mip_max_improving_sols=1``, presolve off, no greedy start). On the generated instance
-``gen-p5-c3-l2-s9`` that first network costs 937,620.78 with a bound of 761,496.53 (gap 19%),
-while the optimum, by brute force (tests/oracle.py), is 772,190.17. The known answers are
+``gen-p5-c3-l2-s38`` that first network costs 851,708.78 with a bound of 763,830.40 (gap 10%),
+while the optimum, by brute force (tests/oracle.py), is 778,289.37. (Which instance stops with
+a gap depends on the model: when V5 was added, seed 9, used before, began to be proven at its
+first network, and the generated seeds were scanned again.) The known answers are
 the oracle's, or those of the same what-if solved to proof.
 """
 
@@ -66,12 +68,12 @@ def generated(providers: int, ccgs: int, lines: int, seed: int) -> Instance:
 @pytest.fixture(scope="module")
 def gen() -> tuple[Instance, Solution, float]:
     """The instance, its base solve stopped at the first network, and the oracle optimum."""
-    inst = generated(5, 3, 2, 9)
+    inst = generated(5, 3, 2, 38)
     stopped = solve(inst, pyomo_options(STOP))
     ref = oracle_solve(inst)
     assert ref is not None
     assert stopped.status is Status.FEASIBLE and stopped.best_bound is not None
-    assert stopped.objective == pytest.approx(937_620.775013)
+    assert stopped.objective == pytest.approx(851_708.78, abs=0.01)
     assert stopped.best_bound <= ref.objective < stopped.objective  # a real gap
     return inst, stopped, ref.objective
 
@@ -198,7 +200,7 @@ def test_rule_costs_of_a_proven_base_collapse_to_the_oracle() -> None:
 
 
 def test_rule_costs_of_an_unproven_base(gen: tuple[Instance, Solution, float]) -> None:
-    """The base stopped 19% above its bound: every price is an interval holding the oracle's
+    """The base stopped 10% above its bound: every price is an interval holding the oracle's
     price; rules that cost nothing are 'unknown' (their interval holds 0), not 'not binding';
     none is shown as a price, and 'Base optimum' is not said."""
     inst, stopped, optimum = gen
@@ -218,14 +220,14 @@ def test_rule_costs_of_an_unproven_base(gen: tuple[Instance, Solution, float]) -
         checked[r.key] = price
     assert checked["C1"] == pytest.approx(0.0) and t.loc["C1", "binding"] == UNKNOWN
     assert checked["SS"] == pytest.approx(0.0) and t.loc["SS", "binding"] == UNKNOWN
-    assert checked["C11"] > 0 and t.loc["C11", "binding"] is True  # low end > 0
+    assert checked["C10"] > 0 and t.loc["C10", "binding"] is True  # low end > 0
     lines = format_rule_costs(rc)
-    assert lines[0].startswith("Base network 937,620.78 (not proven (gap 19%)")
+    assert lines[0].startswith("Base network 851,708.78 (not proven (gap 10%)")
     assert "Base optimum" not in "\n".join(lines)
     by_key = {ln.split()[0]: ln for ln in lines[1:-1]}
     assert "within the gap" in by_key["C1"] and "not binding" not in by_key["C1"]
     assert all("not proven (gap" in ln for ln in by_key.values())
-    assert "–" in by_key["C11"].split("minimum volumes")[0]  # an interval, not a price
+    assert "–" in by_key["C10"].split("leads deliver")[0]  # an interval, not a price
 
 
 def test_rule_costs_every_solve_stopped(gen: tuple[Instance, Solution, float]) -> None:
@@ -245,13 +247,13 @@ def test_unproven_rule_costs_in_the_files_and_report(
     gen: tuple[Instance, Solution, float], tmp_path: Path
 ) -> None:
     inst, stopped, _ = gen
-    rc = rule_costs(inst, EXACT, base=stopped, keys=["C1", "C11"])
+    rc = rule_costs(inst, EXACT, base=stopped, keys=["C1", "C10"])
     write_csv(rc.table, tmp_path / "rule_costs.csv")
     back = pd.read_csv(tmp_path / "rule_costs.csv", keep_default_na=False).set_index("key")
-    assert back.loc["C1", "binding"] == "unknown" and back.loc["C11", "binding"] == "True"
+    assert back.loc["C1", "binding"] == "unknown" and back.loc["C10", "binding"] == "True"
     assert back["proven"].tolist() == [False, False]
     html = "\n".join(whatif_sections(tmp_path, "£k"))
-    assert "2 of 2 row(s) not proven" in html and "not proven (gap 19%)" in html
+    assert "2 of 2 row(s) not proven" in html and "not proven (gap 10%)" in html
     assert "within the gap (at most" in html
 
 
@@ -259,25 +261,25 @@ def test_unproven_rule_costs_in_the_files_and_report(
 
 
 def test_resilience_of_an_unproven_network(gen: tuple[Instance, Solution, float]) -> None:
-    """The base network is 19% above its bound; the repair after P03 fails is cheaper than
+    """The base network is 10% above its bound; the repair after P01 fails is cheaper than
     it (no '+-' any more): the extra cost is an interval from 0 holding the oracle's."""
     inst, stopped, optimum = gen
     r = resilience(inst, stopped, EXACT, repair="reoptimise")
     t = r.table.set_index("provider")
-    ref = oracle_solve(without(inst, "P03"))
+    ref = oracle_solve(without(inst, "P01"))
     assert ref is not None
-    p03 = t.loc["P03"]
-    assert p03["objective"] < stopped.objective  # cheaper than the unproven base network
-    assert p03["cost_low"] == 0.0  # a failure cannot make the optimum cheaper
-    assert inside(ref.objective - optimum, p03["cost_low"], p03["cost_high"])
-    assert not p03["proven"] and p03["base_status"] == "feasible"
-    assert t.loc["P04", "status"] == "infeasible" and t.loc["P04", "proven"]  # no repair
-    assert oracle_solve(without(inst, "P04")) is None
+    p01 = t.loc["P01"]
+    assert p01["objective"] < stopped.objective  # cheaper than the unproven base network
+    assert p01["cost_low"] == 0.0  # a failure cannot make the optimum cheaper
+    assert inside(ref.objective - optimum, p01["cost_low"], p01["cost_high"])
+    assert not p01["proven"] and p01["base_status"] == "feasible"
+    assert t.loc["P02", "status"] == "infeasible" and t.loc["P02", "proven"]  # no repair
+    assert oracle_solve(without(inst, "P02")) is None
     text = "\n".join(format_resilience(r))
     assert "+-" not in text
-    assert "not proven (gap 19%)" in text.splitlines()[0]
-    p03_line = next(ln for ln in text.splitlines() if "P03 (lead)" in ln)
-    assert "within the gap (at most" in p03_line and "not proven (gap 19%)" in p03_line
+    assert "not proven (gap 10%)" in text.splitlines()[0]
+    p01_line = next(ln for ln in text.splitlines() if "P01 (lead)" in ln)
+    assert "within the gap (at most" in p01_line and "not proven (gap 10%)" in p01_line
     summary = r.summary()
     assert summary["base_proven"] is False and summary["proven"] is False
 
@@ -331,7 +333,7 @@ def test_a_repair_is_proven_only_when_both_stages_are(
     )
     assert repaired.objective == proven.objective and repaired.best_bound == proven.best_bound
     assert two_stage(proven, proven, 3).status is Status.OPTIMAL
-    none = solve(without(inst, "P04"), pyomo_options(EXACT))  # no repair (oracle: none)
+    none = solve(without(inst, "P02"), pyomo_options(EXACT))  # no repair (oracle: none)
     assert none.status is Status.INFEASIBLE
     fallback = two_stage(proven, none, 3)  # the cost stage found nothing: no bound on cost
     assert fallback.status is Status.FEASIBLE and not Optimum.of(fallback).proven
@@ -349,7 +351,7 @@ def test_alternatives_against_an_unproven_optimum(gen: tuple[Instance, Solution,
     for obj, low, high in zip(t["objective"], t["cost_low"], t["cost_high"], strict=True):
         assert inside(obj - optimum, low, high)  # the true extra cost over the optimum
     lines = format_alternatives(alt)
-    assert "of the best network found, 772,190.17 (not proven (gap 1.4%)" in lines[0]
+    assert "of the best network found, 778,289.37 (not proven (gap 1.9%)" in lines[0]
     assert "of the optimum" not in lines[0]
     assert "within the gap" in lines[1]  # the best found may itself be above the optimum
 
@@ -364,7 +366,7 @@ def test_alternatives_against_an_unproven_optimum(gen: tuple[Instance, Solution,
 # --------------------------------------------------------------------------- tradeoff
 
 
-@pytest.mark.parametrize("spec", [(5, 4, 1, 14), (4, 4, 2, 6)])
+@pytest.mark.parametrize("spec", [(5, 4, 1, 14), (4, 4, 2, 26)])
 def test_tradeoff_with_unproven_points(spec: tuple[int, int, int, int]) -> None:
     """Today's networks are a first network found; stopped at their first network, the
     points of the curve are intervals holding the stability costs and savings of the same
@@ -390,7 +392,8 @@ def test_tradeoff_with_unproven_points(spec: tuple[int, int, int, int]) -> None:
     )
     open_rows = [ln for ln in lines if "[not proven (gap" in ln]
     assert len(open_rows) == int((~loose.table["proven"]).sum())
-    for ln, row in zip(lines[2:], loose.table.itertuples(index=False), strict=False):
+    header = next(i for i, ln in enumerate(lines) if ln.split()[:2] == ["max", "moves"])
+    for ln, row in zip(lines[header + 1 :], loose.table.itertuples(index=False), strict=False):
         if not row.proven and row.cost_low <= 0:
             assert "within the gap" in ln
 
@@ -403,7 +406,7 @@ def test_churn_solve_says_whether_its_objective_is_proven() -> None:
     info = loose.extra["incumbent"]
     assert loose.status is Status.FEASIBLE
     assert info["best_bound_with_churn"] < info["objective_with_churn"]
-    assert "(not proven (gap 1.9%))" in incumbent_summary(loose)[1]
+    assert "(not proven (gap 2.6%))" in incumbent_summary(loose)[1]
     exact = solve_with_incumbent(inst, today, EXACT, churn_cost=3000)
     assert exact.status is Status.OPTIMAL and "not proven" not in incumbent_summary(exact)[1]
 
@@ -416,7 +419,7 @@ def stopped_sweep(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     """A two-case sweep of the generated instance; the max=2 case is then re-solved with
     the stopping options and recorded as a worker records a case stopped at a limit."""
     base = tmp_path_factory.mktemp("gen")
-    path = generate_to_folder(base / "inst", 5, 3, lines=2, seed=9)
+    path = generate_to_folder(base / "inst", 5, 3, lines=2, seed=38)
     folder = base / "sweep"
     spec = SweepSpec(path, [parse_axis("settings.lead_providers.max=1,2")])
     cases = spec.cases()
@@ -474,7 +477,7 @@ def test_sweep_report_names_unproven_cases(stopped_sweep: tuple[Path, str]) -> N
     folder, _ = stopped_sweep
     html = sweep_report(load_sweep(folder))
     warn = html.split('<p class="warn">')[1].split("</p>")[0]
-    assert "1 case(s) not proven" in warn and "max=2 (feasible, gap 19%)" in warn
+    assert "1 case(s) not proven" in warn and "max=2 (feasible, gap 10%)" in warn
     assert "max=1" not in warn
 
 

@@ -15,7 +15,7 @@ from factories.rules import build
 
 
 def lp_bound(inst: Instance, cuts: bool) -> float:
-    """The LP relaxation's optimum (no presolve, no HiGHS cuts) with or without V1-V4."""
+    """The LP relaxation's optimum (no presolve, no HiGHS cuts) with or without V1-V5."""
     mm = build_matrix(build_index(inst), valid_inequalities=cuts)
     h = highspy.Highs()
     h.setOptionValue("output_flag", False)

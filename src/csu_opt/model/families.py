@@ -1,7 +1,7 @@
 """The constraint families of the model, each registered once (maths in ``model/formulation.md``).
 
 A :class:`Family` names its Pyomo components (the row blocks its builder returns, in order),
-its label (as explain and verify name the rules: C1..C12, M1, V1..V4), its formula and its
+its label (as explain and verify name the rules: C1..C12, M1, V1..V5), its formula and its
 row builder in :mod:`csu_opt.model.rows`. :func:`active_families` lists the families of a
 model in build order; :func:`csu_opt.model.matrix.build_matrix` assembles their row blocks
 and :func:`csu_opt.model.pyomo_model.build_model` builds the same families in the same
@@ -19,6 +19,7 @@ from csu_opt.model.blocks import IndexCodes, Layout, RowBlock
 from csu_opt.model.index import ModelIndex
 from csu_opt.model.rows import (
     rows_capacity,
+    rows_capacity_aggregate,
     rows_capacity_cover,
     rows_ccg_assignment,
     rows_free_choice,
@@ -179,6 +180,15 @@ FAMILIES: tuple[Family, ...] = (
         ("viability_lead", "viability_sub", "capacity_sub"),
         plain(rows_role_split),
         valid=True,
+    ),
+    Family(
+        "capacity_aggregate",
+        "V5",
+        "Σ_{p eligible in s} min(cap[p,s], D[s]) a[p] >= D[s] ∀ s with D[s] = Σ_c d[c,s] > 0",
+        ("capacity_aggregate",),
+        plain(rows_capacity_aggregate),
+        valid=True,
+        mutable=False,
     ),
 )
 

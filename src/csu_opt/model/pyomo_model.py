@@ -67,7 +67,7 @@ def build_model(
     ix: ModelIndex, valid_inequalities: bool = True, mutable: bool = False
 ) -> pyo.ConcreteModel:
     """The full model: variables, the registry's families (C1-C12, M1, optional valid
-    inequalities V1-V4) generated from their row blocks, in registry order, the objective.
+    inequalities V1-V5) generated from their row blocks, in registry order, the objective.
 
     With ``mutable=True`` the lead band (C1) and a global demand scale (C5, V1) are mutable
     Pyomo parameters (``m.lead_min``, ``m.lead_max``, ``m.demand_scale``), so a persistent

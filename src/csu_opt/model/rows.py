@@ -328,6 +328,30 @@ def rows_capacity_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[Row
     return [row_block("capacity_cover", len(counts), parts, lower, INF, keys=keys)]
 
 
+def rows_capacity_aggregate(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
+    """(V5, valid) aggregate capacity: Σ_{p eligible in s} min(cap[p,s], D[s]) a[p] >= D[s].
+
+    D[s] = Σ_c d[c,s], the line's whole demand. Implied by C4 + C5 + C6 (every unit of D[s]
+    flows from an active eligible provider, at most cap[p,s] from each), and the coefficient
+    capped at D[s] keeps it valid (one active provider of capacity >= D[s] meets it alone).
+    One row per line with demand, in sorted line order; only (p, s) with a flow count. Left
+    out of a mutable model (its demand scale would change D and the capped coefficients).
+    """
+    nS = max(cd.nS, 1)
+    D = np.bincount(cd.dem_s, weights=ix.demand["d"].to_numpy(dtype=float), minlength=nS)
+    codes, uniq = first_seen(cd.flow_p * nS + cd.flow_s)
+    cap = np.zeros(len(uniq))
+    cap[codes] = cd.flow_cap
+    lines = np.flatnonzero(D > 0)
+    lines = lines[np.argsort(name_rank(ix.lines.index)[lines], kind="stable")]
+    row_of = row_numbers(lines, nS)
+    p, s = uniq // nS, uniq % nS
+    js = np.flatnonzero(row_of[s] >= 0)
+    parts = [(row_of[s[js]], lay.A + p[js], np.minimum(cap[js], D[s[js]]))]
+    keys = lambda: ix.lines.index[lines].tolist()  # noqa: E731
+    return [row_block("capacity_aggregate", len(lines), parts, D[lines], INF, keys=keys)]
+
+
 def rows_quality_cover(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     """(V2, valid) Σ_{p: q[p,s] >= Q[s]} w[p,l] >= u[l] for the (l, s) of ``quality_covers``."""
     keys, members = quality_covers(ix)
