@@ -232,7 +232,7 @@ SLOW: dict[str, Slow] = {
     # 0.8 s
     "test_whatif_proof::test_repairs_not_found_before_a_limit_are_not_called_impossible": ALL,
     "test_polish::test_solve_polishes_a_search_stopped_early": Slow(
-        fast=("matrix-90-False",)
+        fast=("matrix-68-False",)
     ),  # 4 cases, 0.8 s
     "test_compare::test_compare_command": ALL,  # 0.7 s
     "test_real_ccgs::test_make_instances_reproduces_the_shipped_files": ALL,  # 0.7 s
