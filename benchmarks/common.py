@@ -16,19 +16,22 @@ from typing import Any
 CSU = Path(sys.executable).with_name("csu-opt")
 
 
-def cli_solve(path: Path, time_limit: float, extra: list[str]) -> tuple[float, dict[str, Any]]:
+def cli_solve(
+    path: Path, time_limit: float, extra: list[str], env: dict[str, str] | None = None
+) -> tuple[float, dict[str, Any]]:
     """``csu-opt solve PATH --threads 1 --quiet --time-limit T [extra]`` as a whole process.
 
     Returns its wall time (start-up, reading, the solve, verification and the result folder
     all count) and its summary.json, or ``{"status": "error (exit N): <last stderr line>"}``
-    when it wrote none.
+    when it wrote none. ``env``: the process's environment (e.g. a PYTHONPATH naming another
+    version's sources); default this one's.
     """
     with tempfile.TemporaryDirectory() as d:
         out = Path(d) / "result"
         cmd = [str(CSU), "solve", str(path), "--threads", "1", "--quiet", "--out", str(out)]
         cmd += ["--time-limit", str(time_limit), *extra]
         t0 = time.perf_counter()
-        proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        proc = subprocess.run(cmd, capture_output=True, text=True, check=False, env=env)
         wall = time.perf_counter() - t0
         summary_path = out / "summary.json"
         if not summary_path.is_file():

@@ -130,7 +130,9 @@ def run_csu(path: Path, variant: str, time_limit: float, threads: int) -> dict[s
     }
 
 
-def run_plain_highs(path: Path, time_limit: float, threads: int) -> dict[str, Any]:
+def run_plain_highs(
+    path: Path, time_limit: float, threads: int, gap: float = 1e-4
+) -> dict[str, Any]:
     """The strong CFLP formulation straight into highspy (a benchmark converted to csu-opt).
 
     min Σ F_i y_i + Σ t_ij x_ij  s.t.  Σ_i x_ij = 1;  Σ_j d_j x_ij <= cap_i y_i;
@@ -204,7 +206,7 @@ def run_plain_highs(path: Path, time_limit: float, threads: int) -> dict[str, An
         integrality,
     )
     h.setOptionValue("time_limit", float(time_limit))
-    h.setOptionValue("mip_rel_gap", 1e-4)
+    h.setOptionValue("mip_rel_gap", float(gap))
     h.setOptionValue("threads", int(threads))
     h.setOptionValue("random_seed", 0)
     handover_s = time.perf_counter() - t2
@@ -239,7 +241,7 @@ def run_plain_highs(path: Path, time_limit: float, threads: int) -> dict[str, An
 def child(args: argparse.Namespace) -> None:
     path = Path(args.one)
     if args.variant == "highs":
-        row = run_plain_highs(path, args.time_limit, args.threads)
+        row = run_plain_highs(path, args.time_limit, args.threads, args.gap)
     else:
         row = run_csu(path, args.variant, args.time_limit, args.threads)
     row["peak_mb"] = _peak_mb()
@@ -249,9 +251,12 @@ def child(args: argparse.Namespace) -> None:
 # --------------------------------------------------------------------------- driver (parent)
 
 
-def measure(path: Path, variant: str, time_limit: float, threads: int) -> dict[str, Any]:
+def measure(
+    path: Path, variant: str, time_limit: float, threads: int, gap: float = 1e-4
+) -> dict[str, Any]:
+    """One run in a fresh child process; ``gap`` is plain HiGHS's ``mip_rel_gap`` (``highs``)."""
     cmd = [sys.executable, __file__, "--one", str(path), "--variant", variant]
-    cmd += ["--time-limit", str(time_limit), "--threads", str(threads)]
+    cmd += ["--time-limit", str(time_limit), "--threads", str(threads), "--gap", str(gap)]
     proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
     for line in proc.stdout.splitlines():
         if line.startswith("RESULT "):
@@ -326,6 +331,7 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=OUT)
     ap.add_argument("--one", help=argparse.SUPPRESS)
     ap.add_argument("--variant", help=argparse.SUPPRESS)
+    ap.add_argument("--gap", type=float, default=1e-4, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.one:
         child(args)

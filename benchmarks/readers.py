@@ -177,6 +177,29 @@ def _cflp_document(
     }
 
 
+def cflp_document(
+    *,
+    name: str,
+    description: str,
+    capacity: np.ndarray,
+    fixed_cost: np.ndarray,
+    demand: np.ndarray,
+    cost: np.ndarray,
+    single_sourcing: bool,
+) -> dict[str, Any]:
+    """The public name of the conversion every reader uses (for generated instances:
+    benchmarks/families.py); ``cost`` is facility-major, m x n."""
+    return _cflp_document(
+        name=name,
+        description=description,
+        capacity=capacity,
+        fixed_cost=fixed_cost,
+        demand=demand,
+        cost=cost,
+        single_sourcing=single_sourcing,
+    )
+
+
 def read_orlib_cap(
     path: str | Path, capacity: float | None = None, *, name: str | None = None
 ) -> dict[str, Any]:
