@@ -101,7 +101,7 @@ def _header(tokens: np.ndarray, path: Path, what: str) -> tuple[int, int]:
     return m, n
 
 
-def _cflp_document(
+def cflp_document(
     *,
     name: str,
     description: str,
@@ -177,29 +177,6 @@ def _cflp_document(
     }
 
 
-def cflp_document(
-    *,
-    name: str,
-    description: str,
-    capacity: np.ndarray,
-    fixed_cost: np.ndarray,
-    demand: np.ndarray,
-    cost: np.ndarray,
-    single_sourcing: bool,
-) -> dict[str, Any]:
-    """The public name of the conversion every reader uses (for generated instances:
-    benchmarks/families.py); ``cost`` is facility-major, m x n."""
-    return _cflp_document(
-        name=name,
-        description=description,
-        capacity=capacity,
-        fixed_cost=fixed_cost,
-        demand=demand,
-        cost=cost,
-        single_sourcing=single_sourcing,
-    )
-
-
 def read_orlib_cap(
     path: str | Path, capacity: float | None = None, *, name: str | None = None
 ) -> dict[str, Any]:
@@ -217,7 +194,7 @@ def read_orlib_cap(
     rec = tokens[2 + 2 * m :].reshape(n, 1 + m)  # customer-major: demand, m costs
     if name is None:
         name = path.stem if capacity is None else f"{path.stem}_{capacity:g}"
-    return _cflp_document(
+    return cflp_document(
         name=name,
         description=(
             f"OR-Library capacitated warehouse location {path.name} (Beasley 1988), "
@@ -246,7 +223,7 @@ def read_holmberg(path: str | Path, *, name: str | None = None) -> dict[str, Any
     fac = tokens[2 : 2 + 2 * m].reshape(m, 2)
     demand = tokens[2 + 2 * m : 2 + 2 * m + n]
     cost = tokens[2 + 2 * m + n :].reshape(m, n)  # facility-major
-    return _cflp_document(
+    return cflp_document(
         name=name or path.stem,
         description=(
             f"Holmberg, Rönnqvist & Yuan (1999) single-source CFLP {path.name}, "
