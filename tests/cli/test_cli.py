@@ -32,7 +32,7 @@ def test_validate_prints_a_summary():
     assert "necessary conditions (checked from the data, no solve): all pass" in out
 
 
-def test_validate_runs_the_necessary_conditions():
+def test_validate_runs_the_necessary_conditions(tmp_path: Path) -> None:
     """No provider offers line B at all: a proof of infeasibility found without a solve.
     validate keeps its two exit codes (0 fit to solve, 1 not); solve then exits 3."""
     code, out, _ = run("validate", TINY, "--set", "capabilities.*.B.capacity=0")
@@ -40,7 +40,10 @@ def test_validate_runs_the_necessary_conditions():
     assert "infeasible: 1 necessary condition (checked from the data, no solve) fails" in out
     assert "[C6 capacity] Service line B: eligible capacity 0 at quality bar 50, demand 30" in out
     assert "csu-opt explain" in out and "capabilities.*.B.capacity=0" in out
-    code, _, _ = run("solve", TINY, "--set", "capabilities.*.B.capacity=0", "--quiet")
+    out_dir = tmp_path / "r"  # not the repository's results/ folder
+    code, _, _ = run(
+        "solve", TINY, "--set", "capabilities.*.B.capacity=0", "--quiet", "--out", out_dir
+    )
     assert code == 3  # what the solve then proves
     # bad input stays exit 1, and wins over an infeasible one
     code, _, err = run("validate", TINY, DATA / "no-such-file.yaml")
