@@ -76,7 +76,7 @@ def plan_stages(ix: ModelIndex, options: SolveOptions, backend: str) -> StagePla
         options.start_heuristic, nnz, START_MIN_NNZ, "HiGHS's own heuristics are quicker"
     )
     if options.root_reduction is None and backend != "matrix":
-        reduction = StageChoice(False, "the Pyomo path (small models): HiGHS's root is as quick")
+        reduction = StageChoice(False, "the Pyomo path: the reduction runs on the matrix path")
     else:
         reduction = by_size(
             options.root_reduction, nnz, REDUCTION_MIN_NNZ, "HiGHS's root is as quick"
