@@ -156,7 +156,7 @@ def test_reduction_stage_fixes_and_undo_restores() -> None:
     options = SolveOptions(backend="matrix", root_reduction=True, mip_gap=1e-9)
     ws = workspace(options)
     started = start_stage(ws, options, previous=None)
-    reduced = reduction_stage(ws, options, "matrix", started.col, None, None)
+    reduced = reduction_stage(ws, options, started.col, None, None)
     red = reduced.reduction
     assert red is not None and red.lower_bound is not None
     assert red.lower_bound <= OPTIMUM + 1e-6 <= red.incumbent_objective + 2e-6  # type: ignore[operator]
@@ -170,7 +170,7 @@ def test_reduction_stage_fixes_and_undo_restores() -> None:
     assert np.array_equal(np.asarray(lp.col_upper_), mm.col_upper[order])
     # off on the Pyomo backend by default
     pyomo = SolveOptions(backend="pyomo")
-    assert reduction_stage(workspace(pyomo), pyomo, "pyomo", None, None, None).reduction is None
+    assert reduction_stage(workspace(pyomo), pyomo, None, None, None).reduction is None
 
 
 @pytest.mark.parametrize("backend", ["pyomo", "matrix"])
@@ -188,7 +188,7 @@ def test_search_stage_is_skipped_when_the_reduction_settles() -> None:
     # the LP bound and the restricted MIP's network agree within 50%: HiGHS is not run
     options = SolveOptions(backend="matrix", root_reduction=True, mip_gap=0.5)
     ws = workspace(options)
-    reduced = reduction_stage(ws, options, "matrix", None, None, None)
+    reduced = reduction_stage(ws, options, None, None, None)
     assert reduced.reduction is not None
     searched = search_stage(ws, options, reduced.reduction, None)
     assert searched.skipped and searched.nodes is None

@@ -14,8 +14,6 @@ from csu_opt.model.index import ModelIndex
 if TYPE_CHECKING:  # Pyomo only in annotations: validate's data checks never load it
     import pyomo.environ as pyo
 
-    pass
-
 
 #: The rule groups a planner can relax, in the order the deletion filter tries to drop them.
 RULES = {

@@ -157,6 +157,15 @@ def rows_network_balance(
     ]
 
 
+def provider_lines(cd: IndexCodes) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (provider, line) pairs with a flow, in order of first appearance: each flow's pair
+    number, the pairs' keys p * nS + s, and each pair's capacity cap[p,s] (C6, V5)."""
+    codes, uniq = first_seen(cd.flow_p * max(cd.nS, 1) + cd.flow_s)
+    cap = np.zeros(len(uniq))
+    cap[codes] = cd.flow_cap
+    return codes, uniq, cap
+
+
 def rows_capacity(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]:
     """(C6) capacity and the strong links to the role variables.
 
@@ -165,9 +174,7 @@ def rows_capacity(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list[RowBlock]
     nS = max(cd.nS, 1)
     cap = cd.flow_cap
     xk = np.arange(lay.n_x)
-    codes, uniq = first_seen(cd.flow_p * nS + cd.flow_s)
-    cap_g = np.zeros(len(uniq))
-    cap_g[codes] = cap
+    codes, uniq, cap_g = provider_lines(cd)
     capacity = row_block(
         "capacity",
         len(uniq),
@@ -339,9 +346,7 @@ def rows_capacity_aggregate(ix: ModelIndex, lay: Layout, cd: IndexCodes) -> list
     """
     nS = max(cd.nS, 1)
     D = np.bincount(cd.dem_s, weights=ix.demand["d"].to_numpy(dtype=float), minlength=nS)
-    codes, uniq = first_seen(cd.flow_p * nS + cd.flow_s)
-    cap = np.zeros(len(uniq))
-    cap[codes] = cd.flow_cap
+    _, uniq, cap = provider_lines(cd)
     lines = np.flatnonzero(D > 0)
     lines = lines[np.argsort(name_rank(ix.lines.index)[lines], kind="stable")]
     row_of = row_numbers(lines, nS)

@@ -115,11 +115,6 @@ class SolveOptions:
         if self.polish > 0 and self.time_limit is None:
             raise ValueError("polish keeps a share of the time limit: it needs a time limit")
 
-    def reduction_on(self, backend: str) -> bool:
-        """Whether the root reduction (:mod:`csu_opt.solver.reduce`) runs; by default on the
-        matrix path (large models), where it pays for its LP."""
-        return backend == "matrix" if self.root_reduction is None else self.root_reduction
-
     def as_record(self) -> dict[str, Any]:
         """The options as written to summary.json."""
         return {

@@ -153,14 +153,14 @@ class Reduced:
 def reduction_stage(
     ws: Workspace,
     options: SolveOptions,
-    backend: str,
     start_col: np.ndarray | None,
     share: MainShare | None,
     previous: Any,
 ) -> Reduced:
-    """Run the root reduction when ``options`` asks for it on this backend and HiGHS holds the
-    model csu-opt built; hand HiGHS its incumbent and fixings and the time left."""
-    mm = ws.same_matrix() if options.reduction_on(backend) else None
+    """Run the root reduction when ``options.root_reduction`` is True (as
+    :func:`csu_opt.solver.policy.plan_stages` decided it; None counts as off) and HiGHS holds
+    the model csu-opt built; hand HiGHS its incumbent and fixings and the time left."""
+    mm = ws.same_matrix() if options.root_reduction else None
     if mm is None:
         return Reduced()
     codes = index_codes(ws.ix)

@@ -1,9 +1,9 @@
 """Which optional stages a solve runs: the greedy start and the root reduction (issue 19).
 
 Each stage pays only on some models, and the cheap test that predicts it is the model's size
-(estimated nonzeros, :func:`csu_opt.solver.engines.estimate_nonzeros`), measured across
-facility-location families the stages were not tuned on (benchmarks/README.md, "Performance
-that generalises"):
+(estimated nonzeros, :func:`csu_opt.solver.engines.estimate_nonzeros`). The thresholds were
+chosen on the TUNE facility-location families and reported on held-out ones
+(benchmarks/README.md, "Performance that generalises"):
 
 - the greedy start (:mod:`csu_opt.solver.start`) lands 7-58% above the optimum on small
   models, where HiGHS's own heuristics find better networks within its first second; handing
@@ -14,7 +14,7 @@ that generalises"):
   (and, as before, on the matrix path only).
 
 An explicit choice (``SolveOptions.start_heuristic`` / ``root_reduction`` True or False, the
-CLI's ``--no-start``, ``--reduction/--no-reduction``) is always obeyed. The decision and its
+CLI's ``--start/--no-start``, ``--reduction/--no-reduction``) is always obeyed. The decision and its
 reason are written to summary.json as ``solver.stages``.
 """
 

@@ -134,7 +134,7 @@ class ModelSession:
         t_handover = time.perf_counter() - t_start
         # solve_s: the root reduction and HiGHS (the reduction's own steps are in solver.reduction)
         t2 = time.perf_counter()
-        reduced = reduction_stage(ws, options, self.backend, started.col, share, self.previous)
+        reduced = reduction_stage(ws, options, started.col, share, self.previous)
         searched = search_stage(ws, options, reduced.reduction, started.col)
         t3 = time.perf_counter() - searched.read_s  # reading HiGHS's results is load time
         t_solve = t3 - t2
