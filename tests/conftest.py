@@ -199,6 +199,19 @@ SLOW: dict[str, Slow] = {
     ),  # 18 cases, 1.6 s
     "test_matrix::test_random_instances_same_optimum": Slow(fast=("30", "18")),  # 12 cases, 1.6 s
     "test_dw::test_dw_bound_lies_between_lp_and_optimum": Slow(fast=("10", "0")),  # 12 cases, 1.5 s
+    # 82 tiny cases each, under 0.1 s apiece (2026-12-06): a sample in the fast loop
+    "test_lagrange::test_bound_never_exceeds_the_optimum_at_any_multipliers": Slow(
+        fast=("cuts-9", "rules-random-16")
+    ),
+    "test_lagrange::test_bound_at_the_lp_duals_is_the_lp_bound": Slow(
+        fast=("cuts-45", "rules-random-13")
+    ),
+    "test_lagrange::test_network_lp_reaches_the_whole_lp_and_every_round_bounds": Slow(
+        fast=("cuts-25", "rules-random-16")
+    ),
+    "test_lagrange::test_the_reduction_by_network_keeps_the_oracle_optimum": Slow(
+        fast=("cuts-34", "rules-random-13")
+    ),
     "test_report::test_report_of_a_limit_says_not_optimal": ALL,  # 1.5 s
     "test_plots::test_sweep_lines_one_line_per_other_value_with_gap_band": ALL,  # 1.5 s
     "test_explain::test_alternatives_cover_every_conflicting_rule_with_a_knob": ALL,  # 1.5 s

@@ -1,0 +1,108 @@
+"""The national-scale runs (issue 19, section 2): how good a bound and a network csu-opt has
+after a planner's time limit on generated markets of every GP practice's size.
+
+Generates each size (``csu_opt.instance.generate``, seed 0, 5 lines) into a temporary folder,
+runs ``csu-opt solve FILE --threads 1 --time-limit T`` as a whole process and prints, from its
+summary.json: the network's cost, the bound and gap, where the bound came from (the aggregate
+relaxation, the Lagrangian bound of the column generation's rounds, the LP relaxation), the
+LP stage's rounds and seconds, the wall time and the process's peak memory. Usage::
+
+    python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--csv out.csv]
+
+Each run is one process at a time, so the peak memory (``RUSAGE_CHILDREN``) is the largest
+so far: sizes are run smallest first.
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import cli_solve, write_csv
+
+COLUMNS = [
+    "size",
+    "time_limit",
+    "status",
+    "objective",
+    "bound",
+    "gap_pct",
+    "aggregate_bound",
+    "lagrangian_bound",
+    "lp_bound",
+    "lp_status",
+    "lp_rounds",
+    "lp_s",
+    "restricted_mip_s",
+    "incumbent_source",
+    "wall_s",
+    "peak_gb",
+]
+
+
+def run(size: str, time_limit: float, folder: Path) -> dict[str, Any]:
+    from csu_opt.instance.generate import generate_to_folder
+
+    p, c = (int(v) for v in size.split("x"))
+    path = generate_to_folder(folder / size, p, c, lines=5, seed=0)
+    wall, summary = cli_solve(path, time_limit, [])
+    solver = summary.get("solver", {})
+    red = solver.get("reduction") or {}
+    gap = summary.get("mip_gap")
+    return {
+        "size": size,
+        "time_limit": time_limit,
+        "status": summary.get("status"),
+        "objective": summary.get("objective"),
+        "bound": summary.get("best_bound"),
+        "gap_pct": None if gap is None else 100 * gap,
+        "aggregate_bound": red.get("aggregate_bound"),
+        "lagrangian_bound": red.get("lagrangian_bound"),
+        "lp_bound": red.get("lp_bound"),
+        "lp_status": red.get("lp_status"),
+        "lp_rounds": red.get("lp_rounds"),
+        "lp_s": red.get("lp_s"),
+        "restricted_mip_s": red.get("restricted_mip_s"),
+        "incumbent_source": red.get("incumbent_source"),
+        "wall_s": wall,
+        "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
+    }
+
+
+def _fmt(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:,.2f}"
+    return "—" if v is None else str(v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument(
+        "--size",
+        action="append",
+        default=[],
+        help="PxC:SECONDS, e.g. 500x7000:1800 (default: 200x2000:600 and 500x7000:1800)",
+    )
+    ap.add_argument("--csv", type=Path, default=None)
+    args = ap.parse_args()
+    sizes = args.size or ["200x2000:600", "500x7000:1800"]
+    rows: list[dict[str, Any]] = []
+    print("| " + " | ".join(COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    with tempfile.TemporaryDirectory() as d:
+        for item in sizes:
+            size, seconds = item.split(":")
+            row = run(size, float(seconds), Path(d))
+            rows.append(row)
+            print("| " + " | ".join(_fmt(row[k]) for k in COLUMNS) + " |", flush=True)
+            if args.csv is not None:
+                write_csv(args.csv, COLUMNS, rows)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,470 @@
+"""A Lagrangian bound that scales: prices between the CCGs' side and the providers' side (issue 19).
+
+The LP relaxation of a national model (500 x 7,000 x 5: 770,000 assignments, 7.2 million
+nonzeros) does not finish within half an hour, so its only bound was the aggregate one
+(:mod:`csu_opt.solver.bounds`), 11% below the best network. This bound relaxes the rows that
+tie the two sides of the market together and keeps every rule that lives on one side:
+
+* the **CCGs' side** (columns u[l], z[l,c]): C1's lead band and C4's z[l,c] <= u[l], with
+  C4's Σ_l z[l,c] = 1 priced by μ[c];
+* the **providers' side**, one provider at a time (a copy u'[p] of u for p ∈ L, a[p], w[p,·],
+  x[p,·,·]): C2 (one role: exit, lead, or subcontractor to at most m leads), C6 (capacity, and
+  the links x <= cap·w, x <= cap·u') and C11 (viability), all with whole-number roles;
+
+and prices with multipliers every row that joins them or joins providers:
+
+| row | multiplier | sign |
+|---|---|---|
+| C5  Σ_c d[c,s] z[l,c] - Σ_p x[p,l,s] = 0              | π[l,s] | free |
+| u'[l] - u[l] = 0 (the copy)                           | σ[l]   | free |
+| C4  1 - Σ_l z[l,c] = 0                                | μ[c]   | free |
+| C3  u[l] - w[p,l] >= 0                                | τ[p,l] | >= 0 |
+| C8  Σ_{p eligible in s} w[p,l] - u[l] >= 0            | κ[l,s] | >= 0 |
+| C9  Σ_p (q[p,s] - Q[s]) x[p,l,s] >= 0                 | η[l,s] | >= 0 |
+| C10 (1-ρ) Σ_s x[l,l,s] - ρ Σ_{p≠l,s} x[p,l,s] >= 0    | ζ[l]   | >= 0 |
+
+(L adds multiplier x row for each equality row and subtracts it for each ">= 0" row). Left
+out altogether (a relaxation: fewer rules, never a higher optimum):
+C12 (free choice), M1 (mergers) and the valid inequalities V1-V5.
+
+For any multipliers with the signs above, the Lagrangian
+
+    L(μ, π, σ, τ, κ, η, ζ) = Σ X + Σ_c μ[c] + A(·) + Σ_p B_p(·)
+
+is at most the cost of every network (weak duality: at a feasible point each priced row is 0
+or has the sign that makes its term non-positive), where
+
+* A = min over u ∈ {0,1}^L with N_min <= Σ u <= N_max of Σ_l u[l] g[l],
+  g[l] = F[l] - σ[l] - Σ_p τ[p,l] + Σ_s κ[l,s] + Σ_c min(0, t[l,c] - μ[c] + Σ_s π[l,s] d[c,s])
+  (each open lead takes the CCGs with negative reduced cost; sorting g gives the best band);
+* B_p = min(0 [exit], lead, subcontract): as a lead, a_cost[p] + σ[p] plus the cheapest own
+  volumes x[p,p,s] in [0, cap[p,s]] totalling at least v[p] (a continuous knapsack: every
+  volume with negative price at capacity, then the cheapest others until v[p] is reached);
+  as a subcontractor of l, a_cost[p] + G[p] + k[p,l] + τ[p,l] - Σ_{s: C8 row} κ[l,s] plus the
+  same knapsack over x[p,l,·]. Each volume's price is
+  c[p,s] - π[l,s] - η[l,s] (q[p,s] - Q[s]) - ζ[l]·(1-ρ if p = l else -ρ).
+  With m > 1 leads per subcontractor the leads are decoupled (each line at its cheapest
+  lead's price, the m cheapest links' costs): a lower bound of B_p, so L stays valid.
+
+Every part is solved exactly by sorting, so one evaluation costs a few passes over the
+assignments and flows (under a second at 500 x 7,000). At an LP relaxation's optimal duals,
+read as multipliers by :func:`multipliers_from_duals` (σ[l]: the part of u[l]'s reduced cost the
+providers' side's rows account for), L equals that LP's optimum when the LP has no valid
+inequalities (their duals have no place here) and is slightly lower when it has them. Its
+use is the column generation of :func:`csu_opt.solver.lp.network_lp`: the duals of every
+restricted LP give a valid bound on the whole model, long before the column generation ends
+(500 x 7,000 x 5: the LP relaxation does not finish within half an hour).
+
+``tests/solver/test_lagrange.py`` checks that L never exceeds the brute-force oracle's optimum,
+at random multipliers and at the LP's duals, and that it equals the LP bound at the LP's
+optimal duals.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from csu_opt.model.blocks import Layout, MatrixModel, index_codes
+from csu_opt.model.families import family
+from csu_opt.model.index import ModelIndex
+from csu_opt.model.rows import objective
+
+
+@dataclass(frozen=True)
+class LagrangeData:
+    """The model's data as the two sides see it (positions as in :func:`index_codes`)."""
+
+    offset: float
+    F: np.ndarray  # (nL) lead fixed costs
+    lead_prov: np.ndarray  # (nL) provider of lead i
+    a_cost: np.ndarray  # (nP)
+    v: np.ndarray  # (nP) minimum volume
+    can_lead: np.ndarray  # (nP) bool: p in L
+    can_sub: np.ndarray  # (nP) bool: p in B
+    m: int  # leads per subcontractor
+    lead_min: int
+    lead_max: int
+    z_l: np.ndarray  # (nZ)
+    z_c: np.ndarray
+    t: np.ndarray
+    demand: np.ndarray  # (nC, nS) d[c,s]
+    link_p: np.ndarray  # (nK)
+    link_l: np.ndarray
+    link_cost: np.ndarray
+    link_cover: np.ndarray  # (nK, nS) bool: p eligible in s and l's C8 row (l, s) exists
+    need: np.ndarray  # (nL, nS) bool: C8 row (l, s) exists
+    # options: 0..nL-1 lead i delivering itself, nL + k link k; volumes by (option, line)
+    opt_p: np.ndarray  # (nO) provider
+    opt_l: np.ndarray  # (nO) lead (network)
+    cap: np.ndarray  # (nO, nS), 0 where no flow
+    has: np.ndarray  # (nO, nS) bool: the flow exists
+    cost: np.ndarray  # (nO, nS) c[p,s]
+    slack: np.ndarray  # (nO, nS) q[p,s] - Q[s] where (l, s) has a C9 row, else 0
+    quality_row: np.ndarray  # (nL, nS) bool: C9 row exists
+    rho: float
+
+    @property
+    def nL(self) -> int:
+        return len(self.F)
+
+    @property
+    def nP(self) -> int:
+        return len(self.a_cost)
+
+    @property
+    def nK(self) -> int:
+        return len(self.link_p)
+
+    @property
+    def nC(self) -> int:
+        return self.demand.shape[0]
+
+    @property
+    def nS(self) -> int:
+        return self.demand.shape[1]
+
+
+def lagrange_data(ix: ModelIndex, demand_scale: float = 1.0) -> LagrangeData:
+    """The arrays :func:`evaluate` reads, from the model's index frames."""
+    cd = index_codes(ix)
+    lay = Layout(len(ix.leads), len(ix.providers), len(ix.links), len(ix.assign), len(ix.flows))
+    col_cost, offset = objective(ix, lay)
+    nL, nS, nC, nK = cd.nL, cd.nS, cd.nC, len(ix.links)
+    prov = ix.providers
+    demand = np.zeros((nC, nS))
+    demand[cd.dem_c, cd.dem_s] = ix.demand["d"].to_numpy(dtype=float) * demand_scale
+    need = ~cd.eligible[cd.lead_prov] if nL else np.zeros((0, nS), bool)
+    link_cover = cd.eligible[cd.link_p] & need[cd.link_l] if nK else np.zeros((0, nS), bool)
+
+    nO = nL + nK
+    f = ix.flows
+    opt = np.where(cd.flow_self, cd.flow_l, nL + cd.link_of[cd.flow_p, cd.flow_l])
+    cap = np.zeros((nO, nS))
+    has = np.zeros((nO, nS), bool)
+    cost = np.zeros((nO, nS))
+    slack = np.zeros((nO, nS))
+    cap[opt, cd.flow_s] = cd.flow_cap
+    has[opt, cd.flow_s] = True
+    cost[opt, cd.flow_s] = col_cost[lay.X :]
+    fslack = f["q"].to_numpy(dtype=float) - ix.lines["Q"].to_numpy(dtype=float)[cd.flow_s]
+    quality_row = np.zeros((nL, nS), bool)
+    quality_row[cd.flow_l[fslack < 0], cd.flow_s[fslack < 0]] = True
+    slack[opt, cd.flow_s] = np.where(quality_row[cd.flow_l, cd.flow_s], fslack, 0.0)
+
+    return LagrangeData(
+        offset=offset,
+        F=col_cost[lay.U : lay.A],
+        lead_prov=cd.lead_prov.astype(np.int64),
+        a_cost=col_cost[lay.A : lay.W],
+        v=prov["v"].to_numpy(dtype=float),
+        can_lead=prov["can_lead"].to_numpy(dtype=bool),
+        can_sub=prov["can_subcontract"].to_numpy(dtype=bool),
+        m=int(ix.max_leads_per_sub),
+        lead_min=int(ix.lead_min or 0),
+        lead_max=int(ix.lead_max) if ix.lead_max is not None else nL,
+        z_l=cd.z_l.astype(np.int64),
+        z_c=cd.z_c.astype(np.int64),
+        t=col_cost[lay.Z : lay.X],
+        demand=demand,
+        link_p=cd.link_p.astype(np.int64),
+        link_l=cd.link_l.astype(np.int64),
+        link_cost=col_cost[lay.W : lay.Z],
+        link_cover=link_cover,
+        need=need,
+        opt_p=np.r_[cd.lead_prov, cd.link_p].astype(np.int64),
+        opt_l=np.r_[np.arange(nL), cd.link_l].astype(np.int64),
+        cap=cap,
+        has=has,
+        cost=cost,
+        slack=slack,
+        quality_row=quality_row,
+        rho=float(ix.self_share),
+    )
+
+
+@dataclass
+class Multipliers:
+    """One value per priced row (see the module's table)."""
+
+    mu: np.ndarray  # (nC) free
+    pi: np.ndarray  # (nL, nS) free
+    sigma: np.ndarray  # (nL) free
+    tau: np.ndarray  # (nK) >= 0
+    kappa: np.ndarray  # (nL, nS) >= 0, only where need
+    eta: np.ndarray  # (nL, nS) >= 0, only where quality_row
+    zeta: np.ndarray  # (nL) >= 0
+
+    FIELDS = ("mu", "pi", "sigma", "tau", "kappa", "eta", "zeta")
+
+    def copy(self) -> Multipliers:
+        return Multipliers(*(getattr(self, f).copy() for f in self.FIELDS))
+
+
+def zero_multipliers(data: LagrangeData) -> Multipliers:
+    nL, nS = data.nL, data.nS
+    return Multipliers(
+        mu=np.zeros(data.nC),
+        pi=np.zeros((nL, nS)),
+        sigma=np.zeros(nL),
+        tau=np.zeros(data.nK),
+        kappa=np.zeros((nL, nS)),
+        eta=np.zeros((nL, nS)),
+        zeta=np.zeros(nL),
+    )
+
+
+def _knapsack(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Row by row: min Σ_s price·x over 0 <= x <= cap with Σ_s x >= need (inf where the
+    capacity cannot reach ``need``): every negative price at capacity, then the cheapest
+    others until ``need`` is reached."""
+    x = np.where(price < 0, cap, 0.0)
+    short = need - x.sum(axis=1)
+    value = (price * x).sum(axis=1)
+    rows = np.flatnonzero(short > 0)
+    if len(rows):
+        p, c = price[rows], np.where(price[rows] < 0, 0.0, cap[rows])
+        order = np.argsort(p, axis=1, kind="stable")
+        ps = np.take_along_axis(p, order, axis=1)
+        cs = np.take_along_axis(c, order, axis=1)
+        before = np.cumsum(cs, axis=1) - cs
+        take = np.clip(short[rows, None] - before, 0.0, cs)
+        value[rows] += (np.where(take > 0, ps, 0.0) * take).sum(axis=1)
+        # out of reach only when clearly so: rounding must never exclude a feasible option
+        reach = cs.sum(axis=1)
+        value[rows[reach < short[rows] - 1e-9 * (1.0 + np.abs(short[rows]))]] = np.inf
+    return value
+
+
+def lagrangian_value(data: LagrangeData, mult: Multipliers) -> float:
+    """L(multipliers): both sides minimised exactly (module docstring). Multipliers of the
+    wrong sign are taken as 0, so any values give a valid bound."""
+    d = data
+    nL = d.nL
+    kappa = np.where(d.need, np.maximum(mult.kappa, 0.0), 0.0)
+    eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
+    tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
+
+    side_a, _ = _ccg_side(d, mult, kappa, tau)
+
+    # the providers' side: each option (lead itself, or a link) with its cheapest volumes
+    own = np.zeros(len(d.opt_p), bool)
+    own[:nL] = True
+    price = d.cost - mult.pi[d.opt_l] - eta[d.opt_l] * d.slack
+    price -= (zeta[d.opt_l] * np.where(own, 1.0 - d.rho, -d.rho))[:, None]
+    price = np.where(d.has, price, 0.0)
+    fixed = d.a_cost[d.opt_p].copy()
+    fixed[:nL] += mult.sigma
+    fixed[nL:] += d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
+    lead_value = np.full(d.nP, np.inf)
+    lead_value[d.lead_prov] = fixed[:nL] + _knapsack(price[:nL], d.cap[:nL], d.v[d.lead_prov])
+    lead_value[~d.can_lead] = np.inf
+    sub_value = _subcontracting(d, fixed[nL:] - d.a_cost[d.link_p], price[nL:])
+    sub_value[~d.can_sub] = np.inf
+    side_b = float(np.minimum(0.0, np.minimum(lead_value, sub_value)).sum())
+    return d.offset + float(mult.mu.sum()) + side_a + side_b
+
+
+def _ccg_side(
+    d: LagrangeData, mult: Multipliers, kappa: np.ndarray, tau: np.ndarray
+) -> tuple[float, np.ndarray]:
+    """A: each lead's value g[l] when open (its CCGs with negative reduced cost), the band of
+    leads with the least total; returns A and, per CCG, how many open leads take it."""
+    zc = d.t - mult.mu[d.z_c] + np.einsum("ij,ij->i", d.demand[d.z_c], mult.pi[d.z_l])
+    g = d.F - mult.sigma + kappa.sum(axis=1)
+    np.subtract.at(g, d.link_l, tau)
+    np.add.at(g, d.z_l, np.minimum(zc, 0.0))
+    order = np.argsort(g, kind="stable")
+    k = int(np.clip((g < 0).sum(), d.lead_min, d.lead_max))
+    is_open = np.zeros(d.nL, bool)
+    is_open[order[:k]] = True
+    taken = (zc < 0) & is_open[d.z_l]
+    return float(g[order[:k]].sum()), np.bincount(d.z_c[taken], minlength=d.nC)
+
+
+def ascend_mu(
+    data: LagrangeData,
+    mult: Multipliers,
+    *,
+    target: float,
+    iterations: int = 100,
+) -> tuple[Multipliers, float]:
+    """Raise L by moving μ alone (the others fixed): a subgradient ascent with Polyak's step
+    towards ``target`` (an upper bound on L's maximum, e.g. a restricted LP's objective);
+    the subgradient of L in μ[c] is 1 minus the number of open leads that take c. Returns the
+    best multipliers and their L (never below the start's)."""
+    best = mult.copy()
+    best_value = lagrangian_value(data, best)
+    kappa = np.where(data.need, np.maximum(mult.kappa, 0.0), 0.0)
+    tau = np.maximum(mult.tau, 0.0)
+    current = best.copy()
+    value = best_value
+    theta, stall = 1.0, 0
+    for _ in range(iterations):
+        _, taken = _ccg_side(data, current, kappa, tau)
+        grad = 1.0 - taken
+        norm = float(grad @ grad)
+        if norm == 0 or target <= value:
+            break
+        current.mu = current.mu + theta * (target - value) / norm * grad
+        value = lagrangian_value(data, current)
+        if value > best_value:
+            best, best_value, stall = current.copy(), value, 0
+        else:
+            stall += 1
+            if stall >= 5:
+                theta, stall = theta / 2, 0
+                current = best.copy()
+                value = best_value
+                if theta < 1e-4:
+                    break
+    return best, best_value
+
+
+def _subcontracting(d: LagrangeData, link_own: np.ndarray, price: np.ndarray) -> np.ndarray:
+    """Each provider's best value as a subcontractor (inf without a link). With one lead per
+    subcontractor, the best link with its cheapest volumes; with m > 1 a lower bound: each
+    line at its cheapest link's price, the cheapest link plus any further negative ones up to
+    m (the leads decoupled)."""
+    value = np.full(d.nP, np.inf)
+    if d.nK == 0:
+        return value
+    if d.m <= 1:
+        per_link = link_own + _knapsack(price, d.cap[d.nL :], d.v[d.link_p])
+        np.minimum.at(value, d.link_p, per_link)
+        return value + d.a_cost
+    best_price = np.full((d.nP, d.nS), np.inf)
+    np.minimum.at(best_price, d.link_p, np.where(d.has[d.nL :], price, np.inf))
+    cap = np.zeros((d.nP, d.nS))
+    np.maximum.at(cap, d.link_p, d.cap[d.nL :])
+    finite = np.isfinite(best_price)
+    volumes = _knapsack(np.where(finite, best_price, 0.0), np.where(finite, cap, 0.0), d.v)
+    order = np.lexsort((link_own, d.link_p))
+    ps, ls = d.link_p[order], link_own[order]
+    rank = np.arange(len(ps)) - np.searchsorted(ps, ps, side="left")
+    take = (rank == 0) | ((rank < d.m) & (ls < 0))
+    links = np.full(d.nP, np.inf)
+    links[ps[rank == 0]] = 0.0
+    np.add.at(links, ps[take], ls[take])
+    return d.a_cost + links + volumes
+
+
+@dataclass(frozen=True)
+class DualMap:
+    """Where each multiplier's row sits in the matrix: rows of a component and the (lead,
+    line) position, lead position or CCG of each (computed once per model)."""
+
+    shape: tuple[int, int, int, int]  # nC, nL, nS, nK
+    mu_rows: np.ndarray
+    tau_rows: np.ndarray
+    pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # rows, lead, line
+    zeta: tuple[np.ndarray, np.ndarray]  # rows, lead
+    sigma: tuple[np.ndarray, np.ndarray, np.ndarray]  # entry rows, lead, coefficient
+
+
+#: The components of the providers' side whose duals make up σ (they hold u[l] there).
+PROVIDER_ROWS = (
+    "one_role",
+    "lead_active",
+    "active_has_role",
+    "capacity_link_self",
+    "viability_lead",
+    "viability_sub",
+    "capacity_sub",
+)
+
+
+def dual_map(ix: ModelIndex, mm: MatrixModel) -> DualMap:
+    cd = index_codes(ix)
+    lay = mm.layout
+    lead_pos = {k: i for i, k in enumerate(ix.leads)}
+    line_pos = {k: i for i, k in enumerate(ix.lines.index)}
+    blocks = {
+        b.name: b
+        for name in ("network_balance", "full_coverage", "network_quality", "self_delivery")
+        for b in family(name).rows(ix, lay, cd, False)
+    }
+
+    def rows_of(name: str) -> np.ndarray:
+        return np.arange(*mm.components.get(name, (0, 0)), dtype=np.int64)
+
+    pairs = {}
+    for name in ("network_balance", "full_coverage", "network_quality"):
+        keys_of = blocks[name].keys if name in blocks else None
+        keys = keys_of() if keys_of is not None and name in mm.components else []
+        pairs[name] = (
+            rows_of(name),
+            np.array([lead_pos[k[0]] for k in keys], dtype=np.int64),
+            np.array([line_pos[k[1]] for k in keys], dtype=np.int64),
+        )
+    own = blocks.get("self_delivery")
+    zeta_keys = (
+        own.keys() if own is not None and own.keys and "self_delivery" in mm.components else []
+    )
+    assert zeta_keys is not None
+    provider_rows = np.zeros(mm.n_rows, bool)
+    for name in PROVIDER_ROWS:
+        provider_rows[rows_of(name)] = True
+    row_of = mm.row_of()
+    u_entry = (mm.index >= lay.U) & (mm.index < lay.A) & provider_rows[row_of]
+    return DualMap(
+        shape=(cd.nC, cd.nL, cd.nS, len(ix.links)),
+        mu_rows=rows_of("assign_once"),
+        tau_rows=rows_of("subcontract_to_lead"),
+        pairs=pairs,
+        zeta=(rows_of("self_delivery"), np.array([lead_pos[k] for k in zeta_keys], np.int64)),
+        sigma=(row_of[u_entry], mm.index[u_entry] - lay.U, mm.value[u_entry]),
+    )
+
+
+def read_duals(dm: DualMap, row_dual: np.ndarray) -> Multipliers:
+    """Multipliers read from an LP's row duals (HiGHS's sign: rc = c - Aᵀy), full length:
+    μ from C4's Σ z = 1, π from C5, τ from C3, κ from C8, η from C9, ζ from C10, and σ[l]
+    the part of u[l]'s reduced cost that the providers' side's rows (C2, C6's x <= cap·u,
+    V3) account for. Any duals give a valid bound; an LP's optimal ones a good one."""
+    nC, nL, nS, nK = dm.shape
+    mult = Multipliers(
+        mu=np.zeros(nC),
+        pi=np.zeros((nL, nS)),
+        sigma=np.zeros(nL),
+        tau=np.zeros(nK),
+        kappa=np.zeros((nL, nS)),
+        eta=np.zeros((nL, nS)),
+        zeta=np.zeros(nL),
+    )
+    if len(dm.mu_rows):
+        mult.mu = row_dual[dm.mu_rows].copy()
+    if len(dm.tau_rows):
+        mult.tau = np.maximum(-row_dual[dm.tau_rows], 0.0)  # a <= row: HiGHS's dual <= 0
+    for name, target in (
+        ("network_balance", mult.pi),
+        ("full_coverage", mult.kappa),
+        ("network_quality", mult.eta),
+    ):
+        rows, li, si = dm.pairs[name]
+        target[li, si] = row_dual[rows]
+    rows, li = dm.zeta
+    mult.zeta[li] = row_dual[rows]
+    rows, li, coef = dm.sigma
+    np.add.at(mult.sigma, li, row_dual[rows] * coef)
+    return mult
+
+
+def multipliers_from_duals(ix: ModelIndex, mm: MatrixModel, row_dual: np.ndarray) -> Multipliers:
+    """:func:`read_duals` with the map of ``mm`` built on the spot."""
+    return read_duals(dual_map(ix, mm), row_dual)
+
+
+def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> Callable[[np.ndarray], float]:
+    """The valid bound L at any row duals of ``mm`` (the rows' order), for
+    :func:`csu_opt.solver.lp.network_lp`."""
+    low, high = mm.lead_band()  # the model's C1 band (a sweep's may differ from the instance's)
+    data = replace(
+        lagrange_data(ix, mm.demand_scale),
+        lead_min=int(np.ceil(low - 1e-9)),
+        lead_max=int(np.floor(high + 1e-9)),
+    )
+    dm = dual_map(ix, mm)
+    return lambda y: lagrangian_value(data, read_duals(dm, y))
