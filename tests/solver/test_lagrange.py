@@ -15,11 +15,13 @@ from csu_opt.model.matrix import build_matrix
 from csu_opt.solver import pipeline, reduce
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
 from csu_opt.solver.lagrange import (
+    EXTREME,
     Multipliers,
     bound_from_duals,
     lagrange_data,
     lagrangian_value,
     multipliers_from_duals,
+    repaired,
 )
 from csu_opt.solver.lp import BOUND_CLOSE, network_lp
 from csu_opt.solver.options import SolveOptions
@@ -62,7 +64,6 @@ def random_multipliers(ix: ModelIndex, rng: np.random.Generator, scale: float) -
     return Multipliers(
         mu=draw(data.nC) + scale,
         pi=draw(nL, nS),
-        sigma=draw(nL),
         tau=np.abs(draw(data.nK)),
         kappa=np.abs(draw(nL, nS)),
         eta=np.abs(draw(nL, nS)) / 10,
@@ -84,9 +85,23 @@ def test_bound_never_exceeds_the_optimum_at_any_multipliers(name: str, seed: int
     data = lagrange_data(ix)
     rng = np.random.default_rng(seed)
     tol = TOL * max(1.0, abs(optimum))
+    repairs = 0
     for scale in (0.1, 1.0, 10.0, 100.0):
         for _ in range(5):
-            assert lagrangian_value(data, random_multipliers(ix, rng, scale)) <= optimum + tol
+            mult = random_multipliers(ix, rng, scale)
+            assert lagrangian_value(data, mult) <= optimum + tol
+            other = repaired(data, mult)
+            if other is not None:
+                repairs += 1
+                assert lagrangian_value(data, other) <= optimum + tol
+    if data.nL >= 2:  # one lead made extreme on purpose: the repair must take it
+        mult = random_multipliers(ix, rng, 0.0)
+        mult.pi[0] = 10 * EXTREME * (1 + float(np.max(data.cost[data.has], initial=0.0)))
+        other = repaired(data, mult)
+        assert other is not None
+        assert lagrangian_value(data, other) <= optimum + tol
+        repairs += 1
+    assert repairs > 0 or data.nL < 2
 
 
 @pytest.mark.parametrize(("name", "seed"), FEASIBLE)

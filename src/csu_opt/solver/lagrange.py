@@ -3,20 +3,19 @@
 The LP relaxation of a national model (500 x 7,000 x 5: 770,000 assignments, 7.2 million
 nonzeros) does not finish within half an hour, so its only bound was the aggregate one
 (:mod:`csu_opt.solver.bounds`), 11% below the best network. This bound relaxes the rows that
-tie the two sides of the market together and keeps every rule that lives on one side:
+tie the market together and keeps, with whole numbers, every rule that lives in one place:
 
-* the **CCGs' side** (columns u[l], z[l,c]): C1's lead band and C4's z[l,c] <= u[l], with
-  C4's Σ_l z[l,c] = 1 priced by μ[c];
-* the **providers' side**, one provider at a time (a copy u'[p] of u for p ∈ L, a[p], w[p,·],
-  x[p,·,·]): C2 (one role: exit, lead, or subcontractor to at most m leads), C6 (capacity, and
-  the links x <= cap·w, x <= cap·u') and C11 (viability), all with whole-number roles;
+* the **leads** (u[l], z[l,c]): C1's lead band, C4's z[l,c] <= u[l], and the lead's own role:
+  u[l] = 1 makes provider l a lead (C2);
+* **each provider** p (a[p], w[p,·], x[p,·,·]): C2 (exit, lead when u[p] = 1, or
+  subcontractor to at most m leads when not), C6 (capacity; x <= cap·w, x <= cap·u) and
+  C11 (viability);
 
-and prices with multipliers every row that joins them or joins providers:
+and prices with multipliers every row that joins leads or providers:
 
 | row | multiplier | sign |
 |---|---|---|
 | C5  Σ_c d[c,s] z[l,c] - Σ_p x[p,l,s] = 0              | π[l,s] | free |
-| u'[l] - u[l] = 0 (the copy)                           | σ[l]   | free |
 | C4  1 - Σ_l z[l,c] = 0                                | μ[c]   | free |
 | C3  u[l] - w[p,l] >= 0                                | τ[p,l] | >= 0 |
 | C8  Σ_{p eligible in s} w[p,l] - u[l] >= 0            | κ[l,s] | >= 0 |
@@ -24,40 +23,39 @@ and prices with multipliers every row that joins them or joins providers:
 | C10 (1-ρ) Σ_s x[l,l,s] - ρ Σ_{p≠l,s} x[p,l,s] >= 0    | ζ[l]   | >= 0 |
 
 (L adds multiplier x row for each equality row and subtracts it for each ">= 0" row). Left
-out altogether (a relaxation: fewer rules, never a higher optimum):
-C12 (free choice), M1 (mergers) and the valid inequalities V1-V5.
+out altogether (a relaxation: fewer rules, never a higher optimum): C12 (free choice), M1
+(mergers) and the valid inequalities V1-V5.
 
-For any multipliers with the signs above, the Lagrangian
+For any multipliers with the signs above (others count as 0), the Lagrangian
 
-    L(μ, π, σ, τ, κ, η, ζ) = Σ X + Σ_c μ[c] + A(·) + Σ_p B_p(·)
+    L(μ, π, τ, κ, η, ζ) = Σ X + Σ_c μ[c] + Σ_p O[p] + min_{N_min <= Σ u <= N_max} Σ_l u[l] g[l]
 
 is at most the cost of every network (weak duality: at a feasible point each priced row is 0
 or has the sign that makes its term non-positive), where
 
-* A = min over u ∈ {0,1}^L with N_min <= Σ u <= N_max of Σ_l u[l] g[l],
-  g[l] = F[l] - σ[l] - Σ_p τ[p,l] + Σ_s κ[l,s] + Σ_c min(0, t[l,c] - μ[c] + Σ_s π[l,s] d[c,s])
-  (each open lead takes the CCGs with negative reduced cost; sorting g gives the best band);
-* B_p = min(0 [exit], lead, subcontract): as a lead, a_cost[p] + σ[p] plus the cheapest own
-  volumes x[p,p,s] in [0, cap[p,s]] totalling at least v[p] (a continuous knapsack: every
-  volume with negative price at capacity, then the cheapest others until v[p] is reached);
-  as a subcontractor of l, a_cost[p] + G[p] + k[p,l] + τ[p,l] - Σ_{s: C8 row} κ[l,s] plus the
-  same knapsack over x[p,l,·]. Each volume's price is
-  c[p,s] - π[l,s] - η[l,s] (q[p,s] - Q[s]) - ζ[l]·(1-ρ if p = l else -ρ).
-  With m > 1 leads per subcontractor the leads are decoupled (each line at its cheapest
-  lead's price, the m cheapest links' costs): a lower bound of B_p, so L stays valid.
+* each volume x[p,l,s] has the price c[p,s] - π[l,s] - η[l,s] (q[p,s] - Q[s])
+  - ζ[l]·(1-ρ if p = l else -ρ), and a provider's best volumes for a role are a continuous
+  knapsack: in [0, cap[p,s]], totalling at least v[p]; every negative price at capacity, then
+  the cheapest others until v[p] is reached (inf where the capacities cannot);
+* O[p] = min(0 [exit], subcontracting): a_cost[p] + G[p] + k[p,l] + τ[p,l]
+  - Σ_{s: C8 row (l, s)} κ[l,s] plus the best volumes over x[p,l,·], at the best lead l (with
+  m > 1 leads per subcontractor the leads are decoupled: each line at its cheapest lead's price,
+  the cheapest link plus any further negative ones up to m, a lower bound, so L stays valid);
+* g[l] = F[l] - Σ_p τ[p,l] + Σ_s κ[l,s] + Σ_c min(0, t[l,c] - μ[c] + Σ_s π[l,s] d[c,s])
+  + (a_cost[l] plus l's best own volumes) - O[l]: opening l takes the CCGs with negative reduced
+  cost and makes l a lead instead of its best other role. Sorting g gives the best band.
 
 Every part is solved exactly by sorting, so one evaluation costs a few passes over the
 assignments and flows (under a second at 500 x 7,000). At an LP relaxation's optimal duals,
-read as multipliers by :func:`multipliers_from_duals` (σ[l]: the part of u[l]'s reduced cost the
-providers' side's rows account for), L equals that LP's optimum when the LP has no valid
-inequalities (their duals have no place here) and is slightly lower when it has them. Its
-use is the column generation of :func:`csu_opt.solver.lp.network_lp`: the duals of every
-restricted LP give a valid bound on the whole model, long before the column generation ends
-(500 x 7,000 x 5: the LP relaxation does not finish within half an hour).
+read as multipliers by :func:`read_duals`, L is at least that LP's optimum when the LP has no
+valid inequalities (their duals have no place here) and a subcontractor serves one lead; with
+them it may be a little lower. Its use is the column generation of
+:func:`csu_opt.solver.lp.network_lp`: the duals of every restricted LP give a valid bound on the
+whole model, long before the column generation ends.
 
 ``tests/solver/test_lagrange.py`` checks that L never exceeds the brute-force oracle's optimum,
-at random multipliers and at the LP's duals, and that it equals the LP bound at the LP's
-optimal duals.
+at random multipliers, at the LP's duals and at every round of the column generation, and that
+it reaches the LP bound at the LP's optimal duals.
 """
 
 from __future__ import annotations
@@ -191,13 +189,12 @@ class Multipliers:
 
     mu: np.ndarray  # (nC) free
     pi: np.ndarray  # (nL, nS) free
-    sigma: np.ndarray  # (nL) free
     tau: np.ndarray  # (nK) >= 0
     kappa: np.ndarray  # (nL, nS) >= 0, only where need
     eta: np.ndarray  # (nL, nS) >= 0, only where quality_row
     zeta: np.ndarray  # (nL) >= 0
 
-    FIELDS = ("mu", "pi", "sigma", "tau", "kappa", "eta", "zeta")
+    FIELDS = ("mu", "pi", "tau", "kappa", "eta", "zeta")
 
     def copy(self) -> Multipliers:
         return Multipliers(*(getattr(self, f).copy() for f in self.FIELDS))
@@ -208,7 +205,6 @@ def zero_multipliers(data: LagrangeData) -> Multipliers:
     return Multipliers(
         mu=np.zeros(data.nC),
         pi=np.zeros((nL, nS)),
-        sigma=np.zeros(nL),
         tau=np.zeros(data.nK),
         kappa=np.zeros((nL, nS)),
         eta=np.zeros((nL, nS)),
@@ -247,80 +243,26 @@ def lagrangian_value(data: LagrangeData, mult: Multipliers) -> float:
     eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
     tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
 
-    side_a, _ = _ccg_side(d, mult, kappa, tau)
-
     # the providers' side: each option (lead itself, or a link) with its cheapest volumes
     own = np.zeros(len(d.opt_p), bool)
     own[:nL] = True
     price = d.cost - mult.pi[d.opt_l] - eta[d.opt_l] * d.slack
     price -= (zeta[d.opt_l] * np.where(own, 1.0 - d.rho, -d.rho))[:, None]
     price = np.where(d.has, price, 0.0)
-    fixed = d.a_cost[d.opt_p].copy()
-    fixed[:nL] += mult.sigma
-    fixed[nL:] += d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
-    lead_value = np.full(d.nP, np.inf)
-    lead_value[d.lead_prov] = fixed[:nL] + _knapsack(price[:nL], d.cap[:nL], d.v[d.lead_prov])
-    lead_value[~d.can_lead] = np.inf
-    sub_value = _subcontracting(d, fixed[nL:] - d.a_cost[d.link_p], price[nL:])
+    link_own = d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
+    lead_own = d.a_cost[d.lead_prov] + _knapsack(price[:nL], d.cap[:nL], d.v[d.lead_prov])
+    sub_value = _subcontracting(d, link_own, price[nL:])
     sub_value[~d.can_sub] = np.inf
-    side_b = float(np.minimum(0.0, np.minimum(lead_value, sub_value)).sum())
-    return d.offset + float(mult.mu.sum()) + side_a + side_b
+    other = np.minimum(0.0, sub_value)  # each provider's best role other than lead
 
-
-def _ccg_side(
-    d: LagrangeData, mult: Multipliers, kappa: np.ndarray, tau: np.ndarray
-) -> tuple[float, np.ndarray]:
-    """A: each lead's value g[l] when open (its CCGs with negative reduced cost), the band of
-    leads with the least total; returns A and, per CCG, how many open leads take it."""
+    # the CCGs' side, with each lead's own role decided with u[l]
     zc = d.t - mult.mu[d.z_c] + np.einsum("ij,ij->i", d.demand[d.z_c], mult.pi[d.z_l])
-    g = d.F - mult.sigma + kappa.sum(axis=1)
+    g = d.F + kappa.sum(axis=1) + lead_own - other[d.lead_prov]
     np.subtract.at(g, d.link_l, tau)
     np.add.at(g, d.z_l, np.minimum(zc, 0.0))
-    order = np.argsort(g, kind="stable")
+    g.sort()
     k = int(np.clip((g < 0).sum(), d.lead_min, d.lead_max))
-    is_open = np.zeros(d.nL, bool)
-    is_open[order[:k]] = True
-    taken = (zc < 0) & is_open[d.z_l]
-    return float(g[order[:k]].sum()), np.bincount(d.z_c[taken], minlength=d.nC)
-
-
-def ascend_mu(
-    data: LagrangeData,
-    mult: Multipliers,
-    *,
-    target: float,
-    iterations: int = 100,
-) -> tuple[Multipliers, float]:
-    """Raise L by moving μ alone (the others fixed): a subgradient ascent with Polyak's step
-    towards ``target`` (an upper bound on L's maximum, e.g. a restricted LP's objective);
-    the subgradient of L in μ[c] is 1 minus the number of open leads that take c. Returns the
-    best multipliers and their L (never below the start's)."""
-    best = mult.copy()
-    best_value = lagrangian_value(data, best)
-    kappa = np.where(data.need, np.maximum(mult.kappa, 0.0), 0.0)
-    tau = np.maximum(mult.tau, 0.0)
-    current = best.copy()
-    value = best_value
-    theta, stall = 1.0, 0
-    for _ in range(iterations):
-        _, taken = _ccg_side(data, current, kappa, tau)
-        grad = 1.0 - taken
-        norm = float(grad @ grad)
-        if norm == 0 or target <= value:
-            break
-        current.mu = current.mu + theta * (target - value) / norm * grad
-        value = lagrangian_value(data, current)
-        if value > best_value:
-            best, best_value, stall = current.copy(), value, 0
-        else:
-            stall += 1
-            if stall >= 5:
-                theta, stall = theta / 2, 0
-                current = best.copy()
-                value = best_value
-                if theta < 1e-4:
-                    break
-    return best, best_value
+    return d.offset + float(mult.mu.sum()) + float(g[:k].sum()) + float(other.sum())
 
 
 def _subcontracting(d: LagrangeData, link_own: np.ndarray, price: np.ndarray) -> np.ndarray:
@@ -361,19 +303,6 @@ class DualMap:
     tau_rows: np.ndarray
     pairs: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]  # rows, lead, line
     zeta: tuple[np.ndarray, np.ndarray]  # rows, lead
-    sigma: tuple[np.ndarray, np.ndarray, np.ndarray]  # entry rows, lead, coefficient
-
-
-#: The components of the providers' side whose duals make up σ (they hold u[l] there).
-PROVIDER_ROWS = (
-    "one_role",
-    "lead_active",
-    "active_has_role",
-    "capacity_link_self",
-    "viability_lead",
-    "viability_sub",
-    "capacity_sub",
-)
 
 
 def dual_map(ix: ModelIndex, mm: MatrixModel) -> DualMap:
@@ -404,31 +333,23 @@ def dual_map(ix: ModelIndex, mm: MatrixModel) -> DualMap:
         own.keys() if own is not None and own.keys and "self_delivery" in mm.components else []
     )
     assert zeta_keys is not None
-    provider_rows = np.zeros(mm.n_rows, bool)
-    for name in PROVIDER_ROWS:
-        provider_rows[rows_of(name)] = True
-    row_of = mm.row_of()
-    u_entry = (mm.index >= lay.U) & (mm.index < lay.A) & provider_rows[row_of]
     return DualMap(
         shape=(cd.nC, cd.nL, cd.nS, len(ix.links)),
         mu_rows=rows_of("assign_once"),
         tau_rows=rows_of("subcontract_to_lead"),
         pairs=pairs,
         zeta=(rows_of("self_delivery"), np.array([lead_pos[k] for k in zeta_keys], np.int64)),
-        sigma=(row_of[u_entry], mm.index[u_entry] - lay.U, mm.value[u_entry]),
     )
 
 
 def read_duals(dm: DualMap, row_dual: np.ndarray) -> Multipliers:
     """Multipliers read from an LP's row duals (HiGHS's sign: rc = c - Aᵀy), full length:
-    μ from C4's Σ z = 1, π from C5, τ from C3, κ from C8, η from C9, ζ from C10, and σ[l]
-    the part of u[l]'s reduced cost that the providers' side's rows (C2, C6's x <= cap·u,
-    V3) account for. Any duals give a valid bound; an LP's optimal ones a good one."""
+    μ from C4's Σ z = 1, π from C5, τ from C3, κ from C8, η from C9, ζ from C10.
+    Any duals give a valid bound; an LP's optimal ones a good one."""
     nC, nL, nS, nK = dm.shape
     mult = Multipliers(
         mu=np.zeros(nC),
         pi=np.zeros((nL, nS)),
-        sigma=np.zeros(nL),
         tau=np.zeros(nK),
         kappa=np.zeros((nL, nS)),
         eta=np.zeros((nL, nS)),
@@ -447,8 +368,6 @@ def read_duals(dm: DualMap, row_dual: np.ndarray) -> Multipliers:
         target[li, si] = row_dual[rows]
     rows, li = dm.zeta
     mult.zeta[li] = row_dual[rows]
-    rows, li, coef = dm.sigma
-    np.add.at(mult.sigma, li, row_dual[rows] * coef)
     return mult
 
 
@@ -457,9 +376,39 @@ def multipliers_from_duals(ix: ModelIndex, mm: MatrixModel, row_dual: np.ndarray
     return read_duals(dual_map(ix, mm), row_dual)
 
 
+#: A network whose multipliers reach beyond this many times the dearest unit cost (π, ζ) is
+#: taken as one a restricted LP left undetermined: :func:`repaired` gives it typical ones.
+EXTREME = 2.0
+
+
+def repaired(data: LagrangeData, mult: Multipliers) -> Multipliers | None:
+    """Other multipliers, as valid as any: every lead whose π[l,·] or ζ[l] is extreme (beyond
+    EXTREME times the dearest unit cost) gets each line's median π over the other leads and
+    τ, κ, η, ζ = 0; None when no lead, or every lead, is extreme.
+
+    Why: a restricted LP (column generation's first rounds) leaves the duals of a network it
+    barely uses free within wide limits, and the values it picks pair a huge π on one line
+    with a huge ζ, which the LP holds together through the network's whole mix of lines but L,
+    which prices each CCG on its own, does not. Measured on a generated 500 x 7,000 x 5
+    (issue 19): the second round's duals gave L = 344,290, repaired 739,218 (15 of 110 leads),
+    against the aggregate bound 719,967."""
+    top = float(np.max(data.cost[data.has], initial=0.0))
+    extreme = (np.abs(mult.pi) > EXTREME * top).any(axis=1) | (mult.zeta > EXTREME * top)
+    if not extreme.any() or extreme.all():
+        return None
+    out = mult.copy()
+    out.pi[extreme] = np.median(mult.pi[~extreme], axis=0)
+    out.zeta[extreme] = 0.0
+    out.eta[extreme] = 0.0
+    out.kappa[extreme] = 0.0
+    out.tau[extreme[data.link_l]] = 0.0
+    return out
+
+
 def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> Callable[[np.ndarray], float]:
-    """The valid bound L at any row duals of ``mm`` (the rows' order), for
-    :func:`csu_opt.solver.lp.network_lp`."""
+    """The valid bound at any row duals of ``mm`` (the rows' order), for
+    :func:`csu_opt.solver.lp.network_lp`: the better of L at the multipliers they give and
+    at their :func:`repaired` form."""
     low, high = mm.lead_band()  # the model's C1 band (a sweep's may differ from the instance's)
     data = replace(
         lagrange_data(ix, mm.demand_scale),
@@ -467,4 +416,11 @@ def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> Callable[[np.ndarray], 
         lead_max=int(np.floor(high + 1e-9)),
     )
     dm = dual_map(ix, mm)
-    return lambda y: lagrangian_value(data, read_duals(dm, y))
+
+    def bound(y: np.ndarray) -> float:
+        mult = read_duals(dm, y)
+        value = lagrangian_value(data, mult)
+        other = repaired(data, mult)
+        return value if other is None else max(value, lagrangian_value(data, other))
+
+    return bound
