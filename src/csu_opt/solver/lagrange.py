@@ -126,7 +126,7 @@ class LagrangeData:
 
 
 def lagrange_data(ix: ModelIndex, demand_scale: float = 1.0) -> LagrangeData:
-    """The arrays :func:`evaluate` reads, from the model's index frames."""
+    """The arrays :func:`lagrangian_value` reads, from the model's index frames."""
     cd = index_codes(ix)
     lay = Layout(len(ix.leads), len(ix.providers), len(ix.links), len(ix.assign), len(ix.flows))
     col_cost, offset = objective(ix, lay)
