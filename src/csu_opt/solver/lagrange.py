@@ -390,8 +390,8 @@ def repaired(data: LagrangeData, mult: Multipliers) -> Multipliers | None:
     barely uses free within wide limits, and the values it picks pair a huge π on one line
     with a huge ζ, which the LP holds together through the network's whole mix of lines but L,
     which prices each CCG on its own, does not. Measured on a generated 500 x 7,000 x 5
-    (issue 19): round 2's duals (the third LP's) gave L = 344,290, repaired 739,218 (15 of 110 leads),
-    against the aggregate bound 719,967."""
+    (issue 19): round 2's duals (the third LP's) gave L = 344,290, repaired 739,218 (15 of
+    110 leads), against the aggregate bound 719,967."""
     top = float(np.max(data.cost[data.has], initial=0.0))
     extreme = (np.abs(mult.pi) > EXTREME * top).any(axis=1) | (mult.zeta > EXTREME * top)
     if not extreme.any() or extreme.all():
