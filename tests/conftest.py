@@ -199,7 +199,8 @@ SLOW: dict[str, Slow] = {
     ),  # 18 cases, 1.6 s
     "test_matrix::test_random_instances_same_optimum": Slow(fast=("30", "18")),  # 12 cases, 1.6 s
     "test_dw::test_dw_bound_lies_between_lp_and_optimum": Slow(fast=("10", "0")),  # 12 cases, 1.5 s
-    # 68 tiny cases each (23 for the reduction), under 0.1 s apiece (2026-12-06): a sample in the fast loop
+    # 68 tiny cases each (23 for the reduction), under 0.1 s apiece (2026-12-06):
+    # a sample in the fast loop
     "test_lagrange::test_bound_never_exceeds_the_optimum_at_any_multipliers": Slow(
         fast=("cuts-9", "rules-random-16")
     ),
