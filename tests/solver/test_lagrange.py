@@ -12,7 +12,7 @@ import pytest
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import ModelIndex, build_index
 from csu_opt.model.matrix import build_matrix
-from csu_opt.solver import pipeline, reduce
+from csu_opt.solver import reduce
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
 from csu_opt.solver.lagrange import (
     EXTREME,
@@ -173,7 +173,6 @@ def test_the_reduction_by_network_keeps_the_oracle_optimum(
     oracle's, and the reduction's bound never exceeds it."""
     monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
     monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
-    monkeypatch.setattr(pipeline, "NETWORK_LP_NNZ", 0)
     inst, ref = case(name, seed)
     assert ref is not None
     sol = solve(

@@ -60,6 +60,7 @@ it reaches the LP bound at the LP's optimal duals.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -80,7 +81,6 @@ class LagrangeData:
     lead_prov: np.ndarray  # (nL) provider of lead i
     a_cost: np.ndarray  # (nP)
     v: np.ndarray  # (nP) minimum volume
-    can_lead: np.ndarray  # (nP) bool: p in L
     can_sub: np.ndarray  # (nP) bool: p in B
     m: int  # leads per subcontractor
     lead_min: int
@@ -158,7 +158,6 @@ def lagrange_data(ix: ModelIndex, demand_scale: float = 1.0) -> LagrangeData:
         lead_prov=cd.lead_prov.astype(np.int64),
         a_cost=col_cost[lay.A : lay.W],
         v=prov["v"].to_numpy(dtype=float),
-        can_lead=prov["can_lead"].to_numpy(dtype=bool),
         can_sub=prov["can_subcontract"].to_numpy(dtype=bool),
         m=int(ix.max_leads_per_sub),
         lead_min=int(ix.lead_min or 0),
@@ -198,18 +197,6 @@ class Multipliers:
 
     def copy(self) -> Multipliers:
         return Multipliers(*(getattr(self, f).copy() for f in self.FIELDS))
-
-
-def zero_multipliers(data: LagrangeData) -> Multipliers:
-    nL, nS = data.nL, data.nS
-    return Multipliers(
-        mu=np.zeros(data.nC),
-        pi=np.zeros((nL, nS)),
-        tau=np.zeros(data.nK),
-        kappa=np.zeros((nL, nS)),
-        eta=np.zeros((nL, nS)),
-        zeta=np.zeros(nL),
-    )
 
 
 def _knapsack(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
@@ -306,6 +293,7 @@ class DualMap:
 
 
 def dual_map(ix: ModelIndex, mm: MatrixModel) -> DualMap:
+    """Where the duals of the priced rows sit in ``mm``, from the row builders' keys."""
     cd = index_codes(ix)
     lay = mm.layout
     lead_pos = {k: i for i, k in enumerate(ix.leads)}
@@ -328,11 +316,8 @@ def dual_map(ix: ModelIndex, mm: MatrixModel) -> DualMap:
             np.array([lead_pos[k[0]] for k in keys], dtype=np.int64),
             np.array([line_pos[k[1]] for k in keys], dtype=np.int64),
         )
-    own = blocks.get("self_delivery")
-    zeta_keys = (
-        own.keys() if own is not None and own.keys and "self_delivery" in mm.components else []
-    )
-    assert zeta_keys is not None
+    own = blocks["self_delivery"].keys if "self_delivery" in blocks else None
+    zeta_keys = own() if own is not None and "self_delivery" in mm.components else []
     return DualMap(
         shape=(cd.nC, cd.nL, cd.nS, len(ix.links)),
         mu_rows=rows_of("assign_once"),
@@ -408,16 +393,20 @@ def repaired(data: LagrangeData, mult: Multipliers) -> Multipliers | None:
 def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> Callable[[np.ndarray], float]:
     """The valid bound at any row duals of ``mm`` (the rows' order), for
     :func:`csu_opt.solver.lp.network_lp`: the better of L at the multipliers they give and
-    at their :func:`repaired` form."""
-    low, high = mm.lead_band()  # the model's C1 band (a sweep's may differ from the instance's)
-    data = replace(
-        lagrange_data(ix, mm.demand_scale),
-        lead_min=int(np.ceil(low - 1e-9)),
-        lead_max=int(np.floor(high + 1e-9)),
-    )
-    dm = dual_map(ix, mm)
+    at their :func:`repaired` form. The arrays are built at the first call."""
+
+    @functools.cache
+    def prepared() -> tuple[LagrangeData, DualMap]:  # on first use: only large models ask
+        low, high = mm.lead_band()  # the model's C1 band (a sweep's may differ)
+        data = replace(
+            lagrange_data(ix, mm.demand_scale),
+            lead_min=int(np.ceil(low - 1e-9)),
+            lead_max=int(np.floor(high + 1e-9)),
+        )
+        return data, dual_map(ix, mm)
 
     def bound(y: np.ndarray) -> float:
+        data, dm = prepared()
         mult = read_duals(dm, y)
         value = lagrangian_value(data, mult)
         other = repaired(data, mult)

@@ -116,21 +116,12 @@ def assignment_lp(
     AT = A.T.tocsr()  # column-wise access for pricing and for adding columns
     res = LPResult(status="not run")
     for rnd in range(MAX_ROUNDS):
-        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        if left is not None and left <= 0:
-            res.status = "Time limit reached"
-            return res
-        # HiGHS's LP time limit counts the object's run time over all its runs (measured:
-        # a second round with limit L stopped at L minus the first round's time), so the
-        # limit is set as a deadline on that clock
-        h.setOptionValue(
-            "time_limit", float("inf") if left is None else float(h.getRunTime() + left)
-        )
         # the first LP from scratch by the interior point method (with crossover, for the
         # basis), the later ones by simplex from the previous basis
         h.setOptionValue("solver", first_solver if rnd == 0 else "simplex")
-        with stops.deferred():
-            h.run()
+        if not _run_round(h, t0, time_limit):
+            res.status = "Time limit reached"
+            return res
         res.rounds = rnd + 1
         out = np.flatnonzero(~active)
         if is_infeasible(h) and len(out):
@@ -160,39 +151,9 @@ def assignment_lp(
             first = np.searchsorted(ccg_of_z[pick], ccg_of_z[pick], side="left")
             pick = pick[np.arange(len(pick)) - first < k]
         new_cols = lay.Z + pick
-        row_pos = np.full(mm.n_rows, -1, np.int64)
-        row_pos[rows] = np.arange(len(rows))
-        block = AT[new_cols].tocsr()  # the new columns' entries, by full row
-        entry_rows = row_pos[block.indices]
-        keep = entry_rows >= 0  # entries in rows already in the LP
-        counts = np.add.reduceat(keep.astype(np.int64), block.indptr[:-1]) if block.nnz else None
-        starts = np.zeros(len(new_cols) + 1, np.int64)
-        if counts is not None:
-            counts[np.diff(block.indptr) == 0] = 0
-            np.cumsum(counts, out=starts[1:])
-        h.addCols(
-            len(new_cols),
-            cost[new_cols],
-            mm.col_lower[new_cols],
-            mm.col_upper[new_cols],
-            int(keep.sum()),
-            starts[:-1].astype(np.int32),
-            entry_rows[keep].astype(np.int32),
-            block.data[keep],
-        )
-        col_pos = np.full(n, -1, np.int64)
+        _add_columns(h, mm, AT, rows, new_cols)
         cols = np.r_[cols, new_cols]
-        col_pos[cols] = np.arange(len(cols))
-        link = A[link0 + pick].tocsr()  # z[l,c] - u[l] <= 0, now with z in the LP
-        h.addRows(
-            len(pick),
-            mm.row_lower[link0 + pick],
-            mm.row_upper[link0 + pick],
-            link.nnz,
-            link.indptr[:-1].astype(np.int32),
-            col_pos[link.indices].astype(np.int32),
-            link.data,
-        )
+        _add_rows(h, mm, A, cols, link0 + pick)  # z[l,c] - u[l] <= 0, now with z in the LP
         rows = np.r_[rows, link0 + pick]
         active[pick] = True
     res.status = "Iteration limit reached"
@@ -329,15 +290,9 @@ def network_lp(
     h.setOptionValue("solver", ROUND_SOLVER)
     res = LPResult(status="not run")
     for rnd in range(MAX_ROUNDS):
-        left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
-        if left is not None and left <= 0:
+        if not _run_round(h, t0, time_limit):
             res.status = "Time limit reached"
             return res
-        h.setOptionValue(
-            "time_limit", float("inf") if left is None else float(h.getRunTime() + left)
-        )
-        with stops.deferred():
-            h.run()
         res.rounds = rnd + 1
         out = np.flatnonzero(~active)
         if is_infeasible(h) and len(out):
@@ -388,6 +343,20 @@ def network_lp(
     return res
 
 
+def _run_round(h: Any, t0: float, time_limit: float | None) -> bool:
+    """Solve the LP ``h`` holds within what is left of ``time_limit`` (from ``t0``); False,
+    without solving, when nothing is left. HiGHS's LP time limit counts the object's run time
+    over all its runs (measured: a second round with limit L stopped at L minus the first
+    round's time), so the limit is set as a deadline on that clock."""
+    left = None if time_limit is None else time_limit - (time.perf_counter() - t0)
+    if left is not None and left <= 0:
+        return False
+    h.setOptionValue("time_limit", float("inf") if left is None else float(h.getRunTime() + left))
+    with stops.deferred():
+        h.run()
+    return True
+
+
 def _with_parents(active: np.ndarray, parent: np.ndarray) -> None:
     """Add every active column's parent (x needs its link w)."""
     need = parent[active]
@@ -395,7 +364,8 @@ def _with_parents(active: np.ndarray, parent: np.ndarray) -> None:
 
 
 def _add_columns(h: Any, mm: MatrixModel, AT: Any, rows: np.ndarray, new_cols: np.ndarray) -> None:
-    """Append ``new_cols`` to the LP with their entries in the rows already in it."""
+    """Append ``new_cols`` to the LP with their entries in the rows already in it (``AT``:
+    the matrix column-wise)."""
     row_pos = np.full(mm.n_rows, -1, np.int64)
     row_pos[rows] = np.arange(len(rows))
     block = AT[new_cols].tocsr()

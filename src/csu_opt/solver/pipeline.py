@@ -38,13 +38,7 @@ from csu_opt.solver.lagrange import bound_from_duals
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome, outcome_of_reduction, outcome_of_run
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
-from csu_opt.solver.reduce import (
-    NETWORK_LP_NNZ,
-    CombinedBound,
-    Reduction,
-    implications,
-    root_reduction,
-)
+from csu_opt.solver.reduce import CombinedBound, Reduction, implications, root_reduction
 from csu_opt.solver.stages import (
     MainShare,
     attach_callbacks,
@@ -184,7 +178,7 @@ def reduction_stage(
         single_sourcing=ws.ix.single_sourcing,
         on_progress=stage_reporter(options.callbacks.on_progress, ws.t_start),
         floor_bound=aggregate_bound(ws.ix, mm.demand_scale),
-        bound_of=bound_from_duals(ws.ix, mm) if mm.nnz >= NETWORK_LP_NNZ else None,
+        bound_of=bound_from_duals(ws.ix, mm),  # used (and built) on the national path only
     )
     cols, lay = _apply_reduction(ws, mm, red, options, share, previous)
     return Reduced(red, cols, lay, mm)
