@@ -123,6 +123,13 @@ def case(name: str, seed: int) -> tuple[Instance, OracleResult | None]:
     return inst, from_json(entry["oracle"])
 
 
+@cache
+def shared_case(name: str, seed: int) -> tuple[Instance, OracleResult | None]:
+    """:func:`case`, made once per test session for the modules that all read the same sets
+    (collection time; the instance must not be changed)."""
+    return case(name, seed)
+
+
 def random_case(seed: int) -> tuple[Instance, OracleResult | None]:
     """factories.rules.random_instance(seed) and its stored oracle answer."""
     return case("rules-random", seed)

@@ -27,7 +27,7 @@ from csu_opt.solver.lp import BOUND_CLOSE, network_lp
 from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.solve import solve
 from factories.cuts import CUT_SEEDS
-from factories.oracle_refs import case
+from factories.oracle_refs import case, shared_case
 from factories.rules import RANDOM_SEEDS, REL
 
 TOL = 1e-6
@@ -36,7 +36,7 @@ CASES = [("cuts", s) for s in CUT_SEEDS] + [("rules-random", s) for s in RANDOM_
 
 @functools.cache
 def feasible(name: str, seed: int) -> tuple[ModelIndex, float] | None:
-    inst, ref = case(name, seed)
+    inst, ref = shared_case(name, seed)
     return None if ref is None else (build_index(inst), ref.objective)
 
 

@@ -92,6 +92,18 @@ SUB_MAX_S = 120.0
 #: assignments left, first incumbent at 32 s, 0.56% above the LP bound at 120 s, where the
 #: same MIP with every assignment free found no solution in 120 s.
 Z_ALTERNATIVES = 2
+#: Under single sourcing on models of this many nonzeros, before the first restricted MIP:
+#: the same neighbourhood with split demand allowed (z continuous; SPLIT_SHARE of the
+#: restricted MIPs' time), then its network structure (u, a, w) fixed with whole assignments
+#: (at most FIX_SHARE). Measured on a generated 200 x 2,000 x 5 (issue 19): whole links, not
+#: whole assignments, make the LP gap (the neighbourhood with z continuous reaches a bound of
+#: 747,949 in 60 s, with w continuous 744,362, LP 744,307); split-then-fix gave 750,015.92 in
+#: 61 s where the neighbourhood MIP with whole assignments had 751,894.59 at 60 s and
+#: 751,313.95 at 240 s.
+SPLIT_FIRST_NNZ = LARGE_NNZ
+SPLIT_STAGE = "restricted MIP, split demand"
+SPLIT_SHARE = 1 / 3
+FIX_SHARE = 1 / 6
 #: Under single sourcing the second restricted MIP (every assignment free, from the first's
 #: incumbent) runs only up to this many assignment columns; above, HiGHS spends its budget
 #: in the root. (Split demand: always, its assignments are continuous.)
@@ -321,6 +333,49 @@ def _z_outside_neighbourhood(
     return z[~keep]
 
 
+def _run_for(h: Highs, seconds: float) -> None:
+    h.setOptionValue("time_limit", float(max(seconds, 0.01)))
+    with stops.deferred():
+        h.run()
+
+
+def _split_then_fix(
+    h: Highs,
+    mm: MatrixModel,
+    red: Reduction,
+    structural_zero: np.ndarray,
+    budget: float,
+    stage: list[str],
+) -> None:
+    """Relax and fix, in the restricted MIP's neighbourhood (bounds already in ``h``): solve
+    it with split demand allowed (the assignments z continuous) for SPLIT_SHARE of
+    ``budget``, then fix its network structure (every u, a, w at its value) and solve for
+    whole assignments (at most FIX_SHARE); keep that network when it beats the incumbent.
+    ``h`` is left as it came (the neighbourhood's bounds, whole assignments); ``stage[0]``
+    names the step for the progress lines (a split-demand solution is no network)."""
+    lay = mm.layout
+    hc = mm.highs_col
+    z = hc[lay.Z : lay.X].astype(np.int32)
+    h.changeColsIntegrality(len(z), z, np.zeros(len(z), np.int32))
+    stage[0] = SPLIT_STAGE
+    _run_for(h, SPLIT_SHARE * budget)
+    stage[0] = "restricted MIP"
+    split = None if objective_of(h) is None else np.asarray(h.getSolution().col_value)[hc]
+    h.changeColsIntegrality(len(z), z, mm.integrality[lay.Z : lay.X].astype(np.int32))
+    red.interrupted = is_interrupted(h)
+    if split is None or red.interrupted:
+        return
+    structure = np.flatnonzero(mm.integrality[: lay.Z] == 1)  # u, a, w (layout order)
+    cols = hc[structure].astype(np.int32)
+    whole = np.round(split[structure])
+    h.changeColsBounds(len(cols), cols, whole, whole)
+    _run_for(h, FIX_SHARE * budget)
+    _keep_better(red, h, mm, "restricted MIP (split demand, then its network fixed)")
+    h.changeColsBounds(len(cols), cols, mm.col_lower[structure], mm.col_upper[structure])
+    closed = hc[structural_zero].astype(np.int32)
+    h.changeColsBounds(len(closed), closed, mm.col_lower[structural_zero], np.zeros(len(closed)))
+
+
 def _full_highs(
     mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
 ) -> Highs:
@@ -474,6 +529,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
 
             def on_mip(event: Any) -> None:
                 found = event.data_out.mip_primal_bound
+                if stage[0] == SPLIT_STAGE:  # a split-demand network is no network
+                    found = HIGHS_INFINITE
                 ub = red.incumbent_objective
                 best = found if ub is None or (abs(found) < HIGHS_INFINITE and found < ub) else ub
                 report(
@@ -492,11 +549,13 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             # (a) each CCG kept to the LP's leads and a few cheap alternatives
             cols = hc[z_out].astype(np.int32)
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], np.zeros(len(cols)))
-            _set_start(h, mm, red)
-            h.setOptionValue("time_limit", float(max(budget / 2 if free_z else budget, 0.01)))
-            with stops.deferred():
-                h.run()
-            _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
+            if mm.nnz >= SPLIT_FIRST_NNZ:
+                _split_then_fix(h, mm, red, sz, budget, stage)
+            if not red.interrupted:
+                _set_start(h, mm, red)
+                spent = time.perf_counter() - t1
+                _run_for(h, (budget / 2 if free_z else budget) - spent)
+                _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
         left = budget - (time.perf_counter() - t1)
         if free_z and not red.interrupted and left > 0 and not red.settled(mip_gap):
