@@ -222,6 +222,8 @@ SLOW: dict[str, Slow] = {
         fast=("rules-random-11",)
     ),
     "test_split_fix::test_split_then_fix_finds_every_optimum_here": ALL,
+    "test_split_fix::test_progress_shows_no_split_network": ALL,  # big_instance proven, 14 s
+    "test_split_fix::test_a_stop_in_the_split_step_is_clean": ALL,  # 0.4 s
     "test_report::test_report_of_a_limit_says_not_optimal": ALL,  # 1.5 s
     "test_plots::test_sweep_lines_one_line_per_other_value_with_gap_band": ALL,  # 1.5 s
     "test_explain::test_alternatives_cover_every_conflicting_rule_with_a_knob": ALL,  # 1.5 s

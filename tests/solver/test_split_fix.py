@@ -5,6 +5,7 @@ brute-force oracle's optima of the single-sourced feasible tiny instances."""
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 import numpy as np
 import pytest
@@ -14,7 +15,7 @@ from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.solver import reduce
 from csu_opt.solver.highs import objective_of, pass_to_highs, quiet_highs
-from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.solve import solve
 from factories.cuts import CUT_SEEDS
 from factories.oracle_refs import case, shared_case
@@ -106,3 +107,45 @@ def test_reduction_with_split_then_fix_keeps_the_optimum(
     )
     assert sol.status == "optimal", sol.message
     assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+
+
+def _big(stop: bool) -> tuple[list[Progress], Any]:
+    from factories.rules import big_instance
+
+    seen: list[Progress] = []
+    opts = SolveOptions(
+        backend="matrix",
+        mip_gap=1e-9,
+        threads=1,
+        start_heuristic=False,
+        root_reduction=True,
+        on_progress=seen.append,
+        should_stop=lambda: stop and any(p.stage == reduce.SPLIT_STAGE for p in seen),
+    )
+    return seen, solve(big_instance(), opts)
+
+
+def test_progress_shows_no_split_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """test_rules.big_instance (single-sourced, optimum 9,803.62) with relax and fix forced
+    on: the split-demand step's progress lines carry no incumbent (a split network is no
+    network; its own optimum here is below 9,803.62); the solve still proves the optimum."""
+    monkeypatch.setattr(reduce, "SPLIT_FIRST_NNZ", 0)
+    seen, sol = _big(stop=False)
+    split = [p for p in seen if p.stage == reduce.SPLIT_STAGE]
+    assert split and all(p.incumbent is None for p in split)
+    assert sol.status == "optimal"
+    assert sol.objective == pytest.approx(9803.62, abs=1e-6)
+
+
+def test_a_stop_in_the_split_step_is_clean(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stopped in the split-demand step, the solve ends there, interrupted, with at most a
+    checked network and no incumbent shown after the stop."""
+    monkeypatch.setattr(reduce, "SPLIT_FIRST_NNZ", 0)
+    seen, sol = _big(stop=True)
+    split = [p for p in seen if p.stage == reduce.SPLIT_STAGE]
+    assert split
+    assert "interrupt" in sol.message and "during the root reduction" in sol.message
+    assert sol.status in ("feasible", "no_solution")
+    if sol.objective is not None:
+        assert sol.objective >= 9803.62 - 1e-6
+    assert all(p.incumbent is None for p in seen[seen.index(split[0]) :])

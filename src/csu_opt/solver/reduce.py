@@ -12,7 +12,9 @@ Before HiGHS's branch-and-bound sees the model, three cheap steps on a copy of i
    leads the LP places it with and its Z_ALTERNATIVES cheapest others (a MIP a few percent
    the size: on 200 x 2,000 x 5 it finds a network 0.6% above the LP bound in two minutes,
    where with every assignment free HiGHS finds none), then, on models with at most
-   FREE_Z_MAX assignments, with every assignment free from that incumbent. The best
+   FREE_Z_MAX assignments, with every assignment free from that incumbent. On national
+   models (SPLIT_FIRST_NNZ) the first is preceded by relax and fix: the same neighbourhood
+   with split demand allowed, then its links fixed with whole assignments. The best
    solution, or the greedy start (:mod:`csu_opt.solver.start`) when better, is the incumbent UB.
 3. **Reduced-cost fixing.** A binary at 0 in the LP with LB + rc[j] > UB can only be 1 in
    networks costing more than UB (LP duality: raising it to 1 raises the LP bound by at least
