@@ -129,7 +129,7 @@ def test_cut_instances_exercise_every_family() -> None:
 )
 def test_cuts_tighten_the_shipped_instances(name: str, without: float, with_cuts: float) -> None:
     # measured once on the real-CCG instances (instances/README.md); the optimum of 2014 is
-    # 641,523.7 and the best 2013 network known 661,919.9: the cuts close 65% and 16% of
+    # 641,523.7 and the best 2013 network known 660,870.1: the cuts close 65% and 21% of
     # the LP gap
     inst = csu_opt.load_instance(ROOT / "instances" / f"{name}.yaml")
     assert lp_bound(inst, cuts=False) == pytest.approx(without, abs=0.05)
