@@ -35,6 +35,7 @@ from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_conf
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
 from csu_opt.solver.highs import Highs, gap, read_end, set_options
 from csu_opt.solver.lagrange import bound_from_duals
+from csu_opt.solver.late import LateReduction, better_of, unwatch, watch_root
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome, outcome_of_reduction, outcome_of_run
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
@@ -235,13 +236,20 @@ class Searched:
     highs_s: float = 0.0
     read_s: float = 0.0  # of which reading HiGHS's results (load time, not solve time)
     warm: Any = None  # HiGHS's solution to start the session's next solve from (None: keep)
+    late: LateReduction | None = None  # the watch on HiGHS's root (None: not armed)
 
 
 def search_stage(
-    ws: Workspace, options: SolveOptions, red: Reduction | None, start_col: np.ndarray | None
+    ws: Workspace,
+    options: SolveOptions,
+    red: Reduction | None,
+    start_col: np.ndarray | None,
+    late: bool = False,
 ) -> Searched:
     """HiGHS's search, a race of searches (``options.concurrent`` > 1), or none when the
-    root reduction settled the solve (:func:`csu_opt.solver.stages.reduction_settles`)."""
+    root reduction settled the solve (:func:`csu_opt.solver.stages.reduction_settles`).
+    ``late``: a single search watches its root and may run the reduction then
+    (:mod:`csu_opt.solver.late`)."""
     h = ws.h
     if red is not None and reduction_settles(red, options, ws.t_start):
         out = outcome_of_reduction(red, options.mip_gap, layout_of(ws.ix))
@@ -256,15 +264,28 @@ def search_stage(
         out = Outcome(raced.status, raced.message, raced.objective, raced.bound, values)
         nodes = sum(r.nodes for r in raced.searches)
         return Searched(out, race=raced, nodes=nodes, highs_s=highs_s)
+    mm = ws.same_matrix() if late else None
+    watch = None
+    if mm is not None:
+        on_stage = stage_reporter(options.callbacks.on_progress, ws.t_start)
+        if on_stage is not None:
+            report_stage = on_stage
+            on_stage = lambda s, ub, lb: report_stage(f"{s} (after HiGHS's root)", ub, lb)  # noqa: E731
+        columns = ws.engine.solver_columns()
+        watch = watch_root(h, ws.ix, mm, columns, options, ws.t_start, on_stage)
     run0 = float(h.getRunTime())
-    ws.engine.run()
+    try:
+        ws.engine.run()
+    finally:
+        if watch is not None:
+            unwatch(h)
     highs_s = float(h.getRunTime()) - run0
     t_read = time.perf_counter()
     end = read_end(h)
-    out = outcome_of_run(end, ws.engine.values)
+    out = better_of(outcome_of_run(end, ws.engine.values), watch, options.mip_gap, layout_of(ws.ix))
     warm = end.solution if out.solution is not None else None
     read_s = time.perf_counter() - t_read
-    return Searched(out, nodes=end.nodes, highs_s=highs_s, read_s=read_s, warm=warm)
+    return Searched(out, nodes=end.nodes, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
 
 
 def race_stage(

@@ -36,7 +36,12 @@ from csu_opt.solver.pipeline import (
     start_stage,
 )
 from csu_opt.solver.policy import plan_stages, planned
-from csu_opt.solver.stages import attach_callbacks, log_reduction, logging_to
+from csu_opt.solver.stages import (
+    attach_callbacks,
+    log_late_reduction,
+    log_reduction,
+    logging_to,
+)
 
 if TYPE_CHECKING:
     from pyomo.contrib.appsi import solvers as appsi
@@ -135,7 +140,9 @@ class ModelSession:
         # solve_s: the root reduction and HiGHS (the reduction's own steps are in solver.reduction)
         t2 = time.perf_counter()
         reduced = reduction_stage(ws, options, started.col, share, self.previous)
-        searched = search_stage(ws, options, reduced.reduction, started.col)
+        searched = search_stage(
+            ws, options, reduced.reduction, started.col, late=plan.late_reduction.run
+        )
         t3 = time.perf_counter() - searched.read_s  # reading HiGHS's results is load time
         t_solve = t3 - t2
         if searched.warm is not None:
@@ -156,10 +163,13 @@ class ModelSession:
         if polished.col is not None:
             self.previous = highs_solution(polished.col)
         outcome = polished.outcome
+        log_file = Path(options.log_file) if options.log_file is not None else None
         if reduced.reduction is not None:
-            log_file = Path(options.log_file) if options.log_file is not None else None
             with logging_to(log_file):
                 log_reduction(reduced.reduction, searched.skipped)
+        if searched.late is not None and searched.late.checked:
+            with logging_to(log_file):
+                log_late_reduction(searched.late)
         t_end = time.perf_counter()
         build_s = self.build_s if self.solves == 0 else 0.0
         self.solves += 1
@@ -188,6 +198,8 @@ class ModelSession:
             solver["start"] = started.record
         if reduced.reduction is not None:
             solver["reduction"] = reduced.reduction.as_record()
+        if searched.late is not None:
+            solver["late_reduction"] = searched.late.as_record()
         if polished.result is not None:
             solver["polish"] = polished.result.as_record()
         return solution_from_values(

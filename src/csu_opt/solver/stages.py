@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from csu_opt.solver.highs import Highs, finite_or_none, gap
+from csu_opt.solver.late import LateReduction
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.reduce import Reduction
 
@@ -83,6 +84,30 @@ def log_reduction(red: Reduction, skipped: bool) -> None:
     ]
     if skipped:
         lines.append("  HiGHS's branch-and-bound was not run (gap reached, interrupted or no time)")
+    log.info("\n".join(lines))
+
+
+def log_late_reduction(late: LateReduction) -> None:
+    """Log what the watch on HiGHS's root did (into highs.log, inside :func:`logging_to`)."""
+    found = late.root_gap
+    shown = "no network" if found is None else f"gap {found:.2%}"
+    lines = [
+        "",
+        "csu-opt root reduction after HiGHS's root (csu_opt.solver.late), inside the run above:",
+        f"  at {late.at_s:.2f} s HiGHS's root left {shown} (threshold {late.threshold:.0%})",
+    ]
+    red = late.reduction
+    if red is not None:
+        handed = "handed to HiGHS" if late.handed else "not better than HiGHS's own"
+        lines += [
+            f"  LP relaxation: {red.lp_status}, bound {red.lp_objective}, {red.lp_s:.2f} s",
+            f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
+            f"(restricted MIP {red.sub_s:.2f} s; {late.time_s:.2f} s in all), {handed}",
+        ]
+    elif late.error is not None:
+        lines.append(f"  the reduction failed, the search went on without it: {late.error}")
+    else:
+        lines.append("  the reduction was not run")
     log.info("\n".join(lines))
 
 

@@ -1,0 +1,191 @@
+"""The root reduction after HiGHS's root, when the root leaves a wide gap (issue 19).
+
+On small single-source models HiGHS proves the optimum quickly once it holds it, but its own
+heuristics may take most of the solve to find it: tune-euclid-single 30 x 60, handed the
+optimum, 5.3 s and 31 nodes; cold, 28.7 s and 1,822 nodes, the optimum found at 23.4 s. The
+root reduction (:mod:`csu_opt.solver.reduce`) run before the search finds it in seconds there,
+but on england-2014, where HiGHS's own root heuristics land within 0.1% of the bound, it costs
+18-27%. What separates the two is visible only once HiGHS's root is done: the gap it leaves
+(TUNE, seed 0: england-2014 0.05%, clustered-single 30 x 60 0.55%, the others 2.7-4.3%).
+
+So below the size where the reduction runs first (:data:`csu_opt.solver.policy.REDUCTION_MIN_NNZ`)
+HiGHS starts on the whole model at once, and at its first user-solution callback after the root
+(``kCallbackMipUserSolution`` with a node count of 1 or more), csu-opt reads the gap:
+
+- at most :data:`ROOT_GAP` (or an interrupt asked for): nothing happens, HiGHS carries on;
+- above it (or no network yet): the root reduction runs on a private copy of the model, with
+  HiGHS's dual bound as its floor, and its network, when better than HiGHS's, is handed to
+  the running search (``setSolution`` in the callback). No work is lost: HiGHS resumes its
+  tree with the better incumbent. The reduction's fixings are not applied (a running search's
+  bounds cannot change); HiGHS fixes by reduced cost itself from the new incumbent.
+
+Nothing here raises inside a HiGHS callback: an error in the reduction is recorded and the
+search goes on without it.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from csu_opt.model.blocks import Layout, MatrixModel, index_codes
+from csu_opt.model.index import ModelIndex
+from csu_opt.results.solution import Status
+from csu_opt.solver.bounds import aggregate_bound
+from csu_opt.solver.engines import highs_options_of
+from csu_opt.solver.highs import Highs, finite_or_none, gap
+from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.outcome import Outcome
+from csu_opt.solver.reduce import Reduction, StageReport, implications, root_reduction
+from csu_opt.solver.tolerances import IMPROVE_TOL
+
+#: The root reduction runs after HiGHS's root only when the root leaves a relative gap above
+#: this (TUNE facility-location families and england-2014, benchmarks/README.md, issue 19).
+ROOT_GAP = 0.01
+#: The root is done at HiGHS's first user-solution callback with this many nodes or more (its
+#: calls before come from the root's own steps; the first after, before a dive).
+ROOT_AFTER_NODES = 1
+
+
+@dataclass
+class LateReduction:
+    """What the watch on HiGHS's root saw and did (summary.json's ``solver.late_reduction``)."""
+
+    threshold: float = ROOT_GAP
+    checked: bool = False  # HiGHS's root was done and its gap read
+    at_s: float | None = None  # HiGHS's running time then
+    root_incumbent: float | None = None
+    root_bound: float | None = None
+    reduction: Reduction | None = None  # None: not run
+    time_s: float = 0.0  # the reduction's time (inside HiGHS's run)
+    handed: bool = False  # its network was handed to HiGHS (better than HiGHS's own)
+    error: str | None = None  # the reduction failed (the search went on without it)
+
+    @property
+    def root_gap(self) -> float | None:
+        return gap(self.root_incumbent, self.root_bound)
+
+    def wanted(self) -> bool:
+        """True when the root's gap is above the threshold (or the root found no network)."""
+        found = self.root_gap
+        return found is None or found > self.threshold
+
+    def as_record(self) -> dict[str, Any]:
+        red = self.reduction
+        return {
+            "threshold": self.threshold,
+            "checked": self.checked,
+            "at_s": None if self.at_s is None else round(self.at_s, 3),
+            "root_incumbent": self.root_incumbent,
+            "root_bound": self.root_bound,
+            "root_gap": self.root_gap,
+            "ran": red is not None,
+            "time_s": round(self.time_s, 3),
+            "incumbent": None if red is None else red.incumbent_objective,
+            "incumbent_source": None if red is None else red.incumbent_source,
+            "handed": self.handed,
+            "error": self.error,
+        }
+
+
+def watch_root(
+    h: Highs,
+    ix: ModelIndex,
+    mm: MatrixModel,
+    columns: np.ndarray,
+    options: SolveOptions,
+    t_start: float,
+    on_stage: StageReport | None = None,
+) -> LateReduction:
+    """Arm the watch on ``h`` (holding ``mm``; ``columns``: HiGHS's column of each layout
+    column) for its next run; :func:`unwatch` after it. ``t_start``: the solve's start (the
+    time limit counts from there)."""
+    late = LateReduction(threshold=ROOT_GAP)
+    should_stop = options.callbacks.should_stop
+
+    def on_user_solution(event: Any) -> None:
+        out = event.data_out
+        if late.checked or out.mip_node_count < ROOT_AFTER_NODES:
+            return
+        late.checked = True
+        late.at_s = float(out.running_time)
+        late.root_incumbent = finite_or_none(out.mip_primal_bound)
+        late.root_bound = finite_or_none(out.mip_dual_bound)
+        if not late.wanted() or (should_stop is not None and should_stop()):
+            return
+        t0 = time.perf_counter()
+        try:
+            late.reduction = _reduce(ix, mm, options, t_start, late.root_bound, on_stage)
+        except Exception as exc:  # never raise inside a HiGHS callback
+            late.error = f"{type(exc).__name__}: {exc}"
+        late.time_s = time.perf_counter() - t0
+        red = late.reduction
+        if red is None or red.incumbent is None or red.incumbent_objective is None:
+            return
+        ub = late.root_incumbent
+        if ub is None or red.incumbent_objective < ub - IMPROVE_TOL * max(abs(ub), 1.0):
+            full = np.zeros(h.getNumCol())
+            keep = columns >= 0
+            full[columns[keep]] = red.incumbent[keep]
+            event.data_in.setSolution(full)
+            late.handed = bool(event.data_in.user_has_solution)
+
+    h.cbMipUserSolution.clear()
+    h.cbMipUserSolution.subscribe(on_user_solution)
+    return late
+
+
+def unwatch(h: Highs) -> None:
+    """Remove the watch (a session's next solve runs without it unless armed again)."""
+    h.cbMipUserSolution.clear()
+
+
+def _reduce(
+    ix: ModelIndex,
+    mm: MatrixModel,
+    options: SolveOptions,
+    t_start: float,
+    floor: float | None,
+    on_stage: StageReport | None,
+) -> Reduction:
+    """The root reduction on ``mm``, with the time left and HiGHS's bound as its floor."""
+    left = None
+    if options.time_limit is not None:
+        left = max(options.time_limit - (time.perf_counter() - t_start), 0.01)
+    aggregate = aggregate_bound(ix, mm.demand_scale)
+    bounds = [b for b in (floor, aggregate) if b is not None]
+    codes = index_codes(ix)
+    return root_reduction(
+        mm,
+        time_limit=left,
+        mip_gap=options.mip_gap,
+        highs_options=highs_options_of(options),
+        should_stop=options.callbacks.should_stop,
+        imp=implications(ix, mm),
+        ccg_of_z=codes.z_c,
+        lead_of_z=codes.z_l,
+        single_sourcing=ix.single_sourcing,
+        on_progress=on_stage,
+        floor_bound=max(bounds) if bounds else None,
+    )
+
+
+def better_of(out: Outcome, late: LateReduction | None, mip_gap: float, layout: Layout) -> Outcome:
+    """``out``, or the late reduction's network when HiGHS ended with a worse one (a handed
+    solution HiGHS did not take): kept at its own cost, with HiGHS's bound."""
+    red = None if late is None else late.reduction
+    if red is None or red.incumbent is None or red.incumbent_objective is None:
+        return out
+    if out.objective is not None and out.objective <= red.incumbent_objective + IMPROVE_TOL:
+        return out
+    kept = Outcome(
+        Status.FEASIBLE,
+        "the root reduction's network (after HiGHS's root), better than HiGHS's own",
+        red.incumbent_objective,
+        out.bound,
+        layout.split(red.incumbent),
+    )
+    return kept.judged(mip_gap)
