@@ -105,11 +105,6 @@ def watch_root(
     time limit counts from there)."""
     late = LateReduction(threshold=ROOT_GAP)
     should_stop = options.callbacks.should_stop
-    best: list[np.ndarray] = []  # HiGHS's latest network (its columns), the reduction's start
-
-    def on_improving(event: Any) -> None:
-        if not late.checked:
-            best[:] = [np.array(event.data_out.mip_solution, dtype=float)]
 
     def on_user_solution(event: Any) -> None:
         out = event.data_out
@@ -122,11 +117,8 @@ def watch_root(
         if not late.wanted() or (should_stop is not None and should_stop()):
             return
         t0 = time.perf_counter()
-        start = None
-        if best and len(best[0]) == h.getNumCol() and late.root_incumbent is not None:
-            start = np.where(columns >= 0, best[0][np.maximum(columns, 0)], 0.0)
         try:
-            late.reduction = _reduce(ix, mm, options, t_start, late.root_bound, start, on_stage)
+            late.reduction = _reduce(ix, mm, options, t_start, late.root_bound, on_stage)
         except Exception as exc:  # never raise inside a HiGHS callback
             late.error = f"{type(exc).__name__}: {exc}"
         late.time_s = time.perf_counter() - t0
@@ -141,15 +133,13 @@ def watch_root(
             event.data_in.setSolution(full)
             late.handed = bool(event.data_in.user_has_solution)
 
-    unwatch(h)
-    h.cbMipImprovingSolution.subscribe(on_improving)
+    h.cbMipUserSolution.clear()
     h.cbMipUserSolution.subscribe(on_user_solution)
     return late
 
 
 def unwatch(h: Highs) -> None:
     """Remove the watch (a session's next solve runs without it unless armed again)."""
-    h.cbMipImprovingSolution.clear()
     h.cbMipUserSolution.clear()
 
 
@@ -159,12 +149,9 @@ def _reduce(
     options: SolveOptions,
     t_start: float,
     floor: float | None,
-    start: np.ndarray | None,
     on_stage: StageReport | None,
 ) -> Reduction:
-    """The root reduction on ``mm``, with the time left, HiGHS's bound as its floor and
-    HiGHS's network (layout order; None: none) as its start: the restricted MIPs' neighbourhoods
-    hold it, so what they hand back is never worse."""
+    """The root reduction on ``mm``, with the time left and HiGHS's bound as its floor."""
     left = None
     if options.time_limit is not None:
         left = max(options.time_limit - (time.perf_counter() - t_start), 0.01)
@@ -176,8 +163,6 @@ def _reduce(
         time_limit=left,
         mip_gap=options.mip_gap,
         highs_options=highs_options_of(options),
-        start=start,
-        start_source="HiGHS's root",
         should_stop=options.callbacks.should_stop,
         imp=implications(ix, mm),
         ccg_of_z=codes.z_c,

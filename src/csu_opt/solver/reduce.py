@@ -414,7 +414,6 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     mip_gap: float,
     highs_options: dict[str, Any],
     start: np.ndarray | None = None,
-    start_source: str = "greedy start",
     should_stop: Callable[[], bool] | None = None,
     lp_solver: str = LP_SOLVER,
     imp: Implications | None = None,
@@ -425,8 +424,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     floor_bound: float | None = None,
     bound_of: DualBound | None = None,
 ) -> Reduction:
-    """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None
-    (``start_source`` names it);
+    """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
     of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
     is solved by column generation (:mod:`csu_opt.solver.lp`); with ``lead_of_z`` too and
@@ -442,7 +440,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     red = Reduction(lower_bound=floor_bound, aggregate_bound=floor_bound)
     if start is not None:
         red.incumbent, red.incumbent_objective = start, mm.cost(start)
-        red.incumbent_source = start_source
+        red.incumbent_source = "greedy start"
     t0 = time.perf_counter()
     stage = ["LP relaxation"]
 
