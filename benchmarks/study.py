@@ -71,6 +71,9 @@ COLUMNS = [
     "start_s",
     "start_objective",
     "nodes",
+    "late_root_gap",
+    "late_s",
+    "late_handed",
 ]
 
 
@@ -125,6 +128,7 @@ def run_csu(
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
     start = solver.get("start") or {}
+    late = solver.get("late_reduction") or {}
     timings = summary.get("timings") or {}
     return {
         "variant": name,
@@ -141,6 +145,9 @@ def run_csu(
         "start_s": start.get("time_s"),
         "start_objective": start.get("objective"),
         "nodes": solver.get("nodes"),
+        "late_root_gap": late.get("root_gap"),
+        "late_s": late.get("time_s") if late.get("ran") else None,
+        "late_handed": late.get("handed"),
     }
 
 

@@ -6,7 +6,8 @@ optimum, 5.3 s and 31 nodes; cold, 28.7 s and 1,822 nodes, the optimum found at 
 root reduction (:mod:`csu_opt.solver.reduce`) run before the search finds it in seconds there,
 but on england-2014, where HiGHS's own root heuristics land within 0.1% of the bound, it costs
 18-27%. What separates the two is visible only once HiGHS's root is done: the gap it leaves
-(TUNE, seed 0: england-2014 0.05%, clustered-single 30 x 60 0.55%, the others 2.7-4.3%).
+(seed 0: england-2014 0.05%; TUNE clustered-single 30 x 60 0.55%, the other single-source
+instances 2.7-4.3%).
 
 So below the size where the reduction runs first (:data:`csu_opt.solver.policy.REDUCTION_MIN_NNZ`)
 HiGHS starts on the whole model at once, and at its first user-solution callback after the root
