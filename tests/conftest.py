@@ -65,6 +65,7 @@ SLOW: dict[str, Slow] = {
     "test_polish::test_polish_cases_are_not_trivial": ALL,  # 7.5 s
     "test_late::test_a_network_handed_to_the_running_search_keeps_the_optimum": ALL,  # 68 cases
     "test_late::test_the_watch_fires_where_highs_root_leaves_a_wide_gap": ALL,  # 20-30 s
+    "test_late::test_progress_names_the_late_reduction": ALL,  # 11 s
     "test_sweep_threshold::test_threshold_lines_figure_marks_the_tipping_point": ALL,  # 2 s
     "test_sweep_threshold::test_threshold_leads_figure_labels_each_value": ALL,
     "test_dw::test_dw_bound_is_stronger_than_lp_somewhere": ALL,  # 1.8 s

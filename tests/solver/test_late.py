@@ -17,21 +17,22 @@ import pytest
 from benchmarks.families import find_family, read_optima, write_instance
 
 import csu_opt
-from csu_opt.results.solution import Status
+from csu_opt.results.solution import Solution, Status
 from csu_opt.solver import late
 from csu_opt.solver.engines import layout_of
 from csu_opt.solver.late import LateReduction, better_of
-from csu_opt.solver.options import SolveOptions
+from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome
 from csu_opt.solver.policy import StageChoice, late_choice, plan_stages
 from csu_opt.solver.reduce import Reduction
 from csu_opt.solver.solve import ModelSession, solve
 from factories.cuts import CUT_SEEDS
 from factories.oracle_refs import shared_case
-from factories.rules import RANDOM_SEEDS, REL
+from factories.rules import RANDOM_SEEDS, REL, big_instance
 
 CASES = [("cuts", s) for s in CUT_SEEDS] + [("rules-random", s) for s in RANDOM_SEEDS]
 FEASIBLE = [c for c in CASES if shared_case(*c)[1] is not None]
+AFTER_ROOT = " (after HiGHS's root)"  # what the progress lines add to the reduction's stages
 REACHED = ("cuts", 0)  # a case HiGHS takes past presolve (the watch fires on it)
 
 
@@ -161,3 +162,36 @@ def test_the_watch_fires_where_highs_root_leaves_a_wide_gap() -> None:
     assert sol.status is Status.OPTIMAL
     assert sol.objective == pytest.approx(optimum, rel=1e-4)
     assert record["incumbent"] >= optimum * (1 - 1e-9)
+
+
+def _big(stop: bool) -> tuple[list[Progress], Solution]:
+    """test_rules.big_instance (single-sourced; the oracle's optimum 9,803.62) with the watch
+    firing at once; ``stop``: stopped as soon as the late reduction reports its first stage."""
+    seen: list[Progress] = []
+    options = SolveOptions(
+        mip_gap=1e-9,
+        threads=1,
+        on_progress=seen.append,
+        should_stop=lambda: stop and any(p.stage.endswith(AFTER_ROOT) for p in seen),
+    )
+    return seen, solve(big_instance(), options)
+
+
+def test_progress_names_the_late_reduction(fire_at_once: None) -> None:
+    seen, sol = _big(stop=False)
+    stages = {p.stage for p in seen}
+    assert "LP relaxation" + AFTER_ROOT in stages
+    assert sol.status == "optimal" and sol.objective == pytest.approx(9803.62, abs=1e-6)
+    assert sol.solver["late_reduction"]["ran"]
+
+
+def test_a_stop_in_the_late_reduction_is_clean(fire_at_once: None) -> None:
+    """Stopped while the reduction runs inside HiGHS's run: HiGHS stops at its next callback,
+    the solve returns (no exception), says it was interrupted, and any network it keeps is a
+    real one (never below the optimum)."""
+    seen, sol = _big(stop=True)
+    assert any(p.stage.endswith(AFTER_ROOT) for p in seen)
+    assert "interrupt" in sol.message
+    assert sol.status in ("feasible", "no_solution")
+    if sol.objective is not None:
+        assert sol.objective >= 9803.62 - 1e-6
