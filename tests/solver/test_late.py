@@ -32,7 +32,7 @@ from factories.rules import RANDOM_SEEDS, REL, big_instance
 
 CASES = [("cuts", s) for s in CUT_SEEDS] + [("rules-random", s) for s in RANDOM_SEEDS]
 FEASIBLE = [c for c in CASES if shared_case(*c)[1] is not None]
-AFTER_ROOT = " (after HiGHS's root)"  # what the progress lines add to the reduction's stages
+AFTER_ROOT = ", after HiGHS's root"  # what the progress lines add to the reduction's stages
 REACHED = ("cuts", 0)  # a case HiGHS takes past presolve (the watch fires on it)
 
 

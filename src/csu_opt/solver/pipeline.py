@@ -270,7 +270,7 @@ def search_stage(
         on_stage = stage_reporter(options.callbacks.on_progress, ws.t_start)
         if on_stage is not None:
             report_stage = on_stage
-            on_stage = lambda s, ub, lb: report_stage(f"{s} (after HiGHS's root)", ub, lb)  # noqa: E731
+            on_stage = lambda s, ub, lb: report_stage(f"{s}, after HiGHS's root", ub, lb)  # noqa: E731
         columns = ws.engine.solver_columns()
         watch = watch_root(h, ws.ix, mm, columns, options, ws.t_start, on_stage)
     run0 = float(h.getRunTime())
