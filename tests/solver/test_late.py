@@ -18,11 +18,11 @@ from benchmarks.families import find_family, read_optima, write_instance
 
 import csu_opt
 from csu_opt.results.solution import Solution, Status
-from csu_opt.solver import late
+from csu_opt.solver import late, pipeline
 from csu_opt.solver.engines import layout_of
-from csu_opt.solver.late import LateReduction, better_of
+from csu_opt.solver.late import LateReduction
 from csu_opt.solver.options import Progress, SolveOptions
-from csu_opt.solver.outcome import Outcome
+from csu_opt.solver.outcome import Outcome, better_of
 from csu_opt.solver.policy import StageChoice, late_choice, plan_stages
 from csu_opt.solver.reduce import Reduction
 from csu_opt.solver.solve import ModelSession, solve
@@ -78,7 +78,7 @@ def test_a_failing_reduction_leaves_the_search_alone(
     def broken(*args: object, **kwargs: object) -> Reduction:
         raise RuntimeError("broken on purpose")
 
-    monkeypatch.setattr(late, "_reduce", broken)
+    monkeypatch.setattr(pipeline, "run_reduction", broken)
     inst, ref = shared_case(*REACHED)
     assert ref is not None
     sol = solve(inst, SolveOptions(mip_gap=1e-9, threads=1))
@@ -132,17 +132,16 @@ def test_better_of_keeps_the_cheaper_network() -> None:
     lay = layout_of(session.ix)
     col = np.zeros(mm.n_cols)
     red = Reduction(incumbent=col, incumbent_objective=90.0)
-    watch = LateReduction(reduction=red)
     worse = Outcome(Status.FEASIBLE, "time limit", 100.0, 89.99, None)
-    kept = better_of(worse, watch, 1e-3, lay)
+    kept = better_of(worse, red, 1e-3, lay)
     # 90 against the bound 89.99: within 0.1%, so proven
     assert kept.objective == 90.0 and kept.bound == 89.99 and kept.status is Status.OPTIMAL
     assert kept.solution is not None
-    assert better_of(worse, watch, 1e-6, lay).status is Status.FEASIBLE
+    assert better_of(worse, red, 1e-6, lay).status is Status.FEASIBLE
     cheaper = Outcome(Status.OPTIMAL, "proven", 80.0, 80.0, None)
-    assert better_of(cheaper, watch, 1e-6, lay) is cheaper
+    assert better_of(cheaper, red, 1e-6, lay) is cheaper
     assert better_of(worse, None, 1e-6, lay) is worse
-    assert better_of(worse, LateReduction(), 1e-6, lay) is worse
+    assert better_of(worse, Reduction(), 1e-6, lay) is worse
 
 
 def test_the_watch_fires_where_highs_root_leaves_a_wide_gap() -> None:

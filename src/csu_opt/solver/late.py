@@ -27,20 +27,14 @@ search goes on without it.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from csu_opt.model.blocks import Layout, MatrixModel, index_codes
-from csu_opt.model.index import ModelIndex
-from csu_opt.results.solution import Status
-from csu_opt.solver.bounds import aggregate_bound
-from csu_opt.solver.engines import highs_options_of
 from csu_opt.solver.highs import Highs, finite_or_none, gap
-from csu_opt.solver.options import SolveOptions
-from csu_opt.solver.outcome import Outcome
-from csu_opt.solver.reduce import Reduction, StageReport, implications, root_reduction
+from csu_opt.solver.reduce import Reduction
 from csu_opt.solver.tolerances import IMPROVE_TOL
 
 #: The root reduction runs after HiGHS's root only when the root leaves a relative gap above
@@ -94,18 +88,14 @@ class LateReduction:
 
 def watch_root(
     h: Highs,
-    ix: ModelIndex,
-    mm: MatrixModel,
     columns: np.ndarray,
-    options: SolveOptions,
-    t_start: float,
-    on_stage: StageReport | None = None,
+    reduce: Callable[[float | None], Reduction],
+    should_stop: Callable[[], bool] | None,
 ) -> LateReduction:
-    """Arm the watch on ``h`` (holding ``mm``; ``columns``: HiGHS's column of each layout
-    column) for its next run; :func:`unwatch` after it. ``t_start``: the solve's start (the
-    time limit counts from there)."""
+    """Arm the watch on ``h`` for its next run; :func:`unwatch` after it. ``columns``: HiGHS's
+    column of each layout column; ``reduce(floor)``: the root reduction on the model ``h``
+    holds, with ``floor`` (HiGHS's bound, None: none) as the floor of its bound."""
     late = LateReduction(threshold=ROOT_GAP)
-    should_stop = options.callbacks.should_stop
 
     def on_user_solution(event: Any) -> None:
         out = event.data_out
@@ -119,7 +109,7 @@ def watch_root(
             return
         t0 = time.perf_counter()
         try:
-            late.reduction = _reduce(ix, mm, options, t_start, late.root_bound, on_stage)
+            late.reduction = reduce(late.root_bound)
         except Exception as exc:  # never raise inside a HiGHS callback
             late.error = f"{type(exc).__name__}: {exc}"
         late.time_s = time.perf_counter() - t0
@@ -142,51 +132,3 @@ def watch_root(
 def unwatch(h: Highs) -> None:
     """Remove the watch (a session's next solve runs without it unless armed again)."""
     h.cbMipUserSolution.clear()
-
-
-def _reduce(
-    ix: ModelIndex,
-    mm: MatrixModel,
-    options: SolveOptions,
-    t_start: float,
-    floor: float | None,
-    on_stage: StageReport | None,
-) -> Reduction:
-    """The root reduction on ``mm``, with the time left and HiGHS's bound as its floor."""
-    left = None
-    if options.time_limit is not None:
-        left = max(options.time_limit - (time.perf_counter() - t_start), 0.01)
-    aggregate = aggregate_bound(ix, mm.demand_scale)
-    bounds = [b for b in (floor, aggregate) if b is not None]
-    codes = index_codes(ix)
-    return root_reduction(
-        mm,
-        time_limit=left,
-        mip_gap=options.mip_gap,
-        highs_options=highs_options_of(options),
-        should_stop=options.callbacks.should_stop,
-        imp=implications(ix, mm),
-        ccg_of_z=codes.z_c,
-        lead_of_z=codes.z_l,
-        single_sourcing=ix.single_sourcing,
-        on_progress=on_stage,
-        floor_bound=max(bounds) if bounds else None,
-    )
-
-
-def better_of(out: Outcome, late: LateReduction | None, mip_gap: float, layout: Layout) -> Outcome:
-    """``out``, or the late reduction's network when HiGHS ended with a worse one (a handed
-    solution HiGHS did not take): kept at its own cost, with HiGHS's bound."""
-    red = None if late is None else late.reduction
-    if red is None or red.incumbent is None or red.incumbent_objective is None:
-        return out
-    if out.objective is not None and out.objective <= red.incumbent_objective + IMPROVE_TOL:
-        return out
-    kept = Outcome(
-        Status.FEASIBLE,
-        "the root reduction's network (after HiGHS's root), better than HiGHS's own",
-        red.incumbent_objective,
-        out.bound,
-        layout.split(red.incumbent),
-    )
-    return kept.judged(mip_gap)

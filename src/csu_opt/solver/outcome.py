@@ -20,6 +20,7 @@ from csu_opt.model.blocks import Layout
 from csu_opt.results.solution import Status
 from csu_opt.solver.highs import RunEnd, gap, within_gap
 from csu_opt.solver.reduce import Reduction
+from csu_opt.solver.tolerances import IMPROVE_TOL
 
 #: The network as variable values, per family (u, a, w, z, x), in the model index's row order.
 Values = dict[str, np.ndarray]
@@ -122,3 +123,21 @@ def settle(
         out = replace(out, bound=red.combined_bound(out.bound))
         return out.judged(mip_gap)
     return out
+
+
+def better_of(out: Outcome, red: Reduction | None, mip_gap: float, layout: Layout) -> Outcome:
+    """``out``, or the reduction's network when the search ended with a worse one (a network
+    handed to a running search that HiGHS did not take, :mod:`csu_opt.solver.late`): kept at
+    its own cost, with the search's bound."""
+    if red is None or red.incumbent is None or red.incumbent_objective is None:
+        return out
+    if out.objective is not None and out.objective <= red.incumbent_objective + IMPROVE_TOL:
+        return out
+    kept = Outcome(
+        Status.FEASIBLE,
+        "the root reduction's network (after HiGHS's root), better than HiGHS's own",
+        red.incumbent_objective,
+        out.bound,
+        layout.split(red.incumbent),
+    )
+    return kept.judged(mip_gap)

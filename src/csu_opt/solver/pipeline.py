@@ -35,11 +35,18 @@ from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_conf
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
 from csu_opt.solver.highs import Highs, gap, read_end, set_options
 from csu_opt.solver.lagrange import bound_from_duals
-from csu_opt.solver.late import LateReduction, better_of, unwatch, watch_root
+from csu_opt.solver.late import LateReduction, unwatch, watch_root
+from csu_opt.solver.lp import DualBound
 from csu_opt.solver.options import Progress, SolveOptions
-from csu_opt.solver.outcome import Outcome, outcome_of_reduction, outcome_of_run
+from csu_opt.solver.outcome import Outcome, better_of, outcome_of_reduction, outcome_of_run
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
-from csu_opt.solver.reduce import CombinedBound, Reduction, implications, root_reduction
+from csu_opt.solver.reduce import (
+    CombinedBound,
+    Reduction,
+    StageReport,
+    implications,
+    root_reduction,
+)
 from csu_opt.solver.stages import (
     MainShare,
     attach_callbacks,
@@ -165,24 +172,50 @@ def reduction_stage(
     mm = ws.same_matrix() if options.root_reduction else None
     if mm is None:
         return Reduced()
-    codes = index_codes(ws.ix)
-    red = root_reduction(
+    red = run_reduction(
+        ws,
         mm,
+        options,
         time_limit=options.time_limit,
+        start=start_col,
+        on_stage=stage_reporter(options.callbacks.on_progress, ws.t_start),
+        bound_of=bound_from_duals(ws.ix, mm),  # used (and built) on the national path only
+    )
+    cols, lay = _apply_reduction(ws, mm, red, options, share, previous)
+    return Reduced(red, cols, lay, mm)
+
+
+def run_reduction(
+    ws: Workspace,
+    mm: MatrixModel,
+    options: SolveOptions,
+    *,
+    time_limit: float | None,
+    start: np.ndarray | None = None,
+    floor: float | None = None,
+    on_stage: StageReport | None = None,
+    bound_of: DualBound | None = None,
+) -> Reduction:
+    """The root reduction of ``mm`` (the model HiGHS holds) under ``options``, before the
+    search or after HiGHS's root: its bound starts from the best of ``floor`` and the
+    aggregate relaxation's."""
+    codes = index_codes(ws.ix)
+    floors = [b for b in (floor, aggregate_bound(ws.ix, mm.demand_scale)) if b is not None]
+    return root_reduction(
+        mm,
+        time_limit=time_limit,
         mip_gap=options.mip_gap,
         highs_options=highs_options_of(options),
-        start=start_col,
+        start=start,
         should_stop=options.callbacks.should_stop,
         imp=implications(ws.ix, mm),
         ccg_of_z=codes.z_c,
         lead_of_z=codes.z_l,
         single_sourcing=ws.ix.single_sourcing,
-        on_progress=stage_reporter(options.callbacks.on_progress, ws.t_start),
-        floor_bound=aggregate_bound(ws.ix, mm.demand_scale),
-        bound_of=bound_from_duals(ws.ix, mm),  # used (and built) on the national path only
+        on_progress=on_stage,
+        floor_bound=max(floors) if floors else None,
+        bound_of=bound_of,
     )
-    cols, lay = _apply_reduction(ws, mm, red, options, share, previous)
-    return Reduced(red, cols, lay, mm)
 
 
 def _apply_reduction(
@@ -264,15 +297,7 @@ def search_stage(
         out = Outcome(raced.status, raced.message, raced.objective, raced.bound, values)
         nodes = sum(r.nodes for r in raced.searches)
         return Searched(out, race=raced, nodes=nodes, highs_s=highs_s)
-    mm = ws.same_matrix() if late else None
-    watch = None
-    if mm is not None:
-        on_stage = stage_reporter(options.callbacks.on_progress, ws.t_start)
-        if on_stage is not None:
-            report_stage = on_stage
-            on_stage = lambda s, ub, lb: report_stage(f"{s}, after HiGHS's root", ub, lb)  # noqa: E731
-        columns = ws.engine.solver_columns()
-        watch = watch_root(h, ws.ix, mm, columns, options, ws.t_start, on_stage)
+    watch = _watch_root(ws, options) if late else None
     run0 = float(h.getRunTime())
     try:
         ws.engine.run()
@@ -282,10 +307,33 @@ def search_stage(
     highs_s = float(h.getRunTime()) - run0
     t_read = time.perf_counter()
     end = read_end(h)
-    out = better_of(outcome_of_run(end, ws.engine.values), watch, options.mip_gap, layout_of(ws.ix))
+    late_red = None if watch is None else watch.reduction
+    out = better_of(
+        outcome_of_run(end, ws.engine.values), late_red, options.mip_gap, layout_of(ws.ix)
+    )
     warm = end.solution if out.solution is not None else None
     read_s = time.perf_counter() - t_read
     return Searched(out, nodes=end.nodes, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
+
+
+def _watch_root(ws: Workspace, options: SolveOptions) -> LateReduction | None:
+    """Arm the watch on HiGHS's root (:mod:`csu_opt.solver.late`) when HiGHS holds the model
+    csu-opt built; its reduction gets the time left, its progress lines say where it runs."""
+    mm = ws.same_matrix()
+    if mm is None:
+        return None
+    on_stage = stage_reporter(options.callbacks.on_progress, ws.t_start)
+    if on_stage is not None:
+        report_stage = on_stage
+        on_stage = lambda s, ub, lb: report_stage(f"{s}, after HiGHS's root", ub, lb)  # noqa: E731
+
+    def reduce(floor: float | None) -> Reduction:
+        left = ws.left(options)
+        limit = None if left is None else max(left, 0.01)
+        return run_reduction(ws, mm, options, time_limit=limit, floor=floor, on_stage=on_stage)
+
+    columns = ws.engine.solver_columns()
+    return watch_root(ws.h, columns, reduce, options.callbacks.should_stop)
 
 
 def race_stage(

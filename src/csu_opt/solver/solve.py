@@ -164,11 +164,10 @@ class ModelSession:
             self.previous = highs_solution(polished.col)
         outcome = polished.outcome
         log_file = Path(options.log_file) if options.log_file is not None else None
-        if reduced.reduction is not None:
-            with logging_to(log_file):
+        with logging_to(log_file):
+            if reduced.reduction is not None:
                 log_reduction(reduced.reduction, searched.skipped)
-        if searched.late is not None and searched.late.checked:
-            with logging_to(log_file):
+            if searched.late is not None and searched.late.checked:
                 log_late_reduction(searched.late)
         t_end = time.perf_counter()
         build_s = self.build_s if self.solves == 0 else 0.0
