@@ -10,6 +10,7 @@ instance (benchmarks/families/optima.csv), where the watch fires at its shipped 
 from __future__ import annotations
 
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +21,7 @@ import csu_opt
 from csu_opt.results.solution import Solution, Status
 from csu_opt.solver import late, pipeline
 from csu_opt.solver.engines import layout_of
+from csu_opt.solver.highs import RunEnd
 from csu_opt.solver.late import LateReduction
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome, better_of
@@ -142,6 +144,44 @@ def test_better_of_keeps_the_cheaper_network() -> None:
     assert better_of(cheaper, red, 1e-6, lay) is cheaper
     assert better_of(worse, None, 1e-6, lay) is worse
     assert better_of(worse, Reduction(), 1e-6, lay) is worse
+
+
+def test_a_kept_network_is_the_sessions_next_start(
+    fire_at_once: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """When HiGHS ends without the handed network (made so here: its run reads as ending with
+    nothing), the reduction's network is the answer and also the session's next warm start,
+    not HiGHS's own last solution."""
+    watches: list[LateReduction] = []
+    real_watch = pipeline.watch_root
+
+    def spy(*args: object, **kwargs: object) -> LateReduction:
+        w = real_watch(*args, **kwargs)  # type: ignore[arg-type]
+        watches.append(w)
+        return w
+
+    real_end = pipeline.read_end
+
+    def nothing(h: object) -> RunEnd:
+        end = real_end(h)  # type: ignore[arg-type]
+        return replace(end, objective=None, reported_objective=None, col=None, solution=None)
+
+    monkeypatch.setattr(pipeline, "watch_root", spy)
+    monkeypatch.setattr(pipeline, "read_end", nothing)
+    inst, ref = shared_case(*REACHED)
+    assert ref is not None
+    session = ModelSession(inst, SolveOptions(threads=1))
+    sol = session.solve(inst, SolveOptions(mip_gap=1e-9, threads=1))
+    record = sol.solver["late_reduction"]
+    assert record["handed"] and watches and watches[0].handed_col is not None
+    assert sol.objective == pytest.approx(record["incumbent"])
+    assert sol.objective >= ref.objective - REL * max(1.0, abs(ref.objective))
+    assert session.previous is not None
+    start = np.asarray(session.previous.col_value)
+    assert np.array_equal(start, watches[0].handed_col)
+    lp = session.engine.h.getLp()
+    cost = float(np.dot(lp.col_cost_, start)) + lp.offset_
+    assert cost == pytest.approx(record["incumbent"], rel=REL, abs=REL)
 
 
 def test_the_watch_fires_where_highs_root_leaves_a_wide_gap() -> None:

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -57,6 +57,7 @@ class LateReduction:
     reduction: Reduction | None = None  # None: not run
     time_s: float = 0.0  # the reduction's time (inside HiGHS's run)
     handed: bool = False  # its network was handed to HiGHS (better than HiGHS's own)
+    handed_col: np.ndarray | None = field(default=None, repr=False)  # in HiGHS's columns
     error: str | None = None  # the reduction failed (the search went on without it)
 
     @property
@@ -123,6 +124,7 @@ def watch_root(
             full[columns[keep]] = red.incumbent[keep]
             event.data_in.setSolution(full)
             late.handed = bool(event.data_in.user_has_solution)
+            late.handed_col = full
 
     h.cbMipUserSolution.clear()
     h.cbMipUserSolution.subscribe(on_user_solution)

@@ -33,7 +33,7 @@ from csu_opt.results.solution import Status
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
-from csu_opt.solver.highs import Highs, gap, read_end, set_options
+from csu_opt.solver.highs import Highs, gap, highs_solution, read_end, set_options
 from csu_opt.solver.lagrange import bound_from_duals
 from csu_opt.solver.late import LateReduction, unwatch, watch_root
 from csu_opt.solver.lp import DualBound
@@ -308,10 +308,11 @@ def search_stage(
     t_read = time.perf_counter()
     end = read_end(h)
     late_red = None if watch is None else watch.reduction
-    out = better_of(
-        outcome_of_run(end, ws.engine.values), late_red, options.mip_gap, layout_of(ws.ix)
-    )
-    warm = end.solution if out.solution is not None else None
+    ran = outcome_of_run(end, ws.engine.values)
+    out = better_of(ran, late_red, options.mip_gap, layout_of(ws.ix))
+    warm = end.solution if ran.solution is not None else None
+    if out is not ran and watch is not None and watch.handed_col is not None:
+        warm = highs_solution(watch.handed_col)  # the next solve starts from the kept network
     read_s = time.perf_counter() - t_read
     return Searched(out, nodes=end.nodes, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
 
