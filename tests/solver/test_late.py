@@ -201,6 +201,11 @@ def test_the_watch_fires_where_highs_root_leaves_a_wide_gap() -> None:
     assert sol.status is Status.OPTIMAL
     assert sol.objective == pytest.approx(optimum, rel=1e-4)
     assert record["incumbent"] >= optimum * (1 - 1e-9)
+    # its restricted MIP is proven, so the search is split (csu_opt.solver.split): the
+    # complement, with the cut and the cutoff, holds nothing cheaper
+    split = record["split"]
+    assert split is not None and split["status"] == "Infeasible"
+    assert split["cutoff"] == pytest.approx(record["incumbent"] * (1 - 0.5e-4))
 
 
 def _big(stop: bool) -> tuple[list[Progress], Solution]:

@@ -43,6 +43,13 @@ ROOT_GAP = 0.01
 #: The root is done at HiGHS's first user-solution callback with this many nodes or more (its
 #: calls before come from the root's own steps; the first after, before a dive).
 ROOT_AFTER_NODES = 1
+#: Also done at the root's last call: HiGHS calls twice in a row with the same incumbent and
+#: bound when its root (or a restarted root) ends, and a dive may take much longer to come
+#: (tune-euclid-single 50 x 200: the pair at 3.9 s; the first call after a node at 58.5 s).
+ROOT_PAIR = True
+#: When the reduction's last restricted MIP is proven optimal, stop HiGHS's search and split
+#: it (:mod:`csu_opt.solver.split`): the neighbourhood is done, its complement is searched.
+SPLIT = True
 
 
 @dataclass
@@ -59,6 +66,12 @@ class LateReduction:
     handed: bool = False  # its network was handed to HiGHS (better than HiGHS's own)
     handed_col: np.ndarray | None = field(default=None, repr=False)  # in HiGHS's columns
     error: str | None = None  # the reduction failed (the search went on without it)
+    split: bool = False  # the reduction proved its neighbourhood: the search is to be split
+    resumed: bool = False  # the complement's search has started
+    reset: bool = False  # ... and the interrupt request was taken back
+    complement: Any = None  # csu_opt.solver.split.Complement, once searched
+    last_call: tuple[float, float] | None = field(default=None, repr=False)
+    on_interrupt: Any = field(default=None, repr=False)
 
     @property
     def root_gap(self) -> float | None:
@@ -84,7 +97,16 @@ class LateReduction:
             "incumbent_source": None if red is None else red.incumbent_source,
             "handed": self.handed,
             "error": self.error,
+            "split": None if self.complement is None else self.complement.as_record(),
         }
+
+    def root_done(self, nodes: int, incumbent: float, bound: float) -> bool:
+        """True at HiGHS's first user-solution call after a node, or (:data:`ROOT_PAIR`) at
+        the second of two calls at the root with the same finite incumbent and bound."""
+        if nodes >= ROOT_AFTER_NODES:
+            return True
+        call, self.last_call = self.last_call, (incumbent, bound)
+        return ROOT_PAIR and call == (incumbent, bound) and finite_or_none(incumbent) is not None
 
 
 def watch_root(
@@ -100,7 +122,9 @@ def watch_root(
 
     def on_user_solution(event: Any) -> None:
         out = event.data_out
-        if late.checked or out.mip_node_count < ROOT_AFTER_NODES:
+        if late.checked or not late.root_done(
+            int(out.mip_node_count), float(out.mip_primal_bound), float(out.mip_dual_bound)
+        ):
             return
         late.checked = True
         late.at_s = float(out.running_time)
@@ -117,6 +141,7 @@ def watch_root(
         red = late.reduction
         if red is None or red.incumbent is None or red.incumbent_objective is None:
             return
+        late.split = SPLIT and red.proven_out is not None and not red.interrupted
         ub = late.root_incumbent
         if ub is None or red.incumbent_objective < ub - IMPROVE_TOL * max(abs(ub), 1.0):
             full = np.zeros(h.getNumCol())
@@ -126,11 +151,23 @@ def watch_root(
             late.handed = bool(event.data_in.user_has_solution)
             late.handed_col = full
 
+    def on_interrupt(event: Any) -> None:
+        # after the callbacks of csu_opt.solver.stages, which set or reset the request
+        if late.split and not late.resumed:
+            event.data_in.user_interrupt = True  # stop, to split the search
+        elif late.resumed and not late.reset:
+            late.reset = True  # the complement's first call: take the request back, once
+            event.data_in.user_interrupt = bool(should_stop is not None and should_stop())
+
     h.cbMipUserSolution.clear()
     h.cbMipUserSolution.subscribe(on_user_solution)
+    late.on_interrupt = on_interrupt
+    h.cbMipInterrupt.subscribe(on_interrupt)
     return late
 
 
-def unwatch(h: Highs) -> None:
+def unwatch(h: Highs, late: LateReduction | None = None) -> None:
     """Remove the watch (a session's next solve runs without it unless armed again)."""
     h.cbMipUserSolution.clear()
+    if late is not None and late.on_interrupt is not None:
+        h.cbMipInterrupt.unsubscribe(late.on_interrupt)

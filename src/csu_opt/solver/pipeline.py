@@ -27,13 +27,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import Status
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
-from csu_opt.solver.highs import Highs, gap, highs_solution, read_end, set_options
+from csu_opt.solver.highs import Highs, RunEnd, gap, highs_solution, read_end, set_options
 from csu_opt.solver.lagrange import bound_from_duals
 from csu_opt.solver.late import LateReduction, unwatch, watch_root
 from csu_opt.solver.lp import DualBound
@@ -47,6 +48,7 @@ from csu_opt.solver.reduce import (
     implications,
     root_reduction,
 )
+from csu_opt.solver.split import search_complement, split_outcome
 from csu_opt.solver.stages import (
     MainShare,
     attach_callbacks,
@@ -299,22 +301,67 @@ def search_stage(
         return Searched(out, race=raced, nodes=nodes, highs_s=highs_s)
     watch = _watch_root(ws, options) if late else None
     run0 = float(h.getRunTime())
+    split: Outcome | None = None
     try:
         ws.engine.run()
+        end = read_end(h)
+        if watch is not None and _to_split(ws, watch, end, options):
+            split = _split_search(ws, watch, end, options)
     finally:
         if watch is not None:
-            unwatch(h)
+            unwatch(h, watch)
     highs_s = float(h.getRunTime()) - run0
     t_read = time.perf_counter()
-    end = read_end(h)
     late_red = None if watch is None else watch.reduction
     ran = outcome_of_run(end, ws.engine.values)
-    out = better_of(ran, late_red, options.mip_gap, layout_of(ws.ix))
+    out = better_of(ran, late_red, options.mip_gap, layout_of(ws.ix)) if split is None else split
     warm = end.solution if ran.solution is not None else None
     if out is not ran and watch is not None and watch.handed_col is not None:
         warm = highs_solution(watch.handed_col)  # the next solve starts from the kept network
+    searched = end.nodes
+    if watch is not None and watch.complement is not None:
+        comp = watch.complement.end
+        searched = (searched or 0) + (comp.nodes or 0)
+        if comp.solution is not None and comp.objective == out.objective:
+            warm = comp.solution
     read_s = time.perf_counter() - t_read
-    return Searched(out, nodes=end.nodes, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
+    return Searched(out, nodes=searched, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
+
+
+def _to_split(ws: Workspace, watch: LateReduction, end: RunEnd, options: SolveOptions) -> bool:
+    """True when the watch stopped HiGHS to split its search (not a stop asked for, nor the
+    time limit) and time is left."""
+    if not (watch.split and end.interrupted and watch.reduction is not None):
+        return False
+    if options.callbacks.should_stop is not None and options.callbacks.should_stop():
+        return False
+    left = ws.left(options)
+    return left is None or left > 0
+
+
+def _split_search(
+    ws: Workspace, watch: LateReduction, end: RunEnd, options: SolveOptions
+) -> Outcome:
+    """The complement of the reduction's proven neighbourhood searched on HiGHS's object
+    (:mod:`csu_opt.solver.split`), with the time left; the whole model's outcome."""
+    red = watch.reduction
+    assert red is not None and red.proven_out is not None and red.proven_bound is not None
+    assert red.incumbent is not None and red.incumbent_objective is not None
+    h = ws.h
+    cols = ws.engine.solver_columns()[red.proven_out]
+    whole = outcome_of_run(end, ws.engine.values)
+    best = red.incumbent_objective
+    if whole.objective is not None:
+        best = min(best, whole.objective)
+    left = ws.left(options)
+    h.setOptionValue("time_limit", float("inf") if left is None else h.getRunTime() + left)
+    watch.resumed = True
+    with stops.deferred():
+        comp = search_complement(h, cols[cols >= 0], best, options.mip_gap)
+    watch.complement = comp
+    values = None if comp.end.col is None else ws.engine.values(comp.end.col)
+    network = (red.incumbent_objective, layout_of(ws.ix).split(red.incumbent))
+    return split_outcome(whole, network, red.proven_bound, comp, values, options.mip_gap)
 
 
 def _watch_root(ws: Workspace, options: SolveOptions) -> LateReduction | None:

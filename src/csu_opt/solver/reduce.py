@@ -151,6 +151,11 @@ class Reduction:
     lp_binaries_positive: int = 0
     interrupted: bool = False
     aggregate_bound: float | None = None  # csu_opt.solver.bounds, before the LP
+    # the binaries (layout) the last restricted MIP fixed to 0, when HiGHS proved that MIP
+    # optimal within the gap: every network cheaper than its optimum uses one of them
+    # (the piercing cut of csu_opt.solver.split); proven_bound: that MIP's bound
+    proven_out: np.ndarray | None = field(default=None, repr=False)
+    proven_bound: float | None = None
 
     def gap(self) -> float | None:
         """Relative gap between the incumbent and the LP bound."""
@@ -298,6 +303,18 @@ def _keep_better(red: Reduction, h: Highs, mm: MatrixModel, source: str) -> None
         red.incumbent = np.asarray(h.getSolution().col_value)[mm.highs_col]
         red.incumbent_objective = mm.cost(red.incumbent)
         red.incumbent_source = source
+
+
+def _keep_proof(red: Reduction, h: Highs, out: np.ndarray) -> None:
+    """Record ``out`` (the binaries fixed to 0) when HiGHS proved the restricted MIP it just
+    ran optimal and its network is the incumbent's cost or better."""
+    if not is_optimal(h) or len(out) == 0 or red.incumbent_objective is None:
+        return
+    found = objective_of(h)
+    if found is None or found > red.incumbent_objective + IMPROVE_TOL * max(abs(found), 1.0):
+        return
+    red.proven_out = np.asarray(out, dtype=np.int64)
+    red.proven_bound = float(h.getInfo().mip_dual_bound)
 
 
 def _set_start(h: Highs, mm: MatrixModel, red: Reduction) -> None:
@@ -558,6 +575,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 spent = time.perf_counter() - t1
                 _run_for(h, (budget / 2 if free_z else budget) - spent)
                 _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
+                if not free_z:
+                    _keep_proof(red, h, np.concatenate([sz, z_out]))
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
         left = budget - (time.perf_counter() - t1)
         if free_z and not red.interrupted and left > 0 and not red.settled(mip_gap):
@@ -567,6 +586,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             with stops.deferred():
                 h.run()
             _keep_better(red, h, mm, "restricted MIP")
+            _keep_proof(red, h, sz)
         red.sub_s = time.perf_counter() - t1
 
     # 3. reduced-cost fixing against the incumbent (from the LP's optimum only)
