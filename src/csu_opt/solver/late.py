@@ -11,7 +11,8 @@ instances 2.7-4.3%).
 
 So below the size where the reduction runs first (:data:`csu_opt.solver.policy.REDUCTION_MIN_NNZ`)
 HiGHS starts on the whole model at once, and at its first user-solution callback after the root
-(``kCallbackMipUserSolution`` with a node count of 1 or more), csu-opt reads the gap:
+(``kCallbackMipUserSolution`` with a node count of 1 or more, or the second of two identical
+calls at the root, :data:`ROOT_PAIR`), csu-opt reads the gap:
 
 - at most :data:`ROOT_GAP` (or an interrupt asked for): nothing happens, HiGHS carries on;
 - above it (or no network yet): the root reduction runs on a private copy of the model, with
@@ -19,6 +20,10 @@ HiGHS starts on the whole model at once, and at its first user-solution callback
   the running search (``setSolution`` in the callback). No work is lost: HiGHS resumes its
   tree with the better incumbent. The reduction's fixings are not applied (a running search's
   bounds cannot change); HiGHS fixes by reduced cost itself from the new incumbent.
+
+When HiGHS proved the reduction's last restricted MIP (:data:`SPLIT`), the watch also stops
+HiGHS's search at its next interrupt callback, and the caller searches the complement of that
+MIP's neighbourhood (:mod:`csu_opt.solver.split`).
 
 Nothing here raises inside a HiGHS callback: an error in the reduction is recorded and the
 search goes on without it.
