@@ -28,6 +28,7 @@ from csu_opt.solver.outcome import Outcome, better_of
 from csu_opt.solver.policy import StageChoice, late_choice, plan_stages
 from csu_opt.solver.reduce import Reduction
 from csu_opt.solver.solve import ModelSession, solve
+from csu_opt.solver.split import Complement, cutoff_of
 from factories.cuts import CUT_SEEDS
 from factories.oracle_refs import shared_case
 from factories.rules import RANDOM_SEEDS, REL, big_instance
@@ -239,3 +240,51 @@ def test_a_stop_in_the_late_reduction_is_clean(fire_at_once: None) -> None:
     assert sol.status in ("feasible", "no_solution")
     if sol.objective is not None:
         assert sol.objective >= 9803.62 - 1e-6
+
+
+@pytest.mark.parametrize("budget", ["ample", "none"])
+def test_a_split_search_keeps_every_optimum(
+    fire_at_once: None, monkeypatch: pytest.MonkeyPatch, budget: str
+) -> None:
+    """The watch split every search it could (any proven restricted MIP, whatever its nodes):
+    where HiGHS was still running when the reduction ended, it is stopped and the complement
+    searched (csu_opt.solver.split); with no budget for the complement, the whole model is
+    searched again. Every solve ends at the oracle's optimum, proven."""
+    monkeypatch.setattr(late, "SPLIT_MIN_NODES", -1)
+    if budget == "none":  # the complement's search ends at once, with nothing
+
+        def stalled(h: object, cols: np.ndarray, best: float, gap: float) -> Complement:
+            end = RunEnd(
+                status=Status.NO_SOLUTION,
+                message="stopped at the time limit",
+                model_status="Time limit reached",
+                interrupted=False,
+                infeasible=False,
+                optimal=False,
+                objective=None,
+                reported_objective=None,
+                bound=None,
+                col=None,
+                solution=None,
+                nodes=0,
+                fault=False,
+            )
+            return Complement(len(cols), cutoff_of(best, gap), end, 0.0)
+
+        monkeypatch.setattr(pipeline, "search_complement", stalled)
+    split = again = 0
+    for name, seed in FEASIBLE:
+        inst, ref = shared_case(name, seed)
+        assert ref is not None
+        sol = solve(inst, SolveOptions(mip_gap=1e-9, threads=1))
+        assert sol.status is Status.OPTIMAL, (name, seed)
+        assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL), (name, seed)
+        bound = sol.best_bound
+        assert bound is not None and bound <= ref.objective + REL * max(1.0, abs(ref.objective))
+        record = sol.solver["late_reduction"]["split"]
+        if record is not None:
+            split += 1
+            again += record["whole_again"]
+            assert record["cutoff"] < sol.solver["late_reduction"]["incumbent"]
+    assert split >= 1
+    assert again == (split if budget == "none" else 0)

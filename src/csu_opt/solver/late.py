@@ -55,6 +55,12 @@ ROOT_PAIR = True
 #: When the reduction's last restricted MIP is proven optimal, stop HiGHS's search and split
 #: it (:mod:`csu_opt.solver.split`): the neighbourhood is done, its complement is searched.
 SPLIT = True
+#: ... only when that MIP's proof needed a tree of more than this many nodes: one proven at its
+#: root the whole search re-proves as cheaply, and the split's fresh start (presolve, root)
+#: is then a loss (TUNE: restricted MIPs proven in 1 node on the multi-source families and
+#: clustered-single 40 x 100, split 1.3 -> 3.5 s, 13.6 -> 16.5 s, 74 -> 101 s; in 24-239
+#: nodes on euclid-single and clustered-single 30 x 60: benchmarks/README.md).
+SPLIT_MIN_NODES = 1
 
 
 @dataclass
@@ -74,6 +80,7 @@ class LateReduction:
     split: bool = False  # the reduction proved its neighbourhood: the search is to be split
     resumed: bool = False  # the complement's search has started
     reset: bool = False  # ... and the interrupt request was taken back
+    whole_again: bool = False  # the complement ended unproven: the whole model searched again
     complement: Any = None  # csu_opt.solver.split.Complement, once searched
     last_call: tuple[float, float] | None = field(default=None, repr=False)
     on_interrupt: Any = field(default=None, repr=False)
@@ -102,7 +109,9 @@ class LateReduction:
             "incumbent_source": None if red is None else red.incumbent_source,
             "handed": self.handed,
             "error": self.error,
-            "split": None if self.complement is None else self.complement.as_record(),
+            "split": None
+            if self.complement is None
+            else {**self.complement.as_record(), "whole_again": self.whole_again},
         }
 
     def root_done(self, nodes: int, incumbent: float, bound: float) -> bool:
@@ -146,7 +155,12 @@ def watch_root(
         red = late.reduction
         if red is None or red.incumbent is None or red.incumbent_objective is None:
             return
-        late.split = SPLIT and red.proven_out is not None and not red.interrupted
+        late.split = (
+            SPLIT
+            and red.proven_out is not None
+            and red.proven_nodes > SPLIT_MIN_NODES
+            and not red.interrupted
+        )
         ub = late.root_incumbent
         if ub is None or red.incumbent_objective < ub - IMPROVE_TOL * max(abs(ub), 1.0):
             full = np.zeros(h.getNumCol())

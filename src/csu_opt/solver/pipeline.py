@@ -48,7 +48,7 @@ from csu_opt.solver.reduce import (
     implications,
     root_reduction,
 )
-from csu_opt.solver.split import search_complement, split_outcome
+from csu_opt.solver.split import search_complement, split_budget, split_outcome
 from csu_opt.solver.stages import (
     MainShare,
     attach_callbacks,
@@ -343,7 +343,8 @@ def _split_search(
     ws: Workspace, watch: LateReduction, end: RunEnd, options: SolveOptions
 ) -> Outcome:
     """The complement of the reduction's proven neighbourhood searched on HiGHS's object
-    (:mod:`csu_opt.solver.split`), with the time left; the whole model's outcome."""
+    (:mod:`csu_opt.solver.split`) for at most :func:`split_budget`; should it end unproven,
+    the whole model is searched again from the best network, with the time left."""
     red = watch.reduction
     assert red is not None and red.proven_out is not None and red.proven_bound is not None
     assert red.incumbent is not None and red.incumbent_objective is not None
@@ -354,14 +355,36 @@ def _split_search(
     if whole.objective is not None:
         best = min(best, whole.objective)
     left = ws.left(options)
-    h.setOptionValue("time_limit", float("inf") if left is None else h.getRunTime() + left)
+    budget = split_budget(watch.time_s)
+    limit = budget if left is None else min(left, budget)
+    ws.engine.set_time_limit(max(limit, 0.01))  # a MIP run's limit counts that run (measured)
     watch.resumed = True
     with stops.deferred():
         comp = search_complement(h, cols[cols >= 0], best, options.mip_gap)
     watch.complement = comp
     values = None if comp.end.col is None else ws.engine.values(comp.end.col)
     network = (red.incumbent_objective, layout_of(ws.ix).split(red.incumbent))
-    return split_outcome(whole, network, red.proven_bound, comp, values, options.mip_gap)
+    out = split_outcome(whole, network, red.proven_bound, comp, values, options.mip_gap)
+    if out.status is Status.OPTIMAL or comp.end.infeasible or comp.end.interrupted:
+        return out
+    left = ws.left(options)
+    if left is not None and left <= 0:
+        return out
+    # the complement did not finish in its budget: the whole model again, from the best network
+    starts = [(red.incumbent_objective, red.incumbent)]
+    mm = ws.same_matrix()
+    for run in (end, comp.end):
+        if run.objective is not None and run.col is not None and mm is not None:
+            starts.append((run.objective, run.col[mm.highs_col]))
+    watch.whole_again = True
+    ws.hand_start(min(starts, key=lambda s: s[0])[1])
+    ws.engine.set_time_limit(None if left is None else max(left, 0.01))
+    ws.engine.run()
+    again = outcome_of_run(read_end(h), ws.engine.values)
+    if again.objective is None:
+        return out
+    bound = again.bound if out.bound is None else max(out.bound, again.bound or out.bound)
+    return replace(again, bound=bound).judged(options.mip_gap)
 
 
 def _watch_root(ws: Workspace, options: SolveOptions) -> LateReduction | None:

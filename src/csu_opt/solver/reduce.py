@@ -156,6 +156,7 @@ class Reduction:
     # (the piercing cut of csu_opt.solver.split); proven_bound: that MIP's bound
     proven_out: np.ndarray | None = field(default=None, repr=False)
     proven_bound: float | None = None
+    proven_nodes: int = 0  # the nodes HiGHS's proof of that MIP took
 
     def gap(self) -> float | None:
         """Relative gap between the incumbent and the LP bound."""
@@ -315,6 +316,7 @@ def _keep_proof(red: Reduction, h: Highs, out: np.ndarray) -> None:
         return
     red.proven_out = np.asarray(out, dtype=np.int64)
     red.proven_bound = float(h.getInfo().mip_dual_bound)
+    red.proven_nodes = int(h.getInfo().mip_node_count)
 
 
 def _set_start(h: Highs, mm: MatrixModel, red: Reduction) -> None:
