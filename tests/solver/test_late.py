@@ -251,6 +251,7 @@ def test_a_split_search_keeps_every_optimum(
     searched (csu_opt.solver.split); with no budget for the complement, the whole model is
     searched again. Every solve ends at the oracle's optimum, proven."""
     monkeypatch.setattr(late, "SPLIT_MIN_NODES", -1)
+    monkeypatch.setattr(late, "SPLIT_GAP", float("inf"))
     if budget == "none":  # the complement's search ends at once, with nothing
 
         def stalled(h: object, cols: np.ndarray, best: float, gap: float) -> Complement:
@@ -288,3 +289,25 @@ def test_a_split_search_keeps_every_optimum(
             assert record["cutoff"] < sol.solver["late_reduction"]["incumbent"]
     assert split >= 1
     assert again == (split if budget == "none" else 0)
+
+
+def test_the_split_rule_by_hand() -> None:
+    """Split only after a restricted MIP proven with a tree (more than SPLIT_MIN_NODES nodes)
+    whose network is within SPLIT_GAP (0.5%) of the best bound known."""
+    watch = LateReduction(root_bound=100.0)
+    out = np.array([3, 4])
+
+    def red(objective: float, nodes: int, lower: float | None = None) -> Reduction:
+        return Reduction(
+            incumbent_objective=objective, proven_out=out, proven_nodes=nodes, lower_bound=lower
+        )
+
+    assert watch.splits(red(100.4, 5))  # 0.4% above the root's bound
+    assert not watch.splits(red(100.6, 5))  # 0.6%
+    assert watch.splits(red(100.6, 5, lower=100.2))  # the LP's bound is better: 0.4%
+    assert not watch.splits(red(100.4, 1))  # proven at its root
+    assert not watch.splits(Reduction(incumbent_objective=100.4, proven_nodes=5))  # not proven
+    interrupted = red(100.4, 5)
+    interrupted.interrupted = True
+    assert not watch.splits(interrupted)
+    assert not LateReduction().splits(red(100.4, 5))  # no bound at all

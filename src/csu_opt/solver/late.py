@@ -61,6 +61,13 @@ SPLIT = True
 #: clustered-single 40 x 100, split 1.3 -> 3.5 s, 13.6 -> 16.5 s, 74 -> 101 s; in 24-239
 #: nodes on euclid-single and clustered-single 30 x 60: benchmarks/README.md).
 SPLIT_MIN_NODES = 1
+#: ... and only when that MIP's network is within this relative gap of the best bound known
+#: (HiGHS's root bound, or the LP's): the complement then needs only pruning at the cutoff,
+#: while a complement that holds a cheaper network is a search of its own. TUNE, at the root's
+#: bound: the neighbourhood held the optimum at 0.20% (euclid-single 30 x 60) and 0.41%
+#: (clustered-single 30 x 60), not at 0.93% (euclid-single 40 x 100: split 63.9-86.4 s against
+#: 64.6-66.2 s whole), 3.5% and 3.6% (benchmarks/README.md).
+SPLIT_GAP = 0.005
 
 
 @dataclass
@@ -114,6 +121,15 @@ class LateReduction:
             else {**self.complement.as_record(), "whole_again": self.whole_again},
         }
 
+    def splits(self, red: Reduction) -> bool:
+        """True when the search is to be split after ``red`` (:data:`SPLIT_MIN_NODES`,
+        :data:`SPLIT_GAP`)."""
+        if red.proven_out is None or red.interrupted or red.proven_nodes <= SPLIT_MIN_NODES:
+            return False
+        bounds = [b for b in (self.root_bound, red.lower_bound) if b is not None]
+        found = gap(red.incumbent_objective, max(bounds)) if bounds else None
+        return found is not None and found <= SPLIT_GAP
+
     def root_done(self, nodes: int, incumbent: float, bound: float) -> bool:
         """True at HiGHS's first user-solution call after a node, or (:data:`ROOT_PAIR`) at
         the second of two calls at the root with the same finite incumbent and bound."""
@@ -155,12 +171,7 @@ def watch_root(
         red = late.reduction
         if red is None or red.incumbent is None or red.incumbent_objective is None:
             return
-        late.split = (
-            SPLIT
-            and red.proven_out is not None
-            and red.proven_nodes > SPLIT_MIN_NODES
-            and not red.interrupted
-        )
+        late.split = SPLIT and late.splits(red)
         ub = late.root_incumbent
         if ub is None or red.incumbent_objective < ub - IMPROVE_TOL * max(abs(ub), 1.0):
             full = np.zeros(h.getNumCol())
