@@ -311,3 +311,16 @@ def test_the_split_rule_by_hand() -> None:
     interrupted.interrupted = True
     assert not watch.splits(interrupted)
     assert not LateReduction().splits(red(100.4, 5))  # no bound at all
+
+
+def test_the_roots_last_call_by_hand() -> None:
+    """The root is done after a node, or (single sourcing: ``pair``) at the second of two calls
+    at the root with the same finite incumbent and bound."""
+    for pair in (True, False):
+        watch = LateReduction(pair=pair)
+        assert not watch.root_done(0, float("inf"), 5.0)
+        assert not watch.root_done(0, float("inf"), 5.0)  # no network yet
+        assert not watch.root_done(0, 10.0, 5.0)
+        assert watch.root_done(0, 10.0, 5.0) is pair  # the pair
+        assert not watch.root_done(0, 10.0, 6.0)
+        assert watch.root_done(1, 10.0, 6.0)  # after a node, always

@@ -51,6 +51,10 @@ ROOT_AFTER_NODES = 1
 #: Also done at the root's last call: HiGHS calls twice in a row with the same incumbent and
 #: bound when its root (or a restarted root) ends, and a dive may take much longer to come
 #: (tune-euclid-single 50 x 200: the pair at 3.9 s; the first call after a node at 58.5 s).
+#: Under single sourcing only (the caller's ``pair``): there the split search needs it (TUNE
+#: euclid-single 30 x 60, seeds 0-2: 7.2 / 20.0 / 8.9 s against 12.8 / 21.4 / 14.8 s after the
+#: first dive), while on multi-source models, whose restricted MIPs are proven at their root and
+#: never split, the early hand-over only cost (euclid-multi 50 x 200: 13.4 s against 11.2 s).
 ROOT_PAIR = True
 #: When the reduction's last restricted MIP is proven optimal, stop HiGHS's search and split
 #: it (:mod:`csu_opt.solver.split`): the neighbourhood is done, its complement is searched.
@@ -89,6 +93,7 @@ class LateReduction:
     reset: bool = False  # ... and the interrupt request was taken back
     whole_again: bool = False  # the complement ended unproven: the whole model searched again
     complement: Any = None  # csu_opt.solver.split.Complement, once searched
+    pair: bool = True  # the root's last call counts (ROOT_PAIR), not only a call after a node
     last_call: tuple[float, float] | None = field(default=None, repr=False)
     on_interrupt: Any = field(default=None, repr=False)
 
@@ -136,7 +141,8 @@ class LateReduction:
         if nodes >= ROOT_AFTER_NODES:
             return True
         call, self.last_call = self.last_call, (incumbent, bound)
-        return ROOT_PAIR and call == (incumbent, bound) and finite_or_none(incumbent) is not None
+        same = call == (incumbent, bound) and finite_or_none(incumbent) is not None
+        return ROOT_PAIR and self.pair and same
 
 
 def watch_root(
@@ -144,11 +150,14 @@ def watch_root(
     columns: np.ndarray,
     reduce: Callable[[float | None], Reduction],
     should_stop: Callable[[], bool] | None,
+    *,
+    pair: bool = True,
 ) -> LateReduction:
     """Arm the watch on ``h`` for its next run; :func:`unwatch` after it. ``columns``: HiGHS's
     column of each layout column; ``reduce(floor)``: the root reduction on the model ``h``
-    holds, with ``floor`` (HiGHS's bound, None: none) as the floor of its bound."""
-    late = LateReduction(threshold=ROOT_GAP)
+    holds, with ``floor`` (HiGHS's bound, None: none) as the floor of its bound; ``pair``:
+    the root's last call counts too (:data:`ROOT_PAIR`)."""
+    late = LateReduction(threshold=ROOT_GAP, pair=pair)
 
     def on_user_solution(event: Any) -> None:
         out = event.data_out

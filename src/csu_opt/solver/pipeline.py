@@ -404,7 +404,8 @@ def _watch_root(ws: Workspace, options: SolveOptions) -> LateReduction | None:
         return run_reduction(ws, mm, options, time_limit=limit, floor=floor, on_stage=on_stage)
 
     columns = ws.engine.solver_columns()
-    return watch_root(ws.h, columns, reduce, options.callbacks.should_stop)
+    pair = ws.ix.single_sourcing  # the split search's case (csu_opt.solver.late.ROOT_PAIR)
+    return watch_root(ws.h, columns, reduce, options.callbacks.should_stop, pair=pair)
 
 
 def race_stage(
