@@ -74,6 +74,7 @@ COLUMNS = [
     "late_root_gap",
     "late_s",
     "late_handed",
+    "late_split",
 ]
 
 
@@ -148,6 +149,7 @@ def run_csu(
         "late_root_gap": late.get("root_gap"),
         "late_s": late.get("time_s") if late.get("ran") else None,
         "late_handed": late.get("handed"),
+        "late_split": (late.get("split") or {}).get("status"),
     }
 
 
