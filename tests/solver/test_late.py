@@ -194,7 +194,10 @@ def test_the_watch_fires_where_highs_root_leaves_a_wide_gap() -> None:
     optimum = float(read_optima()[name]["objective"])
     with tempfile.TemporaryDirectory() as tmp:
         inst = csu_opt.load_instance(write_instance(family, n, m, seed, Path(tmp)))
-    sol = solve(inst, SolveOptions(mip_gap=1e-4, threads=1, time_limit=300.0))
+        log = Path(tmp) / "highs.log"
+        sol = solve(inst, SolveOptions(mip_gap=1e-4, threads=1, time_limit=300.0, log_file=log))
+        logged = log.read_text()
+    assert "restricted MIP proven: search split" in logged
     record = sol.solver["late_reduction"]
     assert record["checked"] and record["root_gap"] > late.ROOT_GAP
     assert record["ran"] and record["handed"]

@@ -104,6 +104,14 @@ def log_late_reduction(late: LateReduction) -> None:
             f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
             f"(restricted MIP {red.sub_s:.2f} s; {late.time_s:.2f} s in all), {handed}",
         ]
+        comp = late.complement
+        if comp is not None:
+            again = "; unproven, the whole model searched again" if late.whole_again else ""
+            lines.append(
+                f"  restricted MIP proven: search split, complement ({comp.columns} binaries in "
+                f"the piercing cut, cutoff {comp.cutoff:,.2f}) {comp.end.model_status} in "
+                f"{comp.time_s:.2f} s{again}"
+            )
     elif late.error is not None:
         lines.append(f"  the reduction failed, the search went on without it: {late.error}")
     else:
