@@ -34,13 +34,16 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from csu_opt.solver.highs import Highs, finite_or_none, gap
 from csu_opt.solver.reduce import Reduction
 from csu_opt.solver.tolerances import IMPROVE_TOL
+
+if TYPE_CHECKING:
+    from csu_opt.solver.split import Complement
 
 #: The root reduction runs after HiGHS's root only when the root leaves a relative gap above
 #: this (TUNE facility-location families and england-2014, benchmarks/README.md, issue 19).
@@ -92,7 +95,7 @@ class LateReduction:
     resumed: bool = False  # the complement's search has started
     reset: bool = False  # ... and the interrupt request was taken back
     whole_again: bool = False  # the complement ended unproven: the whole model searched again
-    complement: Any = None  # csu_opt.solver.split.Complement, once searched
+    complement: Complement | None = None  # once searched
     pair: bool = True  # the root's last call counts (ROOT_PAIR), not only a call after a node
     last_call: tuple[float, float] | None = field(default=None, repr=False)
     on_interrupt: Any = field(default=None, repr=False)

@@ -302,11 +302,12 @@ def search_stage(
     watch = _watch_root(ws, options) if late else None
     run0 = float(h.getRunTime())
     split: Outcome | None = None
+    runs: list[RunEnd] = []  # the split's runs after the first (the complement, the whole again)
     try:
         ws.engine.run()
         end = read_end(h)
         if watch is not None and _to_split(ws, watch, end, options):
-            split = _split_search(ws, watch, end, options)
+            split, runs = _split_search(ws, watch, end, options)
     finally:
         if watch is not None:
             unwatch(h, watch)
@@ -319,11 +320,10 @@ def search_stage(
     if out is not ran and watch is not None and watch.handed_col is not None:
         warm = highs_solution(watch.handed_col)  # the next solve starts from the kept network
     searched = end.nodes
-    if watch is not None and watch.complement is not None:
-        comp = watch.complement.end
-        searched = (searched or 0) + (comp.nodes or 0)
-        if comp.solution is not None and comp.objective == out.objective:
-            warm = comp.solution
+    for run in runs:
+        searched = (searched or 0) + (run.nodes or 0)
+        if run.solution is not None and run.objective == out.objective:
+            warm = run.solution  # the run that found the network kept
     read_s = time.perf_counter() - t_read
     return Searched(out, nodes=searched, highs_s=highs_s, read_s=read_s, warm=warm, late=watch)
 
@@ -341,15 +341,17 @@ def _to_split(ws: Workspace, watch: LateReduction, end: RunEnd, options: SolveOp
 
 def _split_search(
     ws: Workspace, watch: LateReduction, end: RunEnd, options: SolveOptions
-) -> Outcome:
+) -> tuple[Outcome, list[RunEnd]]:
     """The complement of the reduction's proven neighbourhood searched on HiGHS's object
     (:mod:`csu_opt.solver.split`) for at most :func:`split_budget`; should it end unproven,
-    the whole model is searched again from the best network, with the time left."""
+    the whole model is searched again from the best network, with the time left. Returns the
+    whole model's outcome and the ends of the runs made here."""
     red = watch.reduction
     assert red is not None and red.proven_out is not None and red.proven_bound is not None
     assert red.incumbent is not None and red.incumbent_objective is not None
     h = ws.h
-    cols = ws.engine.solver_columns()[red.proven_out]
+    hc = ws.engine.solver_columns()  # HiGHS's column of each layout column
+    cols = hc[red.proven_out]
     whole = outcome_of_run(end, ws.engine.values)
     best = red.incumbent_objective
     if whole.objective is not None:
@@ -365,26 +367,29 @@ def _split_search(
     values = None if comp.end.col is None else ws.engine.values(comp.end.col)
     network = (red.incumbent_objective, layout_of(ws.ix).split(red.incumbent))
     out = split_outcome(whole, network, red.proven_bound, comp, values, options.mip_gap)
-    if out.status is Status.OPTIMAL or comp.end.infeasible or comp.end.interrupted:
-        return out
     left = ws.left(options)
+    if out.status is Status.OPTIMAL or comp.end.infeasible or comp.end.interrupted:
+        return out, [comp.end]
     if left is not None and left <= 0:
-        return out
+        return out, [comp.end]
     # the complement did not finish in its budget: the whole model again, from the best network
     starts = [(red.incumbent_objective, red.incumbent)]
-    mm = ws.same_matrix()
-    for run in (end, comp.end):
-        if run.objective is not None and run.col is not None and mm is not None:
-            starts.append((run.objective, run.col[mm.highs_col]))
+    starts += [
+        (r.objective, r.col[hc])
+        for r in (end, comp.end)
+        if r.objective is not None and r.col is not None
+    ]
     watch.whole_again = True
     ws.hand_start(min(starts, key=lambda s: s[0])[1])
     ws.engine.set_time_limit(None if left is None else max(left, 0.01))
     ws.engine.run()
-    again = outcome_of_run(read_end(h), ws.engine.values)
+    last = read_end(h)
+    again = outcome_of_run(last, ws.engine.values)
     if again.objective is None:
-        return out
-    bound = again.bound if out.bound is None else max(out.bound, again.bound or out.bound)
-    return replace(again, bound=bound).judged(options.mip_gap)
+        return out, [comp.end, last]
+    bounds = [b for b in (out.bound, again.bound) if b is not None]  # both hold for the whole
+    bound = max(bounds) if bounds else None
+    return replace(again, bound=bound).judged(options.mip_gap), [comp.end, last]
 
 
 def _watch_root(ws: Workspace, options: SolveOptions) -> LateReduction | None:

@@ -31,10 +31,8 @@ from dataclasses import dataclass
 import numpy as np
 
 from csu_opt.results.solution import Status
-from csu_opt.solver.highs import Highs, RunEnd, read_end
+from csu_opt.solver.highs import INF, Highs, RunEnd, read_end
 from csu_opt.solver.outcome import Outcome, Values
-
-HIGHS_INF = float("inf")  # highspy takes inf as no bound
 
 #: The complement's cutoff lies this share of the requested gap below the best network: a
 #: network between the cutoff and UB is within the gap of UB (so the proof holds), while the
@@ -100,9 +98,9 @@ def search_complement(h: Highs, out_cols: np.ndarray, best: float, mip_gap: floa
     cutoff = cutoff_of(best, mip_gap)
     cols = np.asarray(out_cols, dtype=np.int32)
     first = h.getNumRow()
-    h.addRow(1.0, HIGHS_INF, len(cols), cols, np.ones(len(cols)))
+    h.addRow(1.0, INF, len(cols), cols, np.ones(len(cols)))
     priced = np.flatnonzero(cost).astype(np.int32)
-    h.addRow(-HIGHS_INF, cutoff - offset, len(priced), priced, cost[priced])
+    h.addRow(-INF, cutoff - offset, len(priced), priced, cost[priced])
     run0 = float(h.getRunTime())
     try:
         h.run()
