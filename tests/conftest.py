@@ -216,6 +216,18 @@ SLOW: dict[str, Slow] = {
     "test_lagrange::test_the_reduction_by_network_keeps_the_oracle_optimum": Slow(
         fast=("cuts-34", "rules-random-13")
     ),
+    # the Lagrangian ascent (2026-12-07): 68 / 38 / 34 tiny cases, 0.7 s apiece for the
+    # reduction stopped early; the climb over all 68 cases takes 10 s
+    "test_lagrange::test_the_point_gives_l_and_a_supergradient": Slow(
+        fast=("cuts-42", "rules-random-16")
+    ),
+    "test_lagrange::test_the_ascent_finds_nothing_above_the_lp_with_one_lead_per_subcontractor": (
+        Slow(fast=("cuts-8", "rules-random-23"))
+    ),
+    "test_lagrange::test_the_ascent_climbs_towards_the_lp_bound_and_never_past_the_optimum": ALL,
+    "test_lagrange::test_the_reduction_stopped_early_raises_its_bound_by_the_ascent": Slow(
+        fast=("cuts-4", "rules-random-12")
+    ),
     # relax and fix (issue 19): 34 single-sourced tiny cases (12 for the reduction), under
     # 0.2 s apiece (2026-12-06); the count over all 34 takes 0.6 s
     "test_split_fix::test_split_then_fix_gives_networks_only_and_leaves_the_model_whole": Slow(

@@ -61,6 +61,7 @@ it reaches the LP bound at the LP's optimal duals.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
@@ -390,26 +391,299 @@ def repaired(data: LagrangeData, mult: Multipliers) -> Multipliers | None:
     return out
 
 
-def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> Callable[[np.ndarray], float]:
+class DualBounds:
     """The valid bound at any row duals of ``mm`` (the rows' order), for
-    :func:`csu_opt.solver.lp.network_lp`: the better of L at the multipliers they give and
-    at their :func:`repaired` form. The arrays are built at the first call."""
+    :func:`csu_opt.solver.lp.network_lp`: calling it with duals gives the better of L at the
+    multipliers they give and at their :func:`repaired` form; :meth:`ascend` raises that
+    bound further by subgradient steps. The arrays are built at first use."""
 
-    @functools.cache
-    def prepared() -> tuple[LagrangeData, DualMap]:  # on first use: only large models ask
-        low, high = mm.lead_band()  # the model's C1 band (a sweep's may differ)
+    def __init__(self, ix: ModelIndex, mm: MatrixModel) -> None:
+        self.ix, self.mm = ix, mm
+
+    @functools.cached_property
+    def prepared(self) -> tuple[LagrangeData, DualMap]:  # on first use: only large models ask
+        low, high = self.mm.lead_band()  # the model's C1 band (a sweep's may differ)
         data = replace(
-            lagrange_data(ix, mm.demand_scale),
+            lagrange_data(self.ix, self.mm.demand_scale),
             lead_min=int(np.ceil(low - 1e-9)),
             lead_max=int(np.floor(high + 1e-9)),
         )
-        return data, dual_map(ix, mm)
+        return data, dual_map(self.ix, self.mm)
 
-    def bound(y: np.ndarray) -> float:
-        data, dm = prepared()
+    def best_of(self, y: np.ndarray) -> tuple[float, Multipliers]:
+        """L at the multipliers ``y`` gives or at their repaired form, whichever is higher."""
+        data, dm = self.prepared
         mult = read_duals(dm, y)
         value = lagrangian_value(data, mult)
         other = repaired(data, mult)
-        return value if other is None else max(value, lagrangian_value(data, other))
+        if other is not None:
+            fixed = lagrangian_value(data, other)
+            if fixed > value:
+                return fixed, other
+        return value, mult
 
-    return bound
+    def __call__(self, y: np.ndarray) -> float:
+        return self.best_of(y)[0]
+
+    def ascend(
+        self,
+        y: np.ndarray,
+        target: float,
+        seconds: float,
+        should_stop: Callable[[], bool] | None = None,
+        on_better: Callable[[float], None] | None = None,
+        max_steps: int | None = None,
+    ) -> Ascent:
+        """:func:`ascend` from the better multipliers of :meth:`best_of`."""
+        return ascend(
+            self.prepared[0],
+            self.best_of(y)[1],
+            target,
+            seconds=seconds,
+            should_stop=should_stop,
+            on_better=on_better,
+            max_steps=max_steps,
+        )
+
+
+def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> DualBounds:
+    """:class:`DualBounds` of ``mm`` (nothing is built until it is first called)."""
+    return DualBounds(ix, mm)
+
+
+def _knapsack_x(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """The volumes :func:`_knapsack` prices (its minimiser, row by row; where the capacity
+    cannot reach ``need`` every volume at capacity)."""
+    x = np.where(price < 0, cap, 0.0)
+    short = need - x.sum(axis=1)
+    rows = np.flatnonzero(short > 0)
+    if len(rows):
+        p, c = price[rows], np.where(price[rows] < 0, 0.0, cap[rows])
+        order = np.argsort(p, axis=1, kind="stable")
+        cs = np.take_along_axis(c, order, axis=1)
+        before = np.cumsum(cs, axis=1) - cs
+        take = np.clip(short[rows, None] - before, 0.0, cs)
+        extra = np.zeros_like(take)
+        np.put_along_axis(extra, order, take, axis=1)
+        x[rows] += extra
+    return x
+
+
+def _first_per(group: np.ndarray, key: np.ndarray, size: int) -> np.ndarray:
+    """For each group 0..size-1 the position of its smallest ``key`` (-1: none; key inf
+    counts as none)."""
+    best = np.full(size, -1, dtype=np.int64)
+    ok = np.flatnonzero(np.isfinite(key))
+    if len(ok):
+        order = ok[np.lexsort((key[ok], group[ok]))]
+        g = group[order]
+        first = np.r_[True, g[1:] != g[:-1]]
+        best[g[first]] = order[first]
+    return best
+
+
+def _subcontracting_point(
+    d: LagrangeData, link_own: np.ndarray, price: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The minimiser :func:`_subcontracting` prices when m > 1: the links it takes (bool,
+    nK), each provider and line's cheapest link (nP, nS; -1: none) and the volumes there."""
+    best_price = np.full((d.nP, d.nS), np.inf)
+    line_link = np.full((d.nP, d.nS), -1, dtype=np.int64)
+    for s in range(d.nS):
+        key = np.where(d.has[d.nL :, s], price[:, s], np.inf)
+        line_link[:, s] = _first_per(d.link_p, key, d.nP)
+        found = line_link[:, s] >= 0
+        best_price[found, s] = key[line_link[found, s]]
+    cap = np.zeros((d.nP, d.nS))
+    np.maximum.at(cap, d.link_p, d.cap[d.nL :])
+    finite = np.isfinite(best_price)
+    volumes = _knapsack_x(np.where(finite, best_price, 0.0), np.where(finite, cap, 0.0), d.v)
+    order = np.lexsort((link_own, d.link_p))
+    ps, ls = d.link_p[order], link_own[order]
+    rank = np.arange(len(ps)) - np.searchsorted(ps, ps, side="left")
+    taken = np.zeros(d.nK, bool)
+    taken[order[(rank == 0) | ((rank < d.m) & (ls < 0))]] = True
+    return taken, line_link, volumes
+
+
+@dataclass
+class LagrangePoint:
+    """L at some multipliers, with a supergradient: ``step`` holds, for each multiplier, the
+    priced row's activity at the minimiser (signed as L uses it), so that
+    L(m + d) <= value + Σ step·d for every direction d (L is concave)."""
+
+    value: float
+    step: Multipliers
+    leads: np.ndarray  # bool (nL): the leads the minimiser opens
+
+
+def lagrangian_point(data: LagrangeData, mult: Multipliers) -> LagrangePoint:
+    """:func:`lagrangian_value` with its minimiser's rows: a supergradient of L. With m > 1
+    the minimiser is that of the decoupled subcontracting (each line's volume at its
+    cheapest link, up to the largest capacity among the provider's links)."""
+    d = data
+    nL, nS = d.nL, d.nS
+    kappa = np.where(d.need, np.maximum(mult.kappa, 0.0), 0.0)
+    eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
+    tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
+    own = np.zeros(len(d.opt_p), bool)
+    own[:nL] = True
+    price = d.cost - mult.pi[d.opt_l] - eta[d.opt_l] * d.slack
+    price -= (zeta[d.opt_l] * np.where(own, 1.0 - d.rho, -d.rho))[:, None]
+    price = np.where(d.has, price, 0.0)
+    link_own = d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
+    lead_need = d.v[d.lead_prov]
+    lead_own = d.a_cost[d.lead_prov] + _knapsack(price[:nL], d.cap[:nL], lead_need)
+
+    # each provider's best subcontracting: the link and its volumes (X in option order)
+    X = np.zeros((len(d.opt_p), nS))
+    w = np.zeros(d.nK)
+    sub_value = np.full(d.nP, np.inf)
+    if d.nK:
+        lp_ = price[nL:]
+        if d.m <= 1:
+            per_link = link_own + _knapsack(lp_, d.cap[nL:], d.v[d.link_p])
+            best = _first_per(d.link_p, per_link, d.nP)
+            has_best = best >= 0
+            sub_value[has_best] = per_link[best[has_best]] + d.a_cost[has_best]
+            link_x = _knapsack_x(lp_[best[has_best]], d.cap[nL:][best[has_best]], d.v[has_best])
+        else:
+            sub_value = _subcontracting(d, link_own, lp_)
+            taken, line_link, volumes = _subcontracting_point(d, link_own, lp_)
+    sub_value[~d.can_sub] = np.inf
+    other = np.minimum(0.0, sub_value)
+
+    zc = d.t - mult.mu[d.z_c] + np.einsum("ij,ij->i", d.demand[d.z_c], mult.pi[d.z_l])
+    g = d.F + kappa.sum(axis=1) + lead_own - other[d.lead_prov]
+    np.subtract.at(g, d.link_l, tau)
+    np.add.at(g, d.z_l, np.minimum(zc, 0.0))
+    order = np.argsort(g, kind="stable")
+    k = int(np.clip((g < 0).sum(), d.lead_min, d.lead_max))
+    value = d.offset + float(mult.mu.sum()) + float(g[order[:k]].sum()) + float(other.sum())
+
+    u = np.zeros(nL, bool)
+    u[order[:k]] = True
+    # roles: a chosen lead delivers itself; any other provider subcontracts when that pays
+    lead_of_p = np.full(d.nP, -1, dtype=np.int64)
+    lead_of_p[d.lead_prov[u]] = np.flatnonzero(u)
+    X[:nL][u] = _knapsack_x(price[:nL][u], d.cap[:nL][u], lead_need[u])
+    subcontracts = (sub_value < 0) & (lead_of_p < 0)
+    if d.nK and d.m <= 1:
+        subs = np.flatnonzero(has_best)
+        go = subcontracts[subs]
+        links = best[subs[go]]
+        w[links] = 1.0
+        X[nL + links] = link_x[go]
+    elif d.nK:
+        w[taken & subcontracts[d.link_p]] = 1.0
+        for s in range(nS):
+            p_s = np.flatnonzero(subcontracts & (line_link[:, s] >= 0))
+            X[nL + line_link[p_s, s], s] = volumes[p_s, s]
+    z = u[d.z_l] & (zc < 0)
+
+    # the priced rows at the minimiser, as L uses them
+    step = Multipliers(
+        mu=1.0 - np.bincount(d.z_c[z], minlength=d.nC).astype(float),
+        pi=np.zeros((nL, nS)),
+        tau=-(u[d.link_l].astype(float) - w),
+        kappa=np.zeros((nL, nS)),
+        eta=np.zeros((nL, nS)),
+        zeta=np.zeros(nL),
+    )
+    np.add.at(step.pi, d.z_l[z], d.demand[d.z_c[z]])
+    np.subtract.at(step.pi, d.opt_l, X)
+    cover = np.zeros((nL, nS))
+    np.add.at(cover, d.link_l, d.link_cover * w[:, None])
+    step.kappa = np.where(d.need, -(cover - u[:, None]), 0.0)
+    quality = np.zeros((nL, nS))
+    np.add.at(quality, d.opt_l, d.slack * X)
+    step.eta = np.where(d.quality_row, -quality, 0.0)
+    others = np.zeros(nL)
+    np.add.at(others, d.opt_l[nL:], X[nL:].sum(axis=1))
+    step.zeta = -((1.0 - d.rho) * X[:nL].sum(axis=1) - d.rho * others)
+    return LagrangePoint(value=value, step=step, leads=u)
+
+
+#: The subgradient ascent (:func:`ascend`): the step's share θ of the distance to the target
+#: starts here and is halved after ASCENT_STALL steps without a better bound.
+ASCENT_THETA = 0.5
+ASCENT_STALL = 30
+#: ... and it ends once θ falls below this (steps too short to matter: about 270 steps in a
+#: row without a better bound).
+ASCENT_MIN_THETA = 1e-3
+#: A step counts as no better unless it raises the bound by this share.
+ASCENT_RISE = 1e-7
+
+
+def signed(data: LagrangeData, mult: Multipliers) -> Multipliers:
+    """``mult`` with the sign rules of the module's table applied (and 0 where no row)."""
+    out = mult.copy()
+    out.tau = np.maximum(out.tau, 0.0)
+    out.kappa = np.where(data.need, np.maximum(out.kappa, 0.0), 0.0)
+    out.eta = np.where(data.quality_row, np.maximum(out.eta, 0.0), 0.0)
+    out.zeta = np.maximum(out.zeta, 0.0)
+    return out
+
+
+@dataclass
+class Ascent:
+    """What :func:`ascend` reached: the best bound, its multipliers and the steps taken."""
+
+    bound: float
+    multipliers: Multipliers
+    steps: int
+
+
+def ascend(
+    data: LagrangeData,
+    start: Multipliers,
+    target: float,
+    *,
+    seconds: float,
+    should_stop: Callable[[], bool] | None = None,
+    on_better: Callable[[float], None] | None = None,
+    max_steps: int | None = None,
+) -> Ascent:
+    """Raise L by subgradient steps from ``start`` for at most ``seconds``: each step moves
+    the multipliers along the supergradient of :func:`lagrangian_point` by
+    θ (target - L) / |g|² (Polyak's step; ``target`` an upper estimate of max L, such as a
+    restricted LP's objective or a network's cost), θ halved after ASCENT_STALL steps
+    without a better bound (the ascent ends once it is below ASCENT_MIN_THETA),
+    ``on_better(bound)`` called at each better one; at most ``max_steps`` steps. Every L
+    is a valid bound; the best is returned."""
+    t0 = time.perf_counter()
+    mult = signed(data, start)
+    point = lagrangian_point(data, mult)
+    best = Ascent(point.value, mult, 0)
+    theta, since = ASCENT_THETA, 0
+    while time.perf_counter() - t0 < seconds and not (should_stop is not None and should_stop()):
+        if max_steps is not None and best.steps >= max_steps:
+            break
+        norm = sum(float(np.square(getattr(point.step, f)).sum()) for f in Multipliers.FIELDS)
+        if norm == 0.0 or target <= point.value:
+            break  # L is maximal here (a zero supergradient) or at the target
+        t = theta * (target - point.value) / norm
+        mult = signed(
+            data,
+            Multipliers(
+                *(getattr(mult, f) + t * getattr(point.step, f) for f in Multipliers.FIELDS)
+            ),
+        )
+        point = lagrangian_point(data, mult)
+        best.steps += 1
+        if point.value > best.bound:
+            rise = point.value - best.bound
+            best.bound, best.multipliers = point.value, mult
+            if on_better is not None:
+                on_better(point.value)
+        else:
+            rise = 0.0
+        if rise > ASCENT_RISE * max(1.0, abs(best.bound)):
+            since = 0
+        else:
+            since += 1
+            if since >= ASCENT_STALL:
+                theta, since = theta / 2, 0
+                if theta < ASCENT_MIN_THETA:
+                    break
+    return best

@@ -35,9 +35,8 @@ from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
 from csu_opt.solver.highs import Highs, RunEnd, gap, highs_solution, read_end, set_options
-from csu_opt.solver.lagrange import bound_from_duals
+from csu_opt.solver.lagrange import DualBounds, bound_from_duals
 from csu_opt.solver.late import LateReduction, unwatch, watch_root
-from csu_opt.solver.lp import DualBound
 from csu_opt.solver.options import Progress, SolveOptions
 from csu_opt.solver.outcome import Outcome, better_of, outcome_of_reduction, outcome_of_run
 from csu_opt.solver.polish import MIN_POLISH_S, PolishResult, polish_lead_set
@@ -196,7 +195,7 @@ def run_reduction(
     start: np.ndarray | None = None,
     floor: float | None = None,
     on_stage: StageReport | None = None,
-    bound_of: DualBound | None = None,
+    bound_of: DualBounds | None = None,
 ) -> Reduction:
     """The root reduction of ``mm`` (the model HiGHS holds) under ``options``, before the
     search or after HiGHS's root: its bound starts from the best of ``floor`` and the

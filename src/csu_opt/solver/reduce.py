@@ -53,7 +53,8 @@ from csu_opt.solver.highs import (
     quiet_highs,
     within_gap,
 )
-from csu_opt.solver.lp import DualBound, LPResult, assignment_lp, network_lp
+from csu_opt.solver.lagrange import DualBounds
+from csu_opt.solver.lp import LPResult, assignment_lp, network_lp
 from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
@@ -102,6 +103,16 @@ Z_ALTERNATIVES = 2
 #: 747,949 in 60 s, with w continuous 744,362, LP 744,307); split-then-fix gave 750,015.92 in
 #: 61 s where the neighbourhood MIP with whole assignments had 751,894.59 at 60 s and
 #: 751,313.95 at 240 s.
+#: When the column generation stops before the LP's optimum (national models: at
+#: 500 x 7,000 x 5 each round is an interior point solve of minutes), the Lagrangian bound is
+#: raised by subgradient steps from the best round's duals for this share of the time limit
+#: (ASCENT_MAX_S without one). Measured on a generated 500 x 7,000 x 5 (issue 19,
+#: benchmarks/README.md): from round 3's duals (739,218 at 780 s) to 744,717 in 150 s (2,441
+#: steps), where round 4 had not ended at 1,300 s; from round 2's (496,146 at 346 s) to
+#: 741,482 in 150 s.
+ASCENT_SHARE = 0.1
+ASCENT_MAX_S = 120.0
+ASCENT_STAGE = "Lagrangian bound"
 SPLIT_FIRST_NNZ = LARGE_NNZ
 SPLIT_STAGE = "restricted MIP, split demand"
 SPLIT_SHARE = 1 / 3
@@ -147,6 +158,10 @@ class Reduction:
     lp_rounds: int = 0  # column-generation rounds (0: the LP was solved directly)
     lp_columns: int = 0  # assignment columns in the final column-generation LP
     lagrangian_bound: float | None = None  # the best of network_lp's rounds (None: not run)
+    # ... and of the ascent after them (_ascend), from ascent_from
+    ascent_from: float | None = None
+    ascent_steps: int = 0
+    ascent_s: float = 0.0
     sub_s: float = 0.0
     lp_binaries_positive: int = 0
     interrupted: bool = False
@@ -182,6 +197,13 @@ class Reduction:
             "lp_bound": self.lp_objective,
             "aggregate_bound": self.aggregate_bound,
             "lagrangian_bound": self.lagrangian_bound,
+            "lagrangian_ascent": None
+            if self.ascent_steps == 0
+            else {
+                "from": self.ascent_from,
+                "steps": self.ascent_steps,
+                "time_s": round(self.ascent_s, 3),
+            },
             "lp_s": round(self.lp_s, 3),
             "lp_rounds": self.lp_rounds,
             "lp_assignment_columns": self.lp_columns,
@@ -426,6 +448,47 @@ def _direct_lp(h: Highs, mm: MatrixModel, time_limit: float | None, lp_solver: s
     return res
 
 
+def _ascend(
+    red: Reduction,
+    bound_of: DualBounds,
+    y: np.ndarray,
+    lp: LPResult,
+    time_limit: float | None,
+    t0: float,
+    should_stop: Callable[[], bool] | None,
+    on_progress: StageReport | None,
+) -> None:
+    """The Lagrangian ascent after a column generation that stopped before the LP's optimum
+    (:meth:`csu_opt.solver.lagrange.DualBounds.ascend`): from the best round's duals for
+    ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the last restricted
+    LP's objective; its bound counts as the column generation's."""
+    target = lp.partial_objective if lp.partial_objective is not None else red.incumbent_objective
+    if target is None:
+        return
+    seconds = ASCENT_SHARE * time_limit if time_limit else ASCENT_MAX_S
+    if time_limit:
+        seconds = min(seconds, time_limit - (time.perf_counter() - t0))
+    if seconds <= 0:
+        return
+
+    def ticking() -> bool:
+        if on_progress is not None:
+            on_progress(ASCENT_STAGE, red.incumbent_objective, red.lower_bound)
+        return should_stop is not None and should_stop()
+
+    def better(found: float) -> None:
+        if red.lower_bound is None or found > red.lower_bound:
+            red.lower_bound = found
+
+    t = time.perf_counter()
+    got = bound_of.ascend(y, target, seconds, should_stop=ticking, on_better=better)
+    red.ascent_s, red.ascent_steps = time.perf_counter() - t, got.steps
+    red.ascent_from = red.lagrangian_bound
+    if red.lagrangian_bound is None or got.bound > red.lagrangian_bound:
+        red.lagrangian_bound = got.bound
+    red.interrupted = red.interrupted or bool(should_stop is not None and should_stop())
+
+
 def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     mm: MatrixModel,
     *,
@@ -441,7 +504,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     single_sourcing: bool = False,
     on_progress: StageReport | None = None,
     floor_bound: float | None = None,
-    bound_of: DualBound | None = None,
+    bound_of: DualBounds | None = None,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
@@ -483,13 +546,18 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     if by_network:
         assert bound_of is not None
         rounds_bound = bound_of
+        best_duals: list[np.ndarray] = []  # the round whose duals gave the best bound
 
         def counted(y: np.ndarray) -> float:
             found = rounds_bound(y)
             if red.lower_bound is None or found > red.lower_bound:
                 red.lower_bound = found
+            if lp_best[0] is None or found > lp_best[0]:
+                lp_best[0] = found
+                best_duals[:] = [y]
             return found
 
+        lp_best: list[float | None] = [None]
         lp = network_lp(
             mm,
             time_limit=lp_limit,
@@ -500,6 +568,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         )
         red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
         red.lagrangian_bound = lp.bound
+        if lp.objective is None and best_duals and not lp.interrupted:
+            _ascend(red, bound_of, best_duals[0], lp, time_limit, t0, should_stop, on_progress)
     elif colgen:
         assert ccg_of_z is not None
         lp = assignment_lp(
@@ -525,7 +595,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         value, rc = lp.partial_value, lp.partial_reduced_cost  # a guide, not a bound
     else:
         return red
-    lb = max(b for b in (floor_bound, lp.objective, lp.bound) if b is not None)
+    lb = max(b for b in (floor_bound, lp.objective, red.lagrangian_bound) if b is not None)
     red.lower_bound = lb
     zero = binaries[value[binaries] <= ZERO_TOL]
     # the network's structure (u, a, w) from the LP's support; assignments stay free

@@ -78,6 +78,17 @@ def log_reduction(red: Reduction, skipped: bool) -> None:
         "csu-opt root reduction (csu_opt.solver.reduce), before the run above:",
         f"  aggregate relaxation (csu_opt.solver.bounds): bound {red.aggregate_bound}",
         f"  LP relaxation: {red.lp_status}, bound {red.lp_objective}, {red.lp_s:.2f} s{rounds}",
+    ]
+    if red.lagrangian_bound is not None:
+        ascent = (
+            f" (raised from {red.ascent_from} by {red.ascent_steps} subgradient steps in "
+            f"{red.ascent_s:.2f} s)"
+            if red.ascent_steps
+            else ""
+        )
+        found = red.lagrangian_bound
+        lines.append(f"  Lagrangian bound (csu_opt.solver.lagrange): {found}{ascent}")
+    lines += [
         f"  incumbent: {red.incumbent_objective} from {red.incumbent_source} "
         f"(restricted MIP {red.sub_s:.2f} s)",
         f"  reduced-cost fixing: {len(red.fixed_zero)} binaries to 0, {len(red.fixed_one)} to 1",
