@@ -169,13 +169,12 @@ def test_network_lp_reaches_the_whole_lp_and_every_round_bounds(name: str, seed:
         )
 
 
-@pytest.mark.parametrize(("name", "seed"), FEASIBLE[::3])
-def test_the_reduction_by_network_keeps_the_oracle_optimum(
+def solved_on_the_network_path(
     name: str, seed: int, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """The root reduction on the path national models take (links and flows generated,
-    the Lagrangian bound from every round), forced on tiny models: the optimum is the
-    oracle's, and the reduction's bound never exceeds it."""
+) -> tuple[dict, float]:
+    """Solve the case with the root reduction forced onto the national path (links and
+    flows generated, the Lagrangian bound from every round); assert the oracle's optimum;
+    return the reduction's record and that optimum."""
     monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
     monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
     inst, ref = case(name, seed)
@@ -185,9 +184,19 @@ def test_the_reduction_by_network_keeps_the_oracle_optimum(
     )
     assert sol.status == "optimal", sol.message
     assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
-    record = sol.solver["reduction"]
+    return sol.solver["reduction"], ref.objective
+
+
+@pytest.mark.parametrize(("name", "seed"), FEASIBLE[::3])
+def test_the_reduction_by_network_keeps_the_oracle_optimum(
+    name: str, seed: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The root reduction on the path national models take (links and flows generated,
+    the Lagrangian bound from every round), forced on tiny models: the optimum is the
+    oracle's, and the reduction's bound never exceeds it."""
+    record, optimum = solved_on_the_network_path(name, seed, monkeypatch)
     assert record["lagrangian_bound"] is not None
-    assert record["lagrangian_bound"] <= ref.objective + TOL * max(1.0, abs(ref.objective))
+    assert record["lagrangian_bound"] <= optimum + TOL * max(1.0, abs(optimum))
 
 
 def cheapest_start(data: LagrangeData) -> Multipliers:
@@ -293,8 +302,6 @@ def test_the_reduction_stopped_early_raises_its_bound_by_the_ascent(
     per CCG and one flow per network line (as a time limit cuts it at 500 x 7,000): the
     ascent runs from that round's duals, its bound is recorded, at least the round's and at
     most the optimum, and the solve still ends at the oracle's optimum."""
-    monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
-    monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
     monkeypatch.setattr(lp_module, "MAX_ROUNDS", 1)
     monkeypatch.setattr(reduce, "ASCENT_SHARE", 0.01)  # 0.6 s of the 60 s limit
     first = functools.partial(lp_module.network_lp, per_ccg=1, per_row=1)
@@ -307,17 +314,10 @@ def test_the_reduction_stopped_early_raises_its_bound_by_the_ascent(
         return rounds[-1]
 
     monkeypatch.setattr(reduce.DualBounds, "__call__", recorded)
-    inst, ref = case(name, seed)
-    assert ref is not None
-    sol = solve(
-        inst, SolveOptions(mip_gap=1e-9, time_limit=60, backend="matrix", root_reduction=True)
-    )
-    assert sol.status == "optimal", sol.message
-    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
-    record = sol.solver["reduction"]
-    tol = TOL * max(1.0, abs(ref.objective))
+    record, optimum = solved_on_the_network_path(name, seed, monkeypatch)
+    tol = TOL * max(1.0, abs(optimum))
     if record["lp_status"] != "Iteration limit reached" or not rounds:
         pytest.skip("the one round was the LP's optimum or within BOUND_CLOSE of its bound")
     assert record["lagrangian_ascent"] is not None
     assert record["lagrangian_ascent"]["from"] == pytest.approx(max(rounds))
-    assert max(rounds) - tol <= record["lagrangian_bound"] <= ref.objective + tol
+    assert max(rounds) - tol <= record["lagrangian_bound"] <= optimum + tol

@@ -200,33 +200,127 @@ class Multipliers:
         return Multipliers(*(getattr(self, f).copy() for f in self.FIELDS))
 
 
-def _knapsack(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
-    """Row by row: min Σ_s price·x over 0 <= x <= cap with Σ_s x >= need (inf where the
-    capacity cannot reach ``need``): every negative price at capacity, then the cheapest
-    others until ``need`` is reached."""
+def _knapsack_x(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
+    """Row by row, the minimiser of Σ_s price·x over 0 <= x <= cap with Σ_s x >= need: every
+    negative price at capacity, then the cheapest others until ``need`` is reached (every
+    volume at capacity where the capacity cannot reach it)."""
     x = np.where(price < 0, cap, 0.0)
     short = need - x.sum(axis=1)
-    value = (price * x).sum(axis=1)
     rows = np.flatnonzero(short > 0)
     if len(rows):
         p, c = price[rows], np.where(price[rows] < 0, 0.0, cap[rows])
         order = np.argsort(p, axis=1, kind="stable")
-        ps = np.take_along_axis(p, order, axis=1)
         cs = np.take_along_axis(c, order, axis=1)
         before = np.cumsum(cs, axis=1) - cs
         take = np.clip(short[rows, None] - before, 0.0, cs)
-        value[rows] += (np.where(take > 0, ps, 0.0) * take).sum(axis=1)
-        # out of reach only when clearly so: rounding must never exclude a feasible option
-        reach = cs.sum(axis=1)
-        value[rows[reach < short[rows] - 1e-9 * (1.0 + np.abs(short[rows]))]] = np.inf
-    return value
+        extra = np.zeros_like(take)
+        np.put_along_axis(extra, order, take, axis=1)
+        x[rows] += extra
+    return x
+
+
+def _knapsack(
+    price: np.ndarray, cap: np.ndarray, need: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_knapsack_x` and its value, row by row (inf where the capacity cannot reach
+    ``need``)."""
+    x = _knapsack_x(price, cap, need)
+    value = (price * x).sum(axis=1)
+    short = need - np.where(price < 0, cap, 0.0).sum(axis=1)
+    reach = np.where(price < 0, 0.0, cap).sum(axis=1)
+    # out of reach only when clearly so: rounding must never exclude a feasible option
+    value[(short > 0) & (reach < short - 1e-9 * (1.0 + np.abs(short)))] = np.inf
+    return value, x
+
+
+def _first_per(group: np.ndarray, key: np.ndarray, size: int) -> np.ndarray:
+    """For each group 0..size-1 the position of its smallest ``key`` (-1: none; key inf
+    counts as none)."""
+    best = np.full(size, -1, dtype=np.int64)
+    ok = np.flatnonzero(np.isfinite(key))
+    if len(ok):
+        order = ok[np.lexsort((key[ok], group[ok]))]
+        g = group[order]
+        first = np.r_[True, g[1:] != g[:-1]]
+        best[g[first]] = order[first]
+    return best
+
+
+@dataclass
+class _Subcontracting:
+    """Each provider's best value as a subcontractor (inf without a link) and its minimiser:
+    the links taken (bool, nK) and the volumes of each option (nK, nS, at its links)."""
+
+    value: np.ndarray
+    taken: np.ndarray
+    x: np.ndarray
+
+
+def _subcontracting(d: LagrangeData, link_own: np.ndarray, price: np.ndarray) -> _Subcontracting:
+    """With one lead per subcontractor, the best link with its cheapest volumes; with m > 1 a
+    lower bound: each line at its cheapest link's price (up to the largest capacity among
+    the provider's links), the cheapest link plus any further negative ones up to m (the
+    leads decoupled)."""
+    nK, nL = d.nK, d.nL
+    value, taken, x = np.full(d.nP, np.inf), np.zeros(nK, bool), np.zeros((nK, d.nS))
+    if nK == 0:
+        return _Subcontracting(value, taken, x)
+    if d.m <= 1:
+        volumes, vx = _knapsack(price, d.cap[nL:], d.v[d.link_p])
+        per_link = link_own + volumes
+        best = _first_per(d.link_p, per_link, d.nP)
+        has = best >= 0
+        value[has] = per_link[best[has]] + d.a_cost[has]
+        taken[best[has]] = True
+        x[best[has]] = vx[best[has]]
+        return _Subcontracting(value, taken, x)
+    best_price = np.full((d.nP, d.nS), np.inf)
+    line_link = np.full((d.nP, d.nS), -1, dtype=np.int64)
+    for s in range(d.nS):
+        key = np.where(d.has[nL:, s], price[:, s], np.inf)
+        line_link[:, s] = _first_per(d.link_p, key, d.nP)
+        found = line_link[:, s] >= 0
+        best_price[found, s] = key[line_link[found, s]]
+    cap = np.zeros((d.nP, d.nS))
+    np.maximum.at(cap, d.link_p, d.cap[nL:])
+    finite = np.isfinite(best_price)
+    volumes, px = _knapsack(np.where(finite, best_price, 0.0), np.where(finite, cap, 0.0), d.v)
+    order = np.lexsort((link_own, d.link_p))
+    ps, ls = d.link_p[order], link_own[order]
+    rank = np.arange(len(ps)) - np.searchsorted(ps, ps, side="left")
+    take = (rank == 0) | ((rank < d.m) & (ls < 0))
+    taken[order[take]] = True
+    links = np.full(d.nP, np.inf)
+    links[ps[rank == 0]] = 0.0
+    np.add.at(links, ps[take], ls[take])
+    for s in range(d.nS):
+        p_s = np.flatnonzero(line_link[:, s] >= 0)
+        x[line_link[p_s, s], s] = px[p_s, s]
+    return _Subcontracting(d.a_cost + links + volumes, taken, x)
+
+
+@dataclass
+class LagrangePoint:
+    """L at some multipliers, with a supergradient: ``step`` holds, for each multiplier, the
+    priced row's activity at the minimiser (signed as L uses it), so that
+    L(m + d) <= value + Σ step·d for every direction d (L is concave)."""
+
+    value: float
+    step: Multipliers
+    leads: np.ndarray  # bool (nL): the leads the minimiser opens
 
 
 def lagrangian_value(data: LagrangeData, mult: Multipliers) -> float:
     """L(multipliers): both sides minimised exactly (module docstring). Multipliers of the
     wrong sign are taken as 0, so any values give a valid bound."""
+    return lagrangian_point(data, mult).value
+
+
+def lagrangian_point(data: LagrangeData, mult: Multipliers) -> LagrangePoint:
+    """L at ``mult`` (:func:`lagrangian_value`) with its minimiser's rows: a supergradient.
+    With m > 1 the minimiser is that of the decoupled subcontracting."""
     d = data
-    nL = d.nL
+    nL, nS = d.nL, d.nS
     kappa = np.where(d.need, np.maximum(mult.kappa, 0.0), 0.0)
     eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
     tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
@@ -238,47 +332,53 @@ def lagrangian_value(data: LagrangeData, mult: Multipliers) -> float:
     price -= (zeta[d.opt_l] * np.where(own, 1.0 - d.rho, -d.rho))[:, None]
     price = np.where(d.has, price, 0.0)
     link_own = d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
-    lead_own = d.a_cost[d.lead_prov] + _knapsack(price[:nL], d.cap[:nL], d.v[d.lead_prov])
-    sub_value = _subcontracting(d, link_own, price[nL:])
-    sub_value[~d.can_sub] = np.inf
-    other = np.minimum(0.0, sub_value)  # each provider's best role other than lead
+    lead_volumes, lead_x = _knapsack(price[:nL], d.cap[:nL], d.v[d.lead_prov])
+    lead_own = d.a_cost[d.lead_prov] + lead_volumes
+    sub = _subcontracting(d, link_own, price[nL:])
+    sub.value[~d.can_sub] = np.inf
+    other = np.minimum(0.0, sub.value)  # each provider's best role other than lead
 
     # the CCGs' side, with each lead's own role decided with u[l]
     zc = d.t - mult.mu[d.z_c] + np.einsum("ij,ij->i", d.demand[d.z_c], mult.pi[d.z_l])
     g = d.F + kappa.sum(axis=1) + lead_own - other[d.lead_prov]
     np.subtract.at(g, d.link_l, tau)
     np.add.at(g, d.z_l, np.minimum(zc, 0.0))
-    g.sort()
+    order = np.argsort(g, kind="stable")
     k = int(np.clip((g < 0).sum(), d.lead_min, d.lead_max))
-    return d.offset + float(mult.mu.sum()) + float(g[:k].sum()) + float(other.sum())
+    value = d.offset + float(mult.mu.sum()) + float(g[order[:k]].sum()) + float(other.sum())
 
+    # the minimiser: the chosen leads deliver themselves and take their CCGs of negative
+    # reduced cost; every other provider subcontracts when that pays, else exits
+    u = np.zeros(nL, bool)
+    u[order[:k]] = True
+    is_lead = np.zeros(d.nP, bool)
+    is_lead[d.lead_prov[u]] = True
+    subcontracts = (sub.value < 0) & ~is_lead
+    w = (sub.taken & subcontracts[d.link_p]).astype(float)
+    X = np.zeros((len(d.opt_p), nS))
+    X[:nL][u] = lead_x[u]
+    X[nL:] = sub.x * subcontracts[d.link_p][:, None]  # (m > 1: at each line's cheapest link)
+    z = u[d.z_l] & (zc < 0)
 
-def _subcontracting(d: LagrangeData, link_own: np.ndarray, price: np.ndarray) -> np.ndarray:
-    """Each provider's best value as a subcontractor (inf without a link). With one lead per
-    subcontractor, the best link with its cheapest volumes; with m > 1 a lower bound: each
-    line at its cheapest link's price, the cheapest link plus any further negative ones up to
-    m (the leads decoupled)."""
-    value = np.full(d.nP, np.inf)
-    if d.nK == 0:
-        return value
-    if d.m <= 1:
-        per_link = link_own + _knapsack(price, d.cap[d.nL :], d.v[d.link_p])
-        np.minimum.at(value, d.link_p, per_link)
-        return value + d.a_cost
-    best_price = np.full((d.nP, d.nS), np.inf)
-    np.minimum.at(best_price, d.link_p, np.where(d.has[d.nL :], price, np.inf))
-    cap = np.zeros((d.nP, d.nS))
-    np.maximum.at(cap, d.link_p, d.cap[d.nL :])
-    finite = np.isfinite(best_price)
-    volumes = _knapsack(np.where(finite, best_price, 0.0), np.where(finite, cap, 0.0), d.v)
-    order = np.lexsort((link_own, d.link_p))
-    ps, ls = d.link_p[order], link_own[order]
-    rank = np.arange(len(ps)) - np.searchsorted(ps, ps, side="left")
-    take = (rank == 0) | ((rank < d.m) & (ls < 0))
-    links = np.full(d.nP, np.inf)
-    links[ps[rank == 0]] = 0.0
-    np.add.at(links, ps[take], ls[take])
-    return d.a_cost + links + volumes
+    # the priced rows there, as L uses them
+    cover = np.zeros((nL, nS))
+    np.add.at(cover, d.link_l, d.link_cover * w[:, None])
+    quality = np.zeros((nL, nS))
+    np.add.at(quality, d.opt_l, d.slack * X)
+    others = np.zeros(nL)
+    np.add.at(others, d.opt_l[nL:], X[nL:].sum(axis=1))
+    pi = np.zeros((nL, nS))
+    np.add.at(pi, d.z_l[z], d.demand[d.z_c[z]])
+    np.subtract.at(pi, d.opt_l, X)
+    step = Multipliers(
+        mu=1.0 - np.bincount(d.z_c[z], minlength=d.nC).astype(float),
+        pi=pi,
+        tau=-(u[d.link_l].astype(float) - w),
+        kappa=np.where(d.need, -(cover - u[:, None]), 0.0),
+        eta=np.where(d.quality_row, -quality, 0.0),
+        zeta=-((1.0 - d.rho) * X[:nL].sum(axis=1) - d.rho * others),
+    )
+    return LagrangePoint(value=value, step=step, leads=u)
 
 
 @dataclass(frozen=True)
@@ -449,159 +549,6 @@ class DualBounds:
 def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> DualBounds:
     """:class:`DualBounds` of ``mm`` (nothing is built until it is first called)."""
     return DualBounds(ix, mm)
-
-
-def _knapsack_x(price: np.ndarray, cap: np.ndarray, need: np.ndarray) -> np.ndarray:
-    """The volumes :func:`_knapsack` prices (its minimiser, row by row; where the capacity
-    cannot reach ``need`` every volume at capacity)."""
-    x = np.where(price < 0, cap, 0.0)
-    short = need - x.sum(axis=1)
-    rows = np.flatnonzero(short > 0)
-    if len(rows):
-        p, c = price[rows], np.where(price[rows] < 0, 0.0, cap[rows])
-        order = np.argsort(p, axis=1, kind="stable")
-        cs = np.take_along_axis(c, order, axis=1)
-        before = np.cumsum(cs, axis=1) - cs
-        take = np.clip(short[rows, None] - before, 0.0, cs)
-        extra = np.zeros_like(take)
-        np.put_along_axis(extra, order, take, axis=1)
-        x[rows] += extra
-    return x
-
-
-def _first_per(group: np.ndarray, key: np.ndarray, size: int) -> np.ndarray:
-    """For each group 0..size-1 the position of its smallest ``key`` (-1: none; key inf
-    counts as none)."""
-    best = np.full(size, -1, dtype=np.int64)
-    ok = np.flatnonzero(np.isfinite(key))
-    if len(ok):
-        order = ok[np.lexsort((key[ok], group[ok]))]
-        g = group[order]
-        first = np.r_[True, g[1:] != g[:-1]]
-        best[g[first]] = order[first]
-    return best
-
-
-def _subcontracting_point(
-    d: LagrangeData, link_own: np.ndarray, price: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The minimiser :func:`_subcontracting` prices when m > 1: the links it takes (bool,
-    nK), each provider and line's cheapest link (nP, nS; -1: none) and the volumes there."""
-    best_price = np.full((d.nP, d.nS), np.inf)
-    line_link = np.full((d.nP, d.nS), -1, dtype=np.int64)
-    for s in range(d.nS):
-        key = np.where(d.has[d.nL :, s], price[:, s], np.inf)
-        line_link[:, s] = _first_per(d.link_p, key, d.nP)
-        found = line_link[:, s] >= 0
-        best_price[found, s] = key[line_link[found, s]]
-    cap = np.zeros((d.nP, d.nS))
-    np.maximum.at(cap, d.link_p, d.cap[d.nL :])
-    finite = np.isfinite(best_price)
-    volumes = _knapsack_x(np.where(finite, best_price, 0.0), np.where(finite, cap, 0.0), d.v)
-    order = np.lexsort((link_own, d.link_p))
-    ps, ls = d.link_p[order], link_own[order]
-    rank = np.arange(len(ps)) - np.searchsorted(ps, ps, side="left")
-    taken = np.zeros(d.nK, bool)
-    taken[order[(rank == 0) | ((rank < d.m) & (ls < 0))]] = True
-    return taken, line_link, volumes
-
-
-@dataclass
-class LagrangePoint:
-    """L at some multipliers, with a supergradient: ``step`` holds, for each multiplier, the
-    priced row's activity at the minimiser (signed as L uses it), so that
-    L(m + d) <= value + Σ step·d for every direction d (L is concave)."""
-
-    value: float
-    step: Multipliers
-    leads: np.ndarray  # bool (nL): the leads the minimiser opens
-
-
-def lagrangian_point(data: LagrangeData, mult: Multipliers) -> LagrangePoint:
-    """:func:`lagrangian_value` with its minimiser's rows: a supergradient of L. With m > 1
-    the minimiser is that of the decoupled subcontracting (each line's volume at its
-    cheapest link, up to the largest capacity among the provider's links)."""
-    d = data
-    nL, nS = d.nL, d.nS
-    kappa = np.where(d.need, np.maximum(mult.kappa, 0.0), 0.0)
-    eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
-    tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
-    own = np.zeros(len(d.opt_p), bool)
-    own[:nL] = True
-    price = d.cost - mult.pi[d.opt_l] - eta[d.opt_l] * d.slack
-    price -= (zeta[d.opt_l] * np.where(own, 1.0 - d.rho, -d.rho))[:, None]
-    price = np.where(d.has, price, 0.0)
-    link_own = d.link_cost + tau - (d.link_cover * kappa[d.link_l]).sum(axis=1)
-    lead_need = d.v[d.lead_prov]
-    lead_own = d.a_cost[d.lead_prov] + _knapsack(price[:nL], d.cap[:nL], lead_need)
-
-    # each provider's best subcontracting: the link and its volumes (X in option order)
-    X = np.zeros((len(d.opt_p), nS))
-    w = np.zeros(d.nK)
-    sub_value = np.full(d.nP, np.inf)
-    if d.nK:
-        lp_ = price[nL:]
-        if d.m <= 1:
-            per_link = link_own + _knapsack(lp_, d.cap[nL:], d.v[d.link_p])
-            best = _first_per(d.link_p, per_link, d.nP)
-            has_best = best >= 0
-            sub_value[has_best] = per_link[best[has_best]] + d.a_cost[has_best]
-            link_x = _knapsack_x(lp_[best[has_best]], d.cap[nL:][best[has_best]], d.v[has_best])
-        else:
-            sub_value = _subcontracting(d, link_own, lp_)
-            taken, line_link, volumes = _subcontracting_point(d, link_own, lp_)
-    sub_value[~d.can_sub] = np.inf
-    other = np.minimum(0.0, sub_value)
-
-    zc = d.t - mult.mu[d.z_c] + np.einsum("ij,ij->i", d.demand[d.z_c], mult.pi[d.z_l])
-    g = d.F + kappa.sum(axis=1) + lead_own - other[d.lead_prov]
-    np.subtract.at(g, d.link_l, tau)
-    np.add.at(g, d.z_l, np.minimum(zc, 0.0))
-    order = np.argsort(g, kind="stable")
-    k = int(np.clip((g < 0).sum(), d.lead_min, d.lead_max))
-    value = d.offset + float(mult.mu.sum()) + float(g[order[:k]].sum()) + float(other.sum())
-
-    u = np.zeros(nL, bool)
-    u[order[:k]] = True
-    # roles: a chosen lead delivers itself; any other provider subcontracts when that pays
-    lead_of_p = np.full(d.nP, -1, dtype=np.int64)
-    lead_of_p[d.lead_prov[u]] = np.flatnonzero(u)
-    X[:nL][u] = _knapsack_x(price[:nL][u], d.cap[:nL][u], lead_need[u])
-    subcontracts = (sub_value < 0) & (lead_of_p < 0)
-    if d.nK and d.m <= 1:
-        subs = np.flatnonzero(has_best)
-        go = subcontracts[subs]
-        links = best[subs[go]]
-        w[links] = 1.0
-        X[nL + links] = link_x[go]
-    elif d.nK:
-        w[taken & subcontracts[d.link_p]] = 1.0
-        for s in range(nS):
-            p_s = np.flatnonzero(subcontracts & (line_link[:, s] >= 0))
-            X[nL + line_link[p_s, s], s] = volumes[p_s, s]
-    z = u[d.z_l] & (zc < 0)
-
-    # the priced rows at the minimiser, as L uses them
-    step = Multipliers(
-        mu=1.0 - np.bincount(d.z_c[z], minlength=d.nC).astype(float),
-        pi=np.zeros((nL, nS)),
-        tau=-(u[d.link_l].astype(float) - w),
-        kappa=np.zeros((nL, nS)),
-        eta=np.zeros((nL, nS)),
-        zeta=np.zeros(nL),
-    )
-    np.add.at(step.pi, d.z_l[z], d.demand[d.z_c[z]])
-    np.subtract.at(step.pi, d.opt_l, X)
-    cover = np.zeros((nL, nS))
-    np.add.at(cover, d.link_l, d.link_cover * w[:, None])
-    step.kappa = np.where(d.need, -(cover - u[:, None]), 0.0)
-    quality = np.zeros((nL, nS))
-    np.add.at(quality, d.opt_l, d.slack * X)
-    step.eta = np.where(d.quality_row, -quality, 0.0)
-    others = np.zeros(nL)
-    np.add.at(others, d.opt_l[nL:], X[nL:].sum(axis=1))
-    step.zeta = -((1.0 - d.rho) * X[:nL].sum(axis=1) - d.rho * others)
-    return LagrangePoint(value=value, step=step, leads=u)
 
 
 #: The subgradient ascent (:func:`ascend`): the step's share θ of the distance to the target
