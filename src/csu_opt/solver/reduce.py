@@ -54,7 +54,7 @@ from csu_opt.solver.highs import (
     within_gap,
 )
 from csu_opt.solver.lagrange import DualBounds
-from csu_opt.solver.lp import LPResult, assignment_lp, network_lp
+from csu_opt.solver.lp import BOUND_CLOSE, LPResult, assignment_lp, network_lp
 from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
@@ -463,8 +463,11 @@ def _ascend(
     ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the last restricted
     LP's objective; its bound counts as the column generation's."""
     target = lp.partial_objective if lp.partial_objective is not None else red.incumbent_objective
-    if target is None:
-        return
+    if target is None or (
+        red.lagrangian_bound is not None
+        and target - red.lagrangian_bound <= BOUND_CLOSE * max(1.0, abs(target))
+    ):
+        return  # no target, or the rounds' bound is already at it (the LP stopped there)
     seconds = ASCENT_SHARE * time_limit if time_limit else ASCENT_MAX_S
     if time_limit:
         seconds = min(seconds, time_limit - (time.perf_counter() - t0))
