@@ -228,6 +228,7 @@ SLOW: dict[str, Slow] = {
     "test_lagrange::test_the_reduction_stopped_early_raises_its_bound_by_the_ascent": Slow(
         fast=("cuts-4", "rules-random-12")
     ),
+    "test_lagrange::test_the_reduction_stopped_early_runs_the_ascent_on_several_cases": ALL,
     # relax and fix (issue 19): 34 single-sourced tiny cases (12 for the reduction), under
     # 0.2 s apiece (2026-12-06); the count over all 34 takes 0.6 s
     "test_split_fix::test_split_then_fix_gives_networks_only_and_leaves_the_model_whole": Slow(
