@@ -3,7 +3,10 @@
 Before HiGHS's branch-and-bound sees the model, three cheap steps on a copy of it:
 
 1. **LP relaxation.** Solve the model with every integrality dropped: its optimum LB is a
-   lower bound on every network, and its reduced costs rc[j] price each binary.
+   lower bound on every network, and its reduced costs rc[j] price each binary. On national
+   models the LP is solved by column generation whose every round gives a Lagrangian bound;
+   should its time share end first, subgradient steps from the best round raise that bound
+   towards the LP's (:func:`_ascend`).
 2. **Restricted MIPs** (relaxation-induced neighbourhoods). Fix to 0 every structural
    binary (u, a, w) that is 0 in the LP optimum and solve what remains as a MIP, with a
    share of the time limit: on the facility-location benchmarks the LP's support holds the
@@ -95,6 +98,16 @@ SUB_MAX_S = 120.0
 #: assignments left, first incumbent at 32 s, 0.56% above the LP bound at 120 s, where the
 #: same MIP with every assignment free found no solution in 120 s.
 Z_ALTERNATIVES = 2
+#: When the column generation stops before the LP's optimum (national models: at
+#: 500 x 7,000 x 5 each round is an interior point solve of minutes), the Lagrangian bound is
+#: raised by subgradient steps from the best round's duals for this share of the time limit
+#: (ASCENT_MAX_S without one). Measured on a generated 500 x 7,000 x 5 (issue 19,
+#: benchmarks/README.md): from round 3's duals (739,218 at 780 s) to 744,717 in 150 s (2,441
+#: steps), where round 4 had not ended at 1,300 s; from round 2's (496,146 at 346 s) to
+#: 741,482 in 150 s. A planner's 30-minute solve there: bound 744,739 against 739,218 before.
+ASCENT_SHARE = 0.1
+ASCENT_MAX_S = 120.0
+ASCENT_STAGE = "Lagrangian bound"
 #: Under single sourcing on models of this many nonzeros, before the first restricted MIP:
 #: the same neighbourhood with split demand allowed (z continuous; SPLIT_SHARE of the
 #: restricted MIPs' time), then its network structure (u, a, w) fixed with whole assignments
@@ -103,16 +116,6 @@ Z_ALTERNATIVES = 2
 #: 747,949 in 60 s, with w continuous 744,362, LP 744,307); split-then-fix gave 750,015.92 in
 #: 61 s where the neighbourhood MIP with whole assignments had 751,894.59 at 60 s and
 #: 751,313.95 at 240 s.
-#: When the column generation stops before the LP's optimum (national models: at
-#: 500 x 7,000 x 5 each round is an interior point solve of minutes), the Lagrangian bound is
-#: raised by subgradient steps from the best round's duals for this share of the time limit
-#: (ASCENT_MAX_S without one). Measured on a generated 500 x 7,000 x 5 (issue 19,
-#: benchmarks/README.md): from round 3's duals (739,218 at 780 s) to 744,717 in 150 s (2,441
-#: steps), where round 4 had not ended at 1,300 s; from round 2's (496,146 at 346 s) to
-#: 741,482 in 150 s.
-ASCENT_SHARE = 0.1
-ASCENT_MAX_S = 120.0
-ASCENT_STAGE = "Lagrangian bound"
 SPLIT_FIRST_NNZ = LARGE_NNZ
 SPLIT_STAGE = "restricted MIP, split demand"
 SPLIT_SHARE = 1 / 3
