@@ -23,7 +23,7 @@ import csu_opt
 from csu_opt.instance.generate import generate_to_folder
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
-from csu_opt.solver.lagrange import bound_from_duals
+from csu_opt.solver.lagrange import ascend, bound_from_duals
 from csu_opt.solver.lp import network_lp
 from csu_opt.solver.start import greedy_start
 
@@ -63,7 +63,7 @@ def main() -> None:
     print(f"\n| round | ended (s) | bound | ascent ({args.seconds:.0f} s) | steps |")
     print("|---:|---:|---:|---:|---:|")
     for i, (at, found, y) in enumerate(rounds, start=1):
-        got = bounds.ascend(y, target, args.seconds)
+        got = ascend(bounds.data, bounds.best_of(y)[1], target, seconds=args.seconds)
         print(f"| {i} | {at:.1f} | {found:,.2f} | {got.bound:,.2f} | {got.steps:,} |", flush=True)
 
 

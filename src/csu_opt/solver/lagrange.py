@@ -299,6 +299,16 @@ def _subcontracting(d: LagrangeData, link_own: np.ndarray, price: np.ndarray) ->
     return _Subcontracting(d.a_cost + links + volumes, taken, x)
 
 
+def signed(data: LagrangeData, mult: Multipliers) -> Multipliers:
+    """``mult`` with the sign rules of the module's table applied (and 0 where no row)."""
+    out = mult.copy()
+    out.tau = np.maximum(out.tau, 0.0)
+    out.kappa = np.where(data.need, np.maximum(out.kappa, 0.0), 0.0)
+    out.eta = np.where(data.quality_row, np.maximum(out.eta, 0.0), 0.0)
+    out.zeta = np.maximum(out.zeta, 0.0)
+    return out
+
+
 @dataclass
 class LagrangePoint:
     """L at some multipliers, with a supergradient: ``step`` holds, for each multiplier, the
@@ -321,9 +331,8 @@ def lagrangian_point(data: LagrangeData, mult: Multipliers) -> LagrangePoint:
     With m > 1 the minimiser is that of the decoupled subcontracting."""
     d = data
     nL, nS = d.nL, d.nS
-    kappa = np.where(d.need, np.maximum(mult.kappa, 0.0), 0.0)
-    eta = np.where(d.quality_row, np.maximum(mult.eta, 0.0), 0.0)
-    tau, zeta = np.maximum(mult.tau, 0.0), np.maximum(mult.zeta, 0.0)
+    kept = signed(d, mult)  # wrong signs count as 0
+    kappa, eta, tau, zeta = kept.kappa, kept.eta, kept.tau, kept.zeta
 
     # the providers' side: each option (lead itself, or a link) with its cheapest volumes
     own = np.zeros(len(d.opt_p), bool)
@@ -494,8 +503,8 @@ def repaired(data: LagrangeData, mult: Multipliers) -> Multipliers | None:
 class DualBounds:
     """The valid bound at any row duals of ``mm`` (the rows' order), for
     :func:`csu_opt.solver.lp.network_lp`: calling it with duals gives the better of L at the
-    multipliers they give and at their :func:`repaired` form; :meth:`ascend` raises that
-    bound further by subgradient steps. The arrays are built at first use."""
+    multipliers they give and at their :func:`repaired` form; :meth:`best_of` also returns
+    those multipliers (a start for :func:`ascend`). The arrays are built at first use."""
 
     def __init__(self, ix: ModelIndex, mm: MatrixModel) -> None:
         self.ix, self.mm = ix, mm
@@ -525,25 +534,10 @@ class DualBounds:
     def __call__(self, y: np.ndarray) -> float:
         return self.best_of(y)[0]
 
-    def ascend(
-        self,
-        y: np.ndarray,
-        target: float,
-        seconds: float,
-        should_stop: Callable[[], bool] | None = None,
-        on_better: Callable[[float], None] | None = None,
-        max_steps: int | None = None,
-    ) -> Ascent:
-        """:func:`ascend` from the better multipliers of :meth:`best_of`."""
-        return ascend(
-            self.prepared[0],
-            self.best_of(y)[1],
-            target,
-            seconds=seconds,
-            should_stop=should_stop,
-            on_better=on_better,
-            max_steps=max_steps,
-        )
+    @property
+    def data(self) -> LagrangeData:
+        """The arrays L reads (the model's lead band in place)."""
+        return self.prepared[0]
 
 
 def bound_from_duals(ix: ModelIndex, mm: MatrixModel) -> DualBounds:
@@ -560,16 +554,6 @@ ASCENT_STALL = 30
 ASCENT_MIN_THETA = 1e-3
 #: A step counts as no better unless it raises the bound by this share.
 ASCENT_RISE = 1e-7
-
-
-def signed(data: LagrangeData, mult: Multipliers) -> Multipliers:
-    """``mult`` with the sign rules of the module's table applied (and 0 where no row)."""
-    out = mult.copy()
-    out.tau = np.maximum(out.tau, 0.0)
-    out.kappa = np.where(data.need, np.maximum(out.kappa, 0.0), 0.0)
-    out.eta = np.where(data.quality_row, np.maximum(out.eta, 0.0), 0.0)
-    out.zeta = np.maximum(out.zeta, 0.0)
-    return out
 
 
 @dataclass

@@ -56,7 +56,7 @@ from csu_opt.solver.highs import (
     quiet_highs,
     within_gap,
 )
-from csu_opt.solver.lagrange import DualBounds
+from csu_opt.solver.lagrange import DualBounds, ascend
 from csu_opt.solver.lp import BOUND_CLOSE, LPResult, assignment_lp, network_lp
 from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
@@ -462,7 +462,8 @@ def _ascend(
     on_progress: StageReport | None,
 ) -> None:
     """The Lagrangian ascent after a column generation that stopped before the LP's optimum
-    (:meth:`csu_opt.solver.lagrange.DualBounds.ascend`): from the best round's duals for
+    (:func:`csu_opt.solver.lagrange.ascend`): from the best round's duals (their better
+    multipliers, :meth:`~csu_opt.solver.lagrange.DualBounds.best_of`) for
     ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the last restricted
     LP's objective; its bound counts as the column generation's."""
     target = lp.partial_objective if lp.partial_objective is not None else red.incumbent_objective
@@ -487,7 +488,10 @@ def _ascend(
             red.lower_bound = found
 
     t = time.perf_counter()
-    got = bound_of.ascend(y, target, seconds, should_stop=ticking, on_better=better)
+    start = bound_of.best_of(y)[1]
+    got = ascend(
+        bound_of.data, start, target, seconds=seconds, should_stop=ticking, on_better=better
+    )
     red.ascent_s, red.ascent_steps = time.perf_counter() - t, got.steps
     red.ascent_from = red.lagrangian_bound
     if red.lagrangian_bound is None or got.bound > red.lagrangian_bound:
@@ -552,18 +556,16 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     if by_network:
         assert bound_of is not None
         rounds_bound = bound_of
-        best_duals: list[np.ndarray] = []  # the round whose duals gave the best bound
+        best_round: list[tuple[float, np.ndarray]] = []  # the best bound and its round's duals
 
         def counted(y: np.ndarray) -> float:
             found = rounds_bound(y)
             if red.lower_bound is None or found > red.lower_bound:
                 red.lower_bound = found
-            if lp_best[0] is None or found > lp_best[0]:
-                lp_best[0] = found
-                best_duals[:] = [y]
+            if not best_round or found > best_round[0][0]:
+                best_round[:] = [(found, y)]
             return found
 
-        lp_best: list[float | None] = [None]
         lp = network_lp(
             mm,
             time_limit=lp_limit,
@@ -574,8 +576,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         )
         red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
         red.lagrangian_bound = lp.bound
-        if lp.objective is None and best_duals and not lp.interrupted:
-            _ascend(red, bound_of, best_duals[0], lp, time_limit, t0, should_stop, on_progress)
+        if lp.objective is None and best_round and not lp.interrupted:
+            _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, should_stop, on_progress)
     elif colgen:
         assert ccg_of_z is not None
         lp = assignment_lp(
