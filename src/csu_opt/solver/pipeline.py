@@ -212,6 +212,7 @@ def run_reduction(
         imp=implications(ws.ix, mm),
         ccg_of_z=codes.z_c,
         lead_of_z=codes.z_l,
+        lead_of_w=codes.link_l,
         single_sourcing=ws.ix.single_sourcing,
         on_progress=on_stage,
         floor_bound=max(floors) if floors else None,
