@@ -5,9 +5,10 @@ Generates each size (``csu_opt.instance.generate``, seed 0, 5 lines) into a temp
 runs ``csu-opt solve FILE --threads 1 --time-limit T`` as a whole process and prints, from its
 summary.json: the network's cost, the bound and gap, where the bound came from (the aggregate
 relaxation, the Lagrangian bound of the column generation's rounds, the LP relaxation), the
-LP stage's rounds and seconds, the wall time and the process's peak memory. Usage::
+LP stage's rounds and seconds, the alternating fixes' rounds, network and seconds, the wall
+time and the process's peak memory. Usage::
 
-    python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--csv out.csv]
+    python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S]
 
 Each run is one process at a time, so the peak memory (``RUSAGE_CHILDREN``) is the largest
 so far: sizes are run smallest first.
@@ -39,20 +40,24 @@ COLUMNS = [
     "lp_rounds",
     "lp_s",
     "restricted_mip_s",
+    "alt_rounds",
+    "alt_network",
+    "alt_s",
     "incumbent_source",
     "wall_s",
     "peak_gb",
 ]
 
 
-def run(size: str, time_limit: float, folder: Path) -> dict[str, Any]:
+def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, Any]:
     from csu_opt.instance.generate import generate_to_folder
 
     p, c = (int(v) for v in size.split("x"))
-    path = generate_to_folder(folder / size, p, c, lines=5, seed=0)
+    path = generate_to_folder(folder / size, p, c, lines=5, seed=seed)
     wall, summary = cli_solve(path, time_limit, [])
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
+    alt = red.get("alternating_fixes") or {}
     gap = summary.get("mip_gap")
     return {
         "size": size,
@@ -68,6 +73,9 @@ def run(size: str, time_limit: float, folder: Path) -> dict[str, Any]:
         "lp_rounds": red.get("lp_rounds"),
         "lp_s": red.get("lp_s"),
         "restricted_mip_s": red.get("restricted_mip_s"),
+        "alt_rounds": alt.get("rounds"),
+        "alt_network": alt.get("network"),
+        "alt_s": alt.get("time_s"),
         "incumbent_source": red.get("incumbent_source"),
         "wall_s": wall,
         "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,
@@ -88,6 +96,7 @@ def main() -> None:
         default=[],
         help="PxC:SECONDS, e.g. 500x7000:1800 (default: 200x2000:600 and 500x7000:1800)",
     )
+    ap.add_argument("--seed", type=int, default=0, help="the generator's seed (default 0)")
     ap.add_argument("--csv", type=Path, default=None)
     args = ap.parse_args()
     sizes = args.size or ["200x2000:600", "500x7000:1800"]
@@ -97,7 +106,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for item in sizes:
             size, seconds = item.split(":")
-            row = run(size, float(seconds), Path(d))
+            row = run(size, float(seconds), Path(d), args.seed)
             rows.append(row)
             print("| " + " | ".join(_fmt(row[k]) for k in COLUMNS) + " |", flush=True)
             if args.csv is not None:

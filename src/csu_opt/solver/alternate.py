@@ -8,8 +8,8 @@ stopped early):
 
 1. **leads** (:func:`round_leads`): the k leads of largest u, k the number at u >= 1/2
    held within the lead band;
-2. **assignments** (:func:`round_assignments`): each CCG wholly with the open lead the LP
-   gives the largest share of it (ties: the smaller reduced cost);
+2. **assignments** (:func:`round_assignments`): each CCG wholly with one open lead, at the
+   LP's prices, within each network's volume window (a small assignment MIP);
 3. **the structure MIP**: u and z fixed, every a, every w to an open lead and every x free:
    who partners whom, and who delivers what, for the networks' fixed demand;
 4. **the assignment MIP**: u, a and w fixed at 3's network, each CCG free among the open
@@ -33,9 +33,11 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from csu_opt.model.blocks import MatrixModel
-from csu_opt.solver.highs import Highs, is_interrupted, objective_of
-from csu_opt.solver.tolerances import IMPROVE_TOL
+from csu_opt import stops
+from csu_opt.model.blocks import MatrixModel, index_codes
+from csu_opt.model.index import ModelIndex
+from csu_opt.solver.highs import Highs, is_interrupted, objective_of, quiet_highs
+from csu_opt.solver.tolerances import HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: A round (structure MIP, then assignment MIP) that gains less than this share of the
 #: incumbent's cost ends the alternation.
@@ -45,7 +47,43 @@ MAX_ROUNDS = 4
 #: Share of the alternation's time the first structure MIP may use; every later MIP gets an
 #: equal share of what is left.
 FIRST_SHARE = 0.25
+#: The rounding of the assignments (:func:`round_assignments`): each CCG's candidates are
+#: the open leads the LP gives it a share of and its ALTERNATIVES others of least reduced
+#: cost; each lead able to deliver NEED_MARGIN times its minimum volume itself and its
+#: self-delivery share with 1 / MOST_MARGIN to spare; TIE prefers larger LP shares among
+#: equal reduced costs; ROUNDING_SHARE of the time.
+ALTERNATIVES = 3
+NEED_MARGIN = 1.1
+MOST_MARGIN = 0.9
+TIE = 1e-3
+ROUNDING_SHARE = 0.05
 STAGE = "restricted MIP, alternating"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What the roundings need beyond the matrix: each assignment column's CCG and lead,
+    each link column's lead (positions), each CCG's demand and each lead's capacity by
+    line, each lead's minimum volume v, and the self-delivery share ρ."""
+
+    ccg_of_z: np.ndarray
+    lead_of_z: np.ndarray
+    lead_of_w: np.ndarray
+    demand: np.ndarray  # (CCGs, lines)
+    cap: np.ndarray  # (leads, lines)
+    need: np.ndarray
+    rho: float
+
+
+def shape_of(ix: ModelIndex, demand_scale: float = 1.0) -> Shape:
+    """The :class:`Shape` of ``ix``'s model (demand times ``demand_scale``)."""
+    cd = index_codes(ix)
+    demand = np.zeros((cd.nC, cd.nS))
+    np.add.at(demand, (cd.dem_c, cd.dem_s), ix.demand["d"].to_numpy(dtype=float) * demand_scale)
+    cap = np.zeros((cd.nP, cd.nS))
+    cap[cd.elig_p, cd.elig_s] = ix.eligible["cap"].to_numpy(dtype=float)
+    need = ix.providers["v"].to_numpy(dtype=float)[cd.lead_prov]
+    return Shape(cd.z_c, cd.z_l, cd.link_l, demand, cap[cd.lead_prov], need, float(ix.self_share))
 
 
 @dataclass
@@ -77,20 +115,104 @@ def round_leads(u: np.ndarray, band: tuple[float, float]) -> np.ndarray:
     return out
 
 
+def candidates(
+    share: np.ndarray, reduced_cost: np.ndarray, open_z: np.ndarray, ccg_of_z: np.ndarray
+) -> np.ndarray:
+    """Assignment columns a CCG may take in the rounding: to an open lead, with a positive
+    LP share or among its ALTERNATIVES of least reduced cost."""
+    score = np.where(open_z, reduced_cost, np.inf)
+    order = np.lexsort((score, ccg_of_z))
+    first = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
+    rank = np.empty(len(share), np.int64)
+    rank[order] = np.arange(len(share)) - first
+    return np.flatnonzero(open_z & ((share > ZERO_TOL) | (rank < ALTERNATIVES)))
+
+
 def round_assignments(
     share: np.ndarray,
     reduced_cost: np.ndarray,
     open_z: np.ndarray,
-    ccg_of_z: np.ndarray,
-) -> np.ndarray:
-    """0/1 per assignment column: each CCG with the open lead of its largest LP share, ties
-    (among them every share of 0) by the smaller reduced cost; a CCG no open lead may serve
-    gets none."""
-    order = np.lexsort((reduced_cost, -share, ~open_z, ccg_of_z))
-    first = np.r_[True, ccg_of_z[order][1:] != ccg_of_z[order][:-1]]
-    pick = order[first]
+    shape: Shape,
+    leads: np.ndarray,
+    seconds: float,
+) -> np.ndarray | None:
+    """0/1 per assignment column, each CCG wholly with one open lead (None: no such
+    rounding found in ``seconds``). A small MIP over the :func:`candidates` z[j] and each
+    open lead's own delivery y[l,s] in [0, cap[l,s]]:
+
+        min Σ (rc[j] − TIE·share[j]) z[j]
+        Σ_{j of c} z[j] = 1                                  every CCG c
+        y[l,s] <= Σ_{j of l} d[c(j),s] z[j]                  every open l, line s
+        Σ_s y[l,s] >= NEED_MARGIN·v[l]                       (C11 for the lead)
+        Σ_s y[l,s] >= (ρ / MOST_MARGIN) Σ_{j of l} D[c(j)] z[j]    (C10)
+
+    At the LP's prices each CCG goes where it costs least (rc[j] plus the CCG's own dual is
+    t[l,c] plus its demand priced at l's network duals; the LP's own placements have
+    rc = 0, their larger share first), so long as each lead can still deliver its minimum
+    volume and its share of its network itself (partners deliver the rest)."""
+    import scipy.sparse as sp  # noqa: PLC0415 (heavy optional dependency, loaded when used)
+
+    cols = candidates(share, reduced_cost, open_z, shape.ccg_of_z)
+    ccgs, c_row = np.unique(shape.ccg_of_z[cols], return_inverse=True)
+    if len(ccgs) < len(shape.demand):
+        return None  # some CCG has no open lead to go to
+    opened = np.flatnonzero(leads > 0.5)
+    k, n_s = len(opened), shape.demand.shape[1]
+    nc, n = len(ccgs), len(cols)
+    lead = np.searchsorted(opened, shape.lead_of_z[cols])  # 0..k-1
+    dem = shape.demand[shape.ccg_of_z[cols]]  # (n, S)
+    z_part = sp.vstack(
+        [
+            sp.csr_matrix((np.ones(n), (c_row, np.arange(n))), shape=(nc, n)),
+            sp.csr_matrix(
+                (
+                    -dem.ravel(),
+                    (
+                        np.repeat(lead * n_s, n_s) + np.tile(np.arange(n_s), n),
+                        np.repeat(np.arange(n), n_s),
+                    ),
+                ),
+                shape=(k * n_s, n),
+            ),
+            sp.csr_matrix((k, n)),
+            sp.csr_matrix(
+                (-dem.sum(axis=1) * shape.rho / MOST_MARGIN, (lead, np.arange(n))), shape=(k, n)
+            ),
+        ]
+    )
+    y_sum = sp.kron(sp.identity(k), np.ones((1, n_s)))
+    y_part = sp.vstack([sp.csr_matrix((nc, k * n_s)), sp.identity(k * n_s), y_sum, y_sum])
+    matrix = sp.hstack([z_part, y_part]).tocsr()
+    matrix.eliminate_zeros()
+    inf = HIGHS_INFINITE
+    row_lower = np.r_[
+        np.ones(nc), np.full(k * n_s, -inf), NEED_MARGIN * shape.need[opened], np.zeros(k)
+    ]
+    row_upper = np.r_[np.ones(nc), np.zeros(k * n_s), np.full(2 * k, inf)]
+    h = quiet_highs({"threads": 1, "mip_rel_gap": 1e-3, "time_limit": float(max(seconds, 0.01))})
+    h.passModel(
+        n + k * n_s,
+        len(row_lower),
+        matrix.nnz,
+        2,  # row-wise
+        1,  # minimise
+        0.0,
+        np.r_[reduced_cost[cols] - TIE * share[cols], np.zeros(k * n_s)],
+        np.zeros(n + k * n_s),
+        np.r_[np.ones(n), shape.cap[opened].ravel()],
+        row_lower,
+        row_upper,
+        matrix.indptr.astype(np.int32),
+        matrix.indices.astype(np.int32),
+        matrix.data,
+        np.r_[np.ones(n, np.int32), np.zeros(k * n_s, np.int32)],
+    )
+    with stops.deferred():
+        h.run()
+    if objective_of(h) is None:
+        return None
     out = np.zeros(len(share))
-    out[pick[open_z[pick]]] = 1.0
+    out[cols] = np.round(np.asarray(h.getSolution().col_value)[:n])
     return out
 
 
@@ -99,16 +221,13 @@ def alternate(
     mm: MatrixModel,
     value: np.ndarray,
     reduced_cost: np.ndarray,
-    ccg_of_z: np.ndarray,
-    lead_of_z: np.ndarray,
-    lead_of_w: np.ndarray,
+    shape: Shape,
     seconds: float,
     run: Callable[[Highs, float], None],
 ) -> Alternation:
     """Steps 1-5 on ``h`` (the model as passed, its own bounds and integrality), from the LP
-    solution ``value`` and its reduced costs, for at most ``seconds``. ``ccg_of_z``,
-    ``lead_of_z`` and ``lead_of_w`` give each assignment's CCG and lead and each link's
-    lead; ``run(h, seconds)`` runs HiGHS for that long. ``h`` is left with the model's own
+    solution ``value`` and its reduced costs, for at most ``seconds``; ``run(h, seconds)``
+    runs HiGHS for that long. ``h`` is left with the model's own
     bounds. The best network found is ``network``, whether or not it beats the caller's."""
     lay = mm.layout
     hc = mm.highs_col
@@ -116,14 +235,21 @@ def alternate(
     out = Alternation()
     leads = round_leads(value[lay.U : lay.A], mm.lead_band())
     out.leads = int(leads.sum())
-    open_z = leads[lead_of_z] > 0.5
-    z = round_assignments(value[lay.Z : lay.X], reduced_cost[lay.Z : lay.X], open_z, ccg_of_z)
-    if z.sum() < len(np.unique(ccg_of_z)):
-        return out  # some CCG has no open lead to go to
+    open_z = leads[shape.lead_of_z] > 0.5
+    z = round_assignments(
+        value[lay.Z : lay.X],
+        reduced_cost[lay.Z : lay.X],
+        open_z,
+        shape,
+        leads,
+        ROUNDING_SHARE * seconds,
+    )
+    if z is None:
+        return out
     free_lower, free_upper = mm.col_lower.copy(), mm.col_upper.copy()
     free_upper[lay.U : lay.A] = free_lower[lay.U : lay.A] = leads
     free_upper[lay.Z : lay.X] = np.where(open_z, free_upper[lay.Z : lay.X], 0.0)
-    w_closed = leads[lead_of_w] < 0.5
+    w_closed = leads[shape.lead_of_w] < 0.5
     free_upper[lay.W : lay.Z] = np.where(w_closed, 0.0, free_upper[lay.W : lay.Z])
     first = True
     while out.rounds < MAX_ROUNDS:

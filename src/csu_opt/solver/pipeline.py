@@ -31,6 +31,7 @@ from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import Status
+from csu_opt.solver import alternate
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
@@ -212,7 +213,7 @@ def run_reduction(
         imp=implications(ws.ix, mm),
         ccg_of_z=codes.z_c,
         lead_of_z=codes.z_l,
-        lead_of_w=codes.link_l,
+        shape=alternate.shape_of(ws.ix, mm.demand_scale),
         single_sourcing=ws.ix.single_sourcing,
         on_progress=on_stage,
         floor_bound=max(floors) if floors else None,

@@ -520,15 +520,17 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     imp: Implications | None = None,
     ccg_of_z: np.ndarray | None = None,
     lead_of_z: np.ndarray | None = None,
-    lead_of_w: np.ndarray | None = None,
+    shape: alternate.Shape | None = None,
     single_sourcing: bool = False,
     on_progress: StageReport | None = None,
     floor_bound: float | None = None,
     bound_of: DualBounds | None = None,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
-    ``imp`` (:func:`implications`) strengthens the fixing; with ``ccg_of_z`` (the CCG number
-    of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
+    ``imp`` (:func:`implications`) strengthens the fixing; with ``shape``
+    (:func:`csu_opt.solver.alternate.shape_of`), single-sourced models of ALTERNATE_NNZ
+    nonzeros start the restricted MIPs with alternating fixes; with ``ccg_of_z`` (the CCG
+    number of each assignment column), COLGEN_MIN_Z assignments and COLGEN_MIN_LEADS leads, the LP
     is solved by column generation (:mod:`csu_opt.solver.lp`); with ``lead_of_z`` too and
     ``single_sourcing``, the first restricted MIP keeps each CCG to a few leads.
     ``on_progress(stage, incumbent, bound)`` is called while it works (HiGHS's callbacks).
@@ -645,25 +647,9 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 )
 
             h.cbMipInterrupt.subscribe(on_mip)
-        if (
-            single_sourcing
-            and mm.nnz >= ALTERNATE_NNZ
-            and ccg_of_z is not None
-            and lead_of_z is not None
-            and lead_of_w is not None
-        ):
+        if single_sourcing and mm.nnz >= ALTERNATE_NNZ and shape is not None:
             stage[0] = alternate.STAGE
-            alt = alternate.alternate(
-                h,
-                mm,
-                value,
-                rc,
-                ccg_of_z,
-                lead_of_z,
-                lead_of_w,
-                ALTERNATE_SHARE * budget,
-                _run_for,
-            )
+            alt = alternate.alternate(h, mm, value, rc, shape, ALTERNATE_SHARE * budget, _run_for)
             stage[0] = "restricted MIP"
             red.alternation = alt.record(time.perf_counter() - t1)
             red.interrupted = alt.interrupted
