@@ -57,7 +57,7 @@ def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, 
     wall, summary = cli_solve(path, time_limit, [])
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
-    alt = red.get("alternating_fixes") or {}
+    alt = (red.get("alternating_fixes") or [{}])[-1]
     gap = summary.get("mip_gap")
     return {
         "size": size,

@@ -33,11 +33,18 @@ def _single(name: str, seed: int) -> bool:
 SINGLE = [c for c in CASES if _single(*c)]
 
 
-def test_round_leads_takes_the_halves_within_the_band() -> None:
-    u = np.array([0.9, 0.2, 0.6, 0.5, 0.1])
-    assert list(alternate.round_leads(u, (0.0, 5.0))) == [1, 0, 1, 1, 0]
-    assert list(alternate.round_leads(u, (4.0, 5.0))) == [1, 1, 1, 1, 0]  # the band's minimum
-    assert list(alternate.round_leads(u, (1.0, 2.0))) == [1, 0, 1, 0, 0]  # and its maximum
+def test_round_leads_takes_the_able_halves_up_to_the_band() -> None:
+    u = np.array([0.9, 0.2, 0.6, 0.5, 1.0])
+    able = np.array([True, True, True, True, False])
+    assert list(alternate.round_leads(u, (0.0, 5.0), able)) == [1, 0, 1, 1, 0]
+    assert list(alternate.round_leads(u, (0.0, 2.0), able)) == [1, 0, 1, 0, 0]  # at most 2
+
+
+def test_able_leads_need_capacity_of_their_own() -> None:
+    shape = _shape(cap=[0.0, 5.0], need=[0.0, 1.0], rho=0.2)
+    assert list(alternate.able_leads(shape)) == [False, True]
+    shape = _shape(cap=[0.0, 5.0], need=[0.0, 1.0], rho=0.0)  # no self-delivery, no minimum
+    assert list(alternate.able_leads(shape)) == [True, True]
 
 
 def _shape(
@@ -56,49 +63,64 @@ def _shape(
     )
 
 
-def _round(shape: alternate.Shape, share: list[float], rc: list[float]) -> list[float] | None:
-    got = alternate.round_assignments(
-        np.array(share), np.array(rc), np.ones(len(share), bool), shape, np.ones(2), 10.0
+def _round(
+    shape: alternate.Shape,
+    share: list[float],
+    rc: list[float],
+    fixed: tuple[bool, bool] = (True, True),
+    spare: tuple[bool, bool] = (False, False),
+    band: tuple[float, float] = (0.0, 2.0),
+) -> tuple[list[float], list[float]] | None:
+    got = alternate.round_network(
+        np.array(share), np.array(rc), np.array(fixed), np.array(spare), shape, band, 10.0
     )
-    return None if got is None else list(got)
+    return None if got is None else (list(got[0]), list(got[1]))
 
 
-def test_round_assignments_at_the_lp_prices() -> None:
+def test_round_network_at_the_lp_prices() -> None:
     # CCG 0: equal prices, shares 0.3 / 0.7 -> lead 1; CCG 1: no share, rc 5 / 2 -> lead 1;
     # CCG 2: rc 0 / 1 -> lead 0. Nothing binds (no minimum volume, no self-delivery).
     shape = _shape(cap=[100.0, 100.0], need=[0.0, 0.0], rho=0.0)
     got = _round(shape, [0.3, 0.7, 0.0, 0.0, 1.0, 0.0], [0.0, 0.0, 5.0, 2.0, 0.0, 1.0])
-    assert got == [0, 1, 0, 1, 1, 0]
+    assert got == ([1, 1], [0, 1, 0, 1, 1, 0])
 
 
-def test_round_assignments_gives_a_lead_its_minimum_volume() -> None:
+def test_round_network_gives_a_lead_its_minimum_volume() -> None:
     # Both CCGs (sizes 4 and 3) prefer lead 0 by their shares; lead 1 needs 2 (x 1.1) of its
     # own delivery: it takes CCG 1, whose preference costs least to give up (0.6 - 0.4).
     shape = _shape(cap=[100.0, 100.0], need=[0.0, 2.0], rho=0.0, sizes=(4.0, 3.0))
-    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == [1, 0, 0, 1]
+    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == ([1, 1], [1, 0, 0, 1])
     # needing 5, it takes both (3 or 4 alone is short of 5.5)
     shape = _shape(cap=[100.0, 100.0], need=[0.0, 5.0], rho=0.0, sizes=(4.0, 3.0))
-    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == [0, 1, 0, 1]
+    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == ([1, 1], [0, 1, 0, 1])
 
 
-def test_round_assignments_keeps_a_lead_within_its_self_delivery() -> None:
+def test_round_network_keeps_a_lead_within_its_self_delivery() -> None:
     # Lead 0 can deliver 1 itself; with rho = 0.5 its network holds at most 1 x 0.9 / 0.5 =
     # 1.8: neither CCG (4, 3) fits, so both go to lead 1 against their shares. With a
     # capacity of 2 for lead 0, the CCG of size 3 fits (3 x 0.5 / 0.9 = 1.67 <= 2).
     shape = _shape(cap=[1.0, 100.0], need=[0.0, 0.0], rho=0.5, sizes=(4.0, 3.0))
-    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == [0, 1, 0, 1]
+    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == ([1, 1], [0, 1, 0, 1])
     shape = _shape(cap=[2.0, 100.0], need=[0.0, 0.0], rho=0.5, sizes=(4.0, 3.0))
-    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == [0, 1, 1, 0]
+    assert _round(shape, [0.9, 0.1, 0.6, 0.4], [0.0] * 4) == ([1, 1], [0, 1, 1, 0])
 
 
-def test_round_assignments_only_to_open_leads() -> None:
+def test_round_network_opens_a_spare_lead_for_the_band() -> None:
+    # Lead 0 alone is fixed; the band asks for 2, so the spare lead 1 opens and, needing 2
+    # of its own, takes CCG 1 (the cheaper preference to give up).
+    shape = _shape(cap=[100.0, 100.0], need=[0.0, 2.0], rho=0.0, sizes=(4.0, 3.0))
+    share, rc = [0.9, 0.1, 0.6, 0.4], [0.0] * 4
+    got = _round(shape, share, rc, fixed=(True, False), spare=(False, True), band=(2.0, 2.0))
+    assert got == ([1, 1], [1, 0, 0, 1])
+    # with the band at 1, no spare opens and both CCGs go to lead 0
+    got = _round(shape, share, rc, fixed=(True, False), spare=(False, True), band=(1.0, 2.0))
+    assert got == ([1, 0], [1, 0, 1, 0])
+
+
+def test_round_network_none_when_a_ccg_has_no_lead() -> None:
     shape = _shape(cap=[100.0, 100.0], need=[0.0, 0.0], rho=0.0, sizes=(4.0, 3.0))
-    share, rc = np.array([0.0, 1.0, 0.0, 1.0]), np.zeros(4)
-    only_0 = np.array([True, False, True, False])
-    got = alternate.round_assignments(share, rc, only_0, shape, np.array([1.0, 0.0]), 10.0)
-    assert got is not None and list(got) == [1, 0, 1, 0]  # against their shares
-    none = np.zeros(4, bool)
-    assert alternate.round_assignments(share, rc, none, shape, np.zeros(2), 10.0) is None
+    got = _round(shape, [0.0, 1.0, 0.0, 1.0], [0.0] * 4, fixed=(False, False))
+    assert got is None
 
 
 @functools.cache

@@ -182,7 +182,7 @@ class Reduction:
     proven_out: np.ndarray | None = field(default=None, repr=False)
     proven_bound: float | None = None
     proven_nodes: int = 0  # the nodes HiGHS's proof of that MIP took
-    alternation: dict[str, Any] | None = None  # csu_opt.solver.alternate, when it ran
+    alternation: list[dict[str, Any]] = field(default_factory=list)  # alternate's runs
 
     def gap(self) -> float | None:
         """Relative gap between the incumbent and the LP bound."""
@@ -431,6 +431,30 @@ def _split_then_fix(
     h.changeColsBounds(len(closed), closed, mm.col_lower[structural_zero], np.zeros(len(closed)))
 
 
+def _alternate(
+    red: Reduction,
+    stage: list[str],
+    step: Callable[[float], alternate.Alternation],
+    seconds: float,
+) -> bool:
+    """Run alternating fixes (``step(seconds)``), record it, keep its network when better;
+    True when it found a network at all."""
+    if seconds <= 0:
+        return False
+    t = time.perf_counter()
+    stage[0] = alternate.STAGE
+    alt = step(seconds)
+    stage[0] = "restricted MIP"
+    red.alternation.append(alt.record(time.perf_counter() - t))
+    red.interrupted = alt.interrupted
+    if alt.objective is not None and (
+        red.incumbent_objective is None or alt.objective < red.incumbent_objective - IMPROVE_TOL
+    ):
+        red.incumbent, red.incumbent_objective = alt.network, alt.objective
+        red.incumbent_source = f"restricted MIPs (alternating fixes from the {alt.source})"
+    return alt.network is not None
+
+
 def _full_highs(
     mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
 ) -> Highs:
@@ -647,18 +671,16 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 )
 
             h.cbMipInterrupt.subscribe(on_mip)
+        reserve = 0.0  # for alternating from the restricted MIPs' network, at their end
         if single_sourcing and mm.nnz >= ALTERNATE_NNZ and shape is not None:
-            stage[0] = alternate.STAGE
-            alt = alternate.alternate(h, mm, value, rc, shape, ALTERNATE_SHARE * budget, _run_for)
-            stage[0] = "restricted MIP"
-            red.alternation = alt.record(time.perf_counter() - t1)
-            red.interrupted = alt.interrupted
-            if alt.objective is not None and (
-                red.incumbent_objective is None
-                or alt.objective < red.incumbent_objective - IMPROVE_TOL
+            fit = shape
+            if not _alternate(
+                red,
+                stage,
+                lambda s: alternate.alternate(h, mm, value, rc, fit, s, _run_for),
+                ALTERNATE_SHARE * budget,
             ):
-                red.incumbent, red.incumbent_objective = alt.network, alt.objective
-                red.incumbent_source = "restricted MIPs (alternating fixes)"
+                reserve = ALTERNATE_SHARE * budget
         sz = _outside_incumbent(structural_zero, red)
         h.changeColsBounds(len(sz), hc[sz].astype(np.int32), mm.col_lower[sz], np.zeros(len(sz)))
         z_out = None
@@ -677,12 +699,12 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             if not red.interrupted:
                 _set_start(h, mm, red)
                 spent = time.perf_counter() - t1
-                _run_for(h, (budget / 2 if free_z else budget) - spent)
+                _run_for(h, ((budget - reserve) / 2 if free_z else budget - reserve) - spent)
                 _keep_better(red, h, mm, "restricted MIP (LP's assignments and alternatives)")
                 if not free_z:
                     _keep_proof(red, h, np.concatenate([sz, z_out]))
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], mm.col_upper[z_out])
-        left = budget - (time.perf_counter() - t1)
+        left = budget - reserve - (time.perf_counter() - t1)
         if free_z and not red.interrupted and left > 0 and not red.settled(mip_gap):
             # (b) every assignment free, from the best network so far
             _set_start(h, mm, red)
@@ -691,6 +713,16 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 h.run()
             _keep_better(red, h, mm, "restricted MIP")
             _keep_proof(red, h, sz)
+        base = red.incumbent
+        if reserve and base is not None and not red.interrupted and not red.settled(mip_gap):
+            assert shape is not None
+            fit = shape
+            _alternate(
+                red,
+                stage,
+                lambda s: alternate.alternate_from(h, mm, value, rc, fit, base, s, _run_for),
+                budget - (time.perf_counter() - t1),
+            )
         red.sub_s = time.perf_counter() - t1
 
     # 3. reduced-cost fixing against the incumbent (from the LP's optimum only)
