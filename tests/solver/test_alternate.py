@@ -149,6 +149,7 @@ def _alternate(name: str, seed: int) -> tuple[alternate.Alternation, MatrixModel
     assert np.array_equal(lp.col_lower_, before.col_lower_)
     assert np.array_equal(lp.col_upper_, before.col_upper_)
     assert list(lp.integrality_) == list(before.integrality_)
+    assert h.getOptionValue("mip_heuristic_effort")[1] == pytest.approx(0.05)  # HiGHS's own
     h.setOptionValue("time_limit", 30.0)
     h.run()
     return alt, mm, optimum, float(h.getInfo().objective_function_value)
