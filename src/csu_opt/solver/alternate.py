@@ -52,14 +52,14 @@ ROUND_GAIN = 1e-5
 HEURISTIC_EFFORT = 0.5
 #: Rounds at most (the 200 x 2,000 measurement above gained nothing in its third).
 MAX_ROUNDS = 4
-#: Share of the alternation's time the first structure MIP may use; every later MIP gets an
-#: equal share of what is left.
+#: Share of the alternation's time the first MIP may use; later, each round's first MIP
+#: gets half of what is left and its second the rest.
 FIRST_SHARE = 0.25
-#: The rounding of the assignments (:func:`round_assignments`): each CCG's candidates are
-#: the open leads the LP gives it a share of and its ALTERNATIVES others of least reduced
-#: cost; each lead able to deliver NEED_MARGIN times its minimum volume itself and its
-#: self-delivery share with 1 / MOST_MARGIN to spare; TIE prefers larger LP shares among
-#: equal reduced costs; ROUNDING_SHARE of the time.
+#: The rounding of the assignments (:func:`round_network`): each CCG's candidates are the
+#: open leads the LP gives it a share of and its ALTERNATIVES others of least reduced cost
+#: (and as many among the spare leads); each lead able to deliver NEED_MARGIN times its
+#: minimum volume itself and its self-delivery share with 1 / MOST_MARGIN to spare; TIE
+#: prefers larger LP shares among equal reduced costs; ROUNDING_SHARE of the time.
 ALTERNATIVES = 3
 NEED_MARGIN = 1.1
 MOST_MARGIN = 0.9
