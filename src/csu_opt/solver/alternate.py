@@ -139,7 +139,8 @@ def able_leads(shape: Shape) -> np.ndarray:
 
 def candidates(reduced_cost: np.ndarray, among: np.ndarray, ccg_of_z: np.ndarray) -> np.ndarray:
     """Rank of every assignment column among its CCG's columns with ``among`` true, by
-    reduced cost (0: the cheapest); columns outside ``among`` rank last."""
+    reduced cost (0: the cheapest); columns outside ``among`` rank last (also the
+    restricted MIP's neighbourhood, :func:`csu_opt.solver.reduce._z_outside_neighbourhood`)."""
     score = np.where(among, reduced_cost, np.inf)
     order = np.lexsort((score, ccg_of_z))
     first = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
@@ -198,7 +199,7 @@ def round_network(
     dem = shape.demand[shape.ccg_of_z[cols]]  # (n, S)
     ls = np.arange(k * n_s)  # (pool lead, line) pairs, lead-major
     y0, o0 = n, n + k * n_s  # first y and first o column
-    r_ls, r_cap, r_need, r_self, r_link = nc, nc + k * n_s, nc + 2 * k * n_s, 0, 0
+    r_ls, r_cap, r_need = nc, nc + k * n_s, nc + 2 * k * n_s
     r_self = r_need + k
     r_link = r_self + k
     r_count = r_link + k
@@ -276,15 +277,15 @@ def alternate(
     found is ``network``, whether or not it beats the caller's."""
     lay = mm.layout
     out = Alternation()
-    able = able_leads(shape)
-    fixed = round_leads(value[lay.U : lay.A], mm.lead_band(), able) > 0.5
+    able, band = able_leads(shape), mm.lead_band()
+    fixed = round_leads(value[lay.U : lay.A], band, able) > 0.5
     got = round_network(
         value[lay.Z : lay.X],
         reduced_cost[lay.Z : lay.X],
         fixed,
         able,
         shape,
-        mm.lead_band(),
+        band,
         ROUNDING_SHARE * seconds,
         reduced_cost[lay.U : lay.A],
     )

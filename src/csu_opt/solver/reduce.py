@@ -379,12 +379,8 @@ def _z_outside_neighbourhood(
     lay = mm.layout
     z = lay.Z + np.arange(lay.n_z)
     open_lead = value[lay.U + lead_of_z] > ZERO_TOL
-    score = np.where(open_lead, rc[z], np.inf)
-    order = np.lexsort((score, ccg_of_z))
-    first = np.searchsorted(ccg_of_z[order], ccg_of_z[order], side="left")
-    rank = np.empty(lay.n_z, np.int64)
-    rank[order] = np.arange(lay.n_z) - first
-    keep = (value[z] > ZERO_TOL) | ((rank < Z_ALTERNATIVES) & open_lead)
+    rank = alternate.candidates(rc[z], open_lead, ccg_of_z)  # ranks only among open leads
+    keep = (value[z] > ZERO_TOL) | (rank < Z_ALTERNATIVES)
     return z[~keep]
 
 
