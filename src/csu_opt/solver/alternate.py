@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -75,7 +75,8 @@ STAGE = "restricted MIP, alternating"
 class Shape:
     """What the roundings need beyond the matrix: each assignment column's CCG and lead,
     each link column's lead (positions), each CCG's demand and each lead's capacity by
-    line, each lead's minimum volume v, and the self-delivery share ρ."""
+    line, each lead's minimum volume v, and the self-delivery share ρ; network exchange
+    also each link's provider, each flow's lead and each lead's provider."""
 
     ccg_of_z: np.ndarray
     lead_of_z: np.ndarray
@@ -84,6 +85,11 @@ class Shape:
     cap: np.ndarray  # (leads, lines)
     need: np.ndarray
     rho: float
+    # for network exchange (:mod:`csu_opt.solver.exchange`): each link's provider, each
+    # flow's lead, each lead's provider (positions)
+    prov_of_w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    lead_of_x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prov_of_lead: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
 
 
 def shape_of(ix: ModelIndex, demand_scale: float = 1.0) -> Shape:
@@ -94,7 +100,18 @@ def shape_of(ix: ModelIndex, demand_scale: float = 1.0) -> Shape:
     cap = np.zeros((cd.nP, cd.nS))
     cap[cd.elig_p, cd.elig_s] = ix.eligible["cap"].to_numpy(dtype=float)
     need = ix.providers["v"].to_numpy(dtype=float)[cd.lead_prov]
-    return Shape(cd.z_c, cd.z_l, cd.link_l, demand, cap[cd.lead_prov], need, float(ix.self_share))
+    return Shape(
+        cd.z_c,
+        cd.z_l,
+        cd.link_l,
+        demand,
+        cap[cd.lead_prov],
+        need,
+        float(ix.self_share),
+        cd.link_p,
+        cd.flow_l,
+        cd.lead_prov,
+    )
 
 
 @dataclass
