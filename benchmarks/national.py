@@ -5,8 +5,9 @@ Generates each size (``csu_opt.instance.generate``, seed 0, 5 lines) into a temp
 runs ``csu-opt solve FILE --threads 1 --time-limit T`` as a whole process and prints, from its
 summary.json: the network's cost, the bound and gap, where the bound came from (the aggregate
 relaxation, the Lagrangian bound of the column generation's rounds, the LP relaxation), the
-LP stage's rounds and seconds, the alternating fixes' rounds, network and seconds, the wall
-time and the process's peak memory. Usage::
+LP stage's rounds and seconds, the alternating fixes' rounds, network and seconds, network
+exchange's pairs (tried, improving), network and seconds, the wall time and the process's
+peak memory. Usage::
 
     python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S]
 
@@ -43,6 +44,10 @@ COLUMNS = [
     "alt_rounds",
     "alt_network",
     "alt_s",
+    "ex_pairs",
+    "ex_improved",
+    "ex_network",
+    "ex_s",
     "incumbent_source",
     "wall_s",
     "peak_gb",
@@ -58,6 +63,7 @@ def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, 
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
     alt = (red.get("alternating_fixes") or [{}])[-1]
+    ex = (red.get("network_exchange") or [{}])[-1]
     gap = summary.get("mip_gap")
     return {
         "size": size,
@@ -76,6 +82,10 @@ def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, 
         "alt_rounds": alt.get("rounds"),
         "alt_network": alt.get("network"),
         "alt_s": alt.get("time_s"),
+        "ex_pairs": ex.get("pairs_tried"),
+        "ex_improved": ex.get("pairs_improved"),
+        "ex_network": ex.get("network"),
+        "ex_s": ex.get("time_s"),
         "incumbent_source": red.get("incumbent_source"),
         "wall_s": wall,
         "peak_gb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2,

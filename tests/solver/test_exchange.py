@@ -5,6 +5,7 @@ feasible tiny instances."""
 from __future__ import annotations
 
 import functools
+import time
 from typing import Any
 
 import highspy
@@ -187,3 +188,13 @@ def test_a_stop_in_the_exchange_is_clean(monkeypatch: pytest.MonkeyPatch) -> Non
     assert sol.status in ("feasible", "no_solution")
     if sol.objective is not None:
         assert sol.objective >= 9803.62 - 1e-6
+
+
+def test_exchange_time_takes_the_larger_share_within_the_limit() -> None:
+    now = time.perf_counter()
+    share = reduce.EXCHANGE_MIN_SHARE * 600.0
+    assert reduce._exchange_time(10.0, 600.0, now) == pytest.approx(share, abs=0.5)
+    assert reduce._exchange_time(share + 100.0, 600.0, now) == share + 100.0
+    assert reduce._exchange_time(10.0, None, now) == 10.0
+    late = now - 590.0  # 590 s of a 600 s limit gone: at most the 10 s left
+    assert reduce._exchange_time(100.0, 600.0, late) == pytest.approx(10.0, abs=0.5)

@@ -139,6 +139,12 @@ FREE_Z_MAX = 20_000
 #: thread): from the alternation's 745,887.16, 745,047.18 in 150 s (49 of 63 pairs
 #: improved it); on england-2013 from HiGHS's 60 s network (663,452.93), 660,155.17 in 46 s.
 EXCHANGE_SHARE = 0.25
+#: ... and at least this share of the time limit, should the restricted MIPs' time run out
+#: first. On england-2013 (`--concurrent 2 --time-limit 600`) the restricted MIPs' last
+#: quarter, 30 s, took the network from 661,647.32 to 660,857.05 and ended mid-pass, and
+#: the search after it found nothing better in the remaining 480 s; from HiGHS's 60 s
+#: network a pass gained nothing after 46 s.
+EXCHANGE_MIN_SHARE = 0.1
 SPLIT_ROOM = 0.3
 
 
@@ -494,6 +500,16 @@ def _exchange(
         red.incumbent_source = f"{red.incumbent_source}, then network exchange"
 
 
+def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
+    """Network exchange's seconds: what is ``left`` of the restricted MIPs' time, or
+    EXCHANGE_MIN_SHARE of the time limit if more (it stops by itself once a pass gains
+    nothing), within the time limit's own rest (from ``t0``)."""
+    if not time_limit:
+        return left
+    rest = time_limit - (time.perf_counter() - t0)
+    return min(max(left, EXCHANGE_MIN_SHARE * time_limit), rest)
+
+
 def _full_highs(
     mm: MatrixModel, highs_options: dict[str, Any], should_stop: Callable[[], bool] | None
 ) -> Highs:
@@ -727,7 +743,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         exchanging = shape is not None and mm.layout.n_w > 0
         if exchanging and alternated and not red.interrupted:
             assert shape is not None
-            left = budget - (time.perf_counter() - t1)
+            left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(red, stage, mm, shape, left, ticking_stop, on_progress)
         elif exchanging:
             reserve += EXCHANGE_SHARE * budget
@@ -781,7 +797,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         late = not red.interrupted and not red.settled(mip_gap) and red.proven_out is None
         if exchanging and not alternated and late:  # (not after a proof of the neighbourhood)
             assert shape is not None
-            left = budget - (time.perf_counter() - t1)
+            left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(red, stage, mm, shape, left, ticking_stop, on_progress)
         red.sub_s = time.perf_counter() - t1
 
