@@ -111,12 +111,12 @@ ASCENT_MAX_S = 120.0
 ASCENT_STAGE = "Lagrangian bound"
 #: Under single sourcing on models of this many nonzeros, before the first restricted MIP:
 #: the same neighbourhood with split demand allowed (z continuous; SPLIT_SHARE of the
-#: restricted MIPs' time), then its network structure (u, a, w) fixed with whole assignments
-#: (at most FIX_SHARE). Measured on a generated 200 x 2,000 x 5 (issue 19): whole links, not
-#: whole assignments, make the LP gap (the neighbourhood with z continuous reaches a bound of
-#: 747,949 in 60 s, with w continuous 744,362, LP 744,307); split-then-fix gave 750,015.92 in
-#: 61 s where the neighbourhood MIP with whole assignments had 751,894.59 at 60 s and
-#: 751,313.95 at 240 s.
+#: restricted MIPs' time left after the alternation and the exchange's reserve), then its
+#: network structure (u, a, w) fixed with whole assignments (at most FIX_SHARE). Measured
+#: on a generated 200 x 2,000 x 5 (issue 19): whole links, not whole assignments, make the
+#: LP gap (the neighbourhood with z continuous reaches a bound of 747,949 in 60 s, with w
+#: continuous 744,362, LP 744,307); split-then-fix gave 750,015.92 in 61 s where the
+#: neighbourhood MIP with whole assignments had 751,894.59 at 60 s and 751,313.95 at 240 s.
 SPLIT_FIRST_NNZ = LARGE_NNZ
 #: Under single sourcing on models of this many nonzeros, the restricted MIPs start with
 #: alternating fixes (:mod:`csu_opt.solver.alternate`) for ALTERNATE_SHARE of their time.
@@ -134,18 +134,19 @@ FREE_Z_MAX = 20_000
 #: Network exchange (:mod:`csu_opt.solver.exchange`) on models with partner links: after
 #: the alternating fixes it gets the rest of the restricted MIPs' time (it stops once a pass
 #: over the pairs gains nothing), and the restricted MIPs run in what it leaves; elsewhere
-#: it runs last, in at least EXCHANGE_SHARE of that time. Relax and fix starts only with
-#: more than SPLIT_ROOM of it left. Measured on a generated 200 x 2,000 x 5 (seed 0, one
-#: thread): from the alternation's 745,887.16, 745,047.18 in 150 s (49 of 63 pairs
-#: improved it); on england-2013 from HiGHS's 60 s network (663,452.93), 660,155.17 in 46 s.
-EXCHANGE_SHARE = 0.25
+#: it runs last, in at least EXCHANGE_SHARE of that time (and then, when the rounding gave
+#: no network, the alternation from the restricted MIPs' network gets FALLBACK_SHARE before
+#: it). Relax and fix takes its shares of what the steps before it leave. Measured on a
+#: generated 200 x 2,000 x 5 (seed 0, one thread): from the alternation's 745,887.16,
+#: 745,047.18 in 150 s (49 of 63 pairs improved it); on england-2013 from HiGHS's 60 s
+#: network (663,452.93), 660,155.17 in 46 s. On seed 1 (the rounding gives no network), with
+#: a quarter of the time the exchange improved on all 18 pairs it tried before its time ran
+#: out (760,036.74 to 759,002.68 in 90 s): hence half.
+EXCHANGE_SHARE = 0.5
+FALLBACK_SHARE = 0.25
 #: ... and at least this share of the time limit, should the restricted MIPs' time run out
-#: first. On england-2013 (`--concurrent 2 --time-limit 600`) the restricted MIPs' last
-#: quarter, 30 s, took the network from 661,647.32 to 660,857.05 and ended mid-pass, and
-#: the search after it found nothing better in the remaining 480 s; from HiGHS's 60 s
-#: network a pass gained nothing after 46 s.
+#: first (it ends sooner when a pass gains nothing: on england-2013, 4 passes in 25 s).
 EXCHANGE_MIN_SHARE = 0.1
-SPLIT_ROOM = 0.3
 
 
 @dataclass(frozen=True)
@@ -739,7 +740,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 ALTERNATE_SHARE * budget,
             )
             if not alternated:
-                reserve = ALTERNATE_SHARE * budget
+                reserve = FALLBACK_SHARE * budget
         exchanging = shape is not None and mm.layout.n_w > 0
         if exchanging and alternated and not red.interrupted:
             assert shape is not None
@@ -761,8 +762,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
             cols = hc[z_out].astype(np.int32)
             h.changeColsBounds(len(cols), cols, mm.col_lower[z_out], np.zeros(len(cols)))
             room = budget - reserve - (time.perf_counter() - t1)
-            if mm.nnz >= SPLIT_FIRST_NNZ and not red.interrupted and room > SPLIT_ROOM * budget:
-                _split_then_fix(h, mm, red, sz, budget, stage)
+            if mm.nnz >= SPLIT_FIRST_NNZ and not red.interrupted and room > 0:
+                _split_then_fix(h, mm, red, sz, room, stage)
             spent = time.perf_counter() - t1
             room = ((budget - reserve) / 2 if free_z else budget - reserve) - spent
             if not red.interrupted and room > 0:
