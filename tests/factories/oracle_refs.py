@@ -140,6 +140,25 @@ def cut_case(seed: int) -> tuple[Instance, OracleResult | None]:
     return case("cuts", seed)
 
 
+def solved_to_the_oracle(name: str, seed: int) -> tuple[Any, float]:
+    """Solve the case with the root reduction on (matrix backend, gap 1e-9, 60 s), assert it
+    proves the oracle's optimum, and return the solution and that optimum."""
+    import pytest
+
+    from csu_opt.solver.options import SolveOptions
+    from csu_opt.solver.solve import solve
+    from factories.rules import REL
+
+    inst, ref = case(name, seed)
+    assert ref is not None
+    sol = solve(
+        inst, SolveOptions(mip_gap=1e-9, time_limit=60, backend="matrix", root_reduction=True)
+    )
+    assert sol.status == "optimal", sol.message
+    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    return sol, ref.objective
+
+
 def write(ref_set: RefSet) -> None:
     cases = {str(seed): compute(ref_set, seed) for seed in ref_set.seeds}
     REFS.mkdir(parents=True, exist_ok=True)

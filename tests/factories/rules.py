@@ -473,3 +473,23 @@ def big_instance(seed: int = 7) -> Instance:
         settings={"lead_providers": {"min": 3, "max": 8}, "single_sourcing": True},
         name="big",
     )
+
+
+def solve_big_until(stop: Callable[[list[Any]], bool]) -> tuple[list[Any], Any]:
+    """Solve big_instance() with the root reduction (matrix backend, 1 thread, gap 1e-9, no
+    greedy start), stopping once ``stop(progress lines so far)``; return the lines and the
+    solution."""
+    from csu_opt.solver.options import Progress, SolveOptions
+    from csu_opt.solver.solve import solve
+
+    seen: list[Progress] = []
+    opts = SolveOptions(
+        backend="matrix",
+        mip_gap=1e-9,
+        threads=1,
+        start_heuristic=False,
+        root_reduction=True,
+        on_progress=seen.append,
+        should_stop=lambda: stop(seen),
+    )
+    return seen, solve(big_instance(), opts)

@@ -15,10 +15,9 @@ from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.solver import alternate, reduce
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
-from csu_opt.solver.options import Progress, SolveOptions
-from csu_opt.solver.solve import solve
+from csu_opt.solver.options import Progress
 from factories.cuts import CUT_SEEDS
-from factories.oracle_refs import case, shared_case
+from factories.oracle_refs import shared_case, solved_to_the_oracle
 from factories.rules import RANDOM_SEEDS, REL
 
 TOL = 1e-6
@@ -194,29 +193,13 @@ def test_reduction_with_alternation_keeps_the_optimum(
     name: str, seed: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(reduce, "ALTERNATE_NNZ", 0)
-    inst, ref = case(name, seed)
-    assert ref is not None
-    sol = solve(
-        inst, SolveOptions(mip_gap=1e-9, time_limit=60, backend="matrix", root_reduction=True)
-    )
-    assert sol.status == "optimal", sol.message
-    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    solved_to_the_oracle(name, seed)
 
 
 def _big(stop: bool) -> tuple[list[Progress], Any]:
-    from factories.rules import big_instance
+    from factories.rules import solve_big_until
 
-    seen: list[Progress] = []
-    opts = SolveOptions(
-        backend="matrix",
-        mip_gap=1e-9,
-        threads=1,
-        start_heuristic=False,
-        root_reduction=True,
-        on_progress=seen.append,
-        should_stop=lambda: stop and any(p.stage == alternate.STAGE for p in seen),
-    )
-    return seen, solve(big_instance(), opts)
+    return solve_big_until(lambda seen: stop and any(p.stage == alternate.STAGE for p in seen))
 
 
 def test_alternation_on_a_larger_case_keeps_the_optimum(monkeypatch: pytest.MonkeyPatch) -> None:

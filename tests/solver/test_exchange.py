@@ -17,10 +17,8 @@ from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.solver import alternate, exchange, reduce
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
-from csu_opt.solver.options import Progress, SolveOptions
-from csu_opt.solver.solve import solve
 from factories.cuts import CUT_SEEDS
-from factories.oracle_refs import case, shared_case
+from factories.oracle_refs import shared_case, solved_to_the_oracle
 from factories.rules import RANDOM_SEEDS, REL
 
 TOL = 1e-6
@@ -149,19 +147,13 @@ def test_reduction_with_exchange_keeps_the_optimum(
     """The root reduction with alternation and exchange forced on still proves the
     oracle's optimum."""
     monkeypatch.setattr(reduce, "ALTERNATE_NNZ", 0)
-    inst, ref = case(name, seed)
-    assert ref is not None
-    sol = solve(
-        inst, SolveOptions(mip_gap=1e-9, time_limit=60, backend="matrix", root_reduction=True)
-    )
-    assert sol.status == "optimal", sol.message
-    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
+    solved_to_the_oracle(name, seed)
 
 
 def test_a_stop_in_the_exchange_is_clean(monkeypatch: pytest.MonkeyPatch) -> None:
     """Stopped inside a pair's sub-MIP, the solve ends there, interrupted, with at most a
     checked network (test_rules.big_instance, optimum 9,803.62)."""
-    from factories.rules import big_instance
+    from factories.rules import solve_big_until
 
     monkeypatch.setattr(reduce, "ALTERNATE_NNZ", 0)
     entered: list[bool] = []
@@ -172,17 +164,7 @@ def test_a_stop_in_the_exchange_is_clean(monkeypatch: pytest.MonkeyPatch) -> Non
         return inner(*args, **kwargs)
 
     monkeypatch.setattr(exchange, "solve_free", spy)
-    seen: list[Progress] = []
-    opts = SolveOptions(
-        backend="matrix",
-        mip_gap=1e-9,
-        threads=1,
-        start_heuristic=False,
-        root_reduction=True,
-        on_progress=seen.append,
-        should_stop=lambda: bool(entered),
-    )
-    sol = solve(big_instance(), opts)
+    _, sol = solve_big_until(lambda _seen: bool(entered))
     assert entered
     assert "interrupt" in sol.message and "during the root reduction" in sol.message
     assert sol.status in ("feasible", "no_solution")

@@ -29,11 +29,9 @@ from csu_opt.solver.lagrange import (
     signed,
 )
 from csu_opt.solver.lp import BOUND_CLOSE, network_lp
-from csu_opt.solver.options import SolveOptions
-from csu_opt.solver.solve import solve
 from factories.cuts import CUT_SEEDS
-from factories.oracle_refs import case, shared_case
-from factories.rules import RANDOM_SEEDS, REL
+from factories.oracle_refs import shared_case, solved_to_the_oracle
+from factories.rules import RANDOM_SEEDS
 
 TOL = 1e-6
 CASES = [("cuts", s) for s in CUT_SEEDS] + [("rules-random", s) for s in RANDOM_SEEDS]
@@ -177,14 +175,8 @@ def solved_on_the_network_path(
     return the reduction's record and that optimum."""
     monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
     monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
-    inst, ref = case(name, seed)
-    assert ref is not None
-    sol = solve(
-        inst, SolveOptions(mip_gap=1e-9, time_limit=60, backend="matrix", root_reduction=True)
-    )
-    assert sol.status == "optimal", sol.message
-    assert sol.objective == pytest.approx(ref.objective, rel=REL, abs=REL)
-    return sol.solver["reduction"], ref.objective
+    sol, optimum = solved_to_the_oracle(name, seed)
+    return sol.solver["reduction"], optimum
 
 
 @pytest.mark.parametrize(("name", "seed"), FEASIBLE[::3])

@@ -20,7 +20,7 @@ from csu_opt.model.blocks import MatrixModel
 from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.solver.highs import pass_to_highs
-from csu_opt.solver.options import Progress, SolveOptions
+from csu_opt.solver.options import SolveOptions
 from csu_opt.solver.reduce import implications, root_reduction
 from csu_opt.solver.solve import solve
 from factories.benchmarks import close_to_published, published_cases
@@ -144,20 +144,12 @@ def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
     # test_rules.big_instance: the restricted MIP finds 9,831.77 and fixes 5 binaries to 1
     # (threshold 9,872.08); HiGHS is then stopped before its root: the bound reported must
     # be the LP bound, not the fixings' threshold (which is above the incumbent)
-    from factories.rules import big_instance
+    from factories.rules import solve_big_until
 
-    seen: list[Progress] = []
-    opts = SolveOptions(
-        backend="matrix",
-        mip_gap=1e-9,
-        threads=1,
-        start_heuristic=False,
-        root_reduction=True,
-        on_progress=seen.append,
-        # the reduction reports its stages too; stop once HiGHS's own search has reported
-        should_stop=lambda: sum(p.stage == "branch-and-bound" for p in seen) >= 3,
+    # the reduction reports its stages too; stop once HiGHS's own search has reported
+    _, sol = solve_big_until(
+        lambda lines: sum(p.stage == "branch-and-bound" for p in lines) >= 3
     )
-    sol = solve(big_instance(), opts)
     assert sol.status == "feasible" and "interrupt" in sol.message
     red = sol.solver["reduction"]
     assert sol.best_bound == pytest.approx(red["lp_bound"])
