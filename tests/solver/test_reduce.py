@@ -147,9 +147,7 @@ def test_interrupted_reduced_solve_keeps_a_valid_bound() -> None:
     from factories.rules import solve_big_until
 
     # the reduction reports its stages too; stop once HiGHS's own search has reported
-    _, sol = solve_big_until(
-        lambda lines: sum(p.stage == "branch-and-bound" for p in lines) >= 3
-    )
+    _, sol = solve_big_until(lambda lines: sum(p.stage == "branch-and-bound" for p in lines) >= 3)
     assert sol.status == "feasible" and "interrupt" in sol.message
     red = sol.solver["reduction"]
     assert sol.best_bound == pytest.approx(red["lp_bound"])
