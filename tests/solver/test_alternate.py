@@ -59,6 +59,9 @@ def _shape(
         cap=np.array(cap)[:, None],
         need=np.array(need),
         rho=rho,
+        prov_of_w=np.zeros(0, np.int64),
+        lead_of_x=np.zeros(0, np.int64),
+        prov_of_lead=np.arange(2),
     )
 
 

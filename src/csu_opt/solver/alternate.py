@@ -33,7 +33,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -85,11 +85,9 @@ class Shape:
     cap: np.ndarray  # (leads, lines)
     need: np.ndarray
     rho: float
-    # for network exchange (:mod:`csu_opt.solver.exchange`): each link's provider, each
-    # flow's lead, each lead's provider (positions)
-    prov_of_w: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    lead_of_x: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
-    prov_of_lead: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
+    prov_of_w: np.ndarray  # network exchange (csu_opt.solver.exchange) from here on
+    lead_of_x: np.ndarray
+    prov_of_lead: np.ndarray
 
 
 def shape_of(ix: ModelIndex, demand_scale: float = 1.0) -> Shape:

@@ -36,7 +36,7 @@ import numpy as np
 
 from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel
-from csu_opt.solver.alternate import Shape
+from csu_opt.solver.alternate import Shape, candidates
 from csu_opt.solver.highs import is_interrupted, objective_of, quiet_highs
 from csu_opt.solver.tolerances import HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
@@ -144,12 +144,9 @@ def solve_free(
 
 def _lead_now(shape: Shape, z: np.ndarray) -> np.ndarray:
     """Each CCG's lead: the one with its largest share (-1: none)."""
-    n_c = int(shape.ccg_of_z.max()) + 1 if len(shape.ccg_of_z) else 0
-    now = np.full(n_c, -1)
-    cols = np.flatnonzero(z > ZERO_TOL)
-    order = cols[np.lexsort((-z[cols], shape.ccg_of_z[cols]))]
-    first = order[np.r_[True, np.diff(shape.ccg_of_z[order]) != 0]] if len(order) else order
-    now[shape.ccg_of_z[first]] = shape.lead_of_z[first]
+    now = np.full(int(shape.ccg_of_z.max()) + 1 if len(shape.ccg_of_z) else 0, -1)
+    largest = np.flatnonzero(candidates(-z, z > ZERO_TOL, shape.ccg_of_z) == 0)
+    now[shape.ccg_of_z[largest]] = shape.lead_of_z[largest]
     return now
 
 
@@ -160,16 +157,12 @@ def related_pairs(mm: MatrixModel, shape: Shape, network: np.ndarray) -> list[tu
     lay = mm.layout
     leads = network[lay.U : lay.A] > 0.5
     now = _lead_now(shape, network[lay.Z : lay.X])
-    n_l = len(leads)
-    other = leads[shape.lead_of_z] & (shape.lead_of_z != now[shape.ccg_of_z])
-    cols = np.flatnonzero(other & (now[shape.ccg_of_z] >= 0))
-    if len(cols) == 0:
-        return []
-    cost = mm.col_cost[lay.Z + cols]
-    order = cols[np.lexsort((cost, shape.ccg_of_z[cols]))]
-    first = order[np.r_[True, np.diff(shape.ccg_of_z[order]) != 0]]  # each CCG's cheapest
-    a, b = now[shape.ccg_of_z[first]], shape.lead_of_z[first]
-    score = np.zeros((n_l, n_l), np.int64)
+    mine = now[shape.ccg_of_z]
+    other = leads[shape.lead_of_z] & (shape.lead_of_z != mine) & (mine >= 0)
+    cost = mm.col_cost[lay.Z : lay.X]
+    first = np.flatnonzero(candidates(cost, other, shape.ccg_of_z) == 0)  # each CCG's cheapest
+    a, b = mine[first], shape.lead_of_z[first]
+    score = np.zeros((len(leads), len(leads)), np.int64)
     np.add.at(score, (np.minimum(a, b), np.maximum(a, b)), 1)
     i, j = np.nonzero(score)
     rank = np.argsort(-score[i, j], kind="stable")
@@ -234,13 +227,14 @@ def exchange(
             got, out.interrupted = solve_free(
                 mm, cuts, out.network, free, min(PAIR_SECONDS, left), act, should_stop
             )
-            if got is not None and mm.cost(got) < out.objective - IMPROVE_TOL:
-                out.network, out.objective = got, mm.cost(got)
+            cost = np.inf if got is None else mm.cost(got)
+            if got is not None and cost < out.objective - IMPROVE_TOL:
+                out.network, out.objective = got, cost
                 act = cuts.by_row @ got
                 out.improved += 1
                 gained = True
                 if on_better is not None:
-                    on_better(out.objective)
+                    on_better(cost)
             if out.interrupted:
                 break
     return out
