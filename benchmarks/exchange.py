@@ -60,10 +60,13 @@ def main() -> None:
     t = time.perf_counter()
     out = exchange.exchange(mm, alternate.shape_of(ix, mm.demand_scale), start, args.seconds)
     seconds = time.perf_counter() - t
-    print("\n| start | after | pairs tried | improving | passes | seconds | violation |")
+    kinds = "/".join(exchange.KINDS)
+    print(f"\n| start | after | tried ({kinds}) | improving | passes | seconds | violation |")
     print("|---:|---:|---:|---:|---:|---:|---:|")
     print(
-        f"| {mm.cost(start):,.2f} | {out.objective:,.2f} | {out.tried} | {out.improved} "
+        f"| {mm.cost(start):,.2f} | {out.objective:,.2f} "
+        f"| {'/'.join(str(out.tried[k]) for k in exchange.KINDS)} "
+        f"| {'/'.join(str(out.improved[k]) for k in exchange.KINDS)} "
         f"| {out.passes} | {seconds:.1f} | {mm.violation(out.network):.1e} |"
     )
 

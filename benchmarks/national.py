@@ -6,8 +6,8 @@ runs ``csu-opt solve FILE --threads 1 --time-limit T`` as a whole process and pr
 summary.json: the network's cost, the bound and gap, where the bound came from (the aggregate
 relaxation, the Lagrangian bound of the column generation's rounds, the LP relaxation), the
 LP stage's rounds and seconds, the alternating fixes' rounds, network and seconds, network
-exchange's pairs (tried, improving), network and seconds, the wall time and the process's
-peak memory. Usage::
+exchange's moves (tried, improving: pairs/openings/triples), network and seconds, the wall
+time and the process's peak memory. Usage::
 
     python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S]
 
@@ -26,6 +26,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import cli_solve, write_csv
+from csu_opt.solver.exchange import KINDS
 
 COLUMNS = [
     "size",
@@ -44,7 +45,7 @@ COLUMNS = [
     "alt_rounds",
     "alt_network",
     "alt_s",
-    "ex_pairs",
+    "ex_tried",
     "ex_improved",
     "ex_network",
     "ex_s",
@@ -82,8 +83,8 @@ def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, 
         "alt_rounds": alt.get("rounds"),
         "alt_network": alt.get("network"),
         "alt_s": alt.get("time_s"),
-        "ex_pairs": ex.get("pairs_tried"),
-        "ex_improved": ex.get("pairs_improved"),
+        "ex_tried": "/".join(str(ex.get(f"{k}_tried", "-")) for k in KINDS),
+        "ex_improved": "/".join(str(ex.get(f"{k}_improved", "-")) for k in KINDS),
         "ex_network": ex.get("network"),
         "ex_s": ex.get("time_s"),
         "incumbent_source": red.get("incumbent_source"),
