@@ -287,3 +287,46 @@ def test_the_exchange_ends_at_a_network_that_is_enough() -> None:
         assert got.objective >= full.objective - TOL
         checked += 1
     assert checked >= 40
+
+
+@pytest.mark.parametrize(("name", "seed"), FEASIBLE[::4])
+def test_solve_free_stops_within_its_absolute_gap(name: str, seed: int) -> None:
+    """With every column free and an absolute gap of 1% of the optimum, the network
+    returned lies between the oracle's optimum and the optimum plus that gap."""
+    mm, _, optimum, first = _first(name, seed)
+    cuts = exchange.cuts_of(mm)
+    every = np.arange(mm.n_cols)
+    gap = 0.01 * max(1.0, abs(optimum))
+    got, _ = exchange.solve_free(mm, cuts, first, every, 30.0, cuts.by_row @ first, abs_gap=gap)
+    best = first if got is None else got
+    assert mm.violation(best) <= TOL * max(1.0, abs(optimum))
+    assert optimum - TOL <= mm.cost(best) <= optimum + gap + TOL
+
+
+def test_the_exchange_is_coarse_until_the_pairs_converge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Its sub-MIPs get the absolute gap PAIR_ABS_GAP of the start's cost until a pass of
+    pairs first gains nothing, and HiGHS's own gap after (openings and triples always)."""
+    gaps: list[tuple[int, float]] = []
+    inner = exchange.solve_free
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        gaps.append((len(args[3]), args[7]))
+        return inner(*args, **kwargs)
+
+    monkeypatch.setattr(exchange, "solve_free", spy)
+    fine_seen = 0
+    for c in FEASIBLE:
+        mm, shape, _, _ = _first(*c)
+        first = _dearest(*c)
+        gaps.clear()
+        got = exchange.exchange(mm, shape, first, 30.0)
+        coarse = exchange.PAIR_ABS_GAP * abs(mm.cost(first))
+        values = [g for _, g in gaps]
+        assert values == sorted(values, reverse=True)  # coarse first, then fine
+        assert set(values) <= {coarse, 0.0}
+        later = got.tried["openings"] + got.tried["triples"]
+        assert values.count(0.0) >= later
+        fine_seen += later > 0
+    assert fine_seen >= 40
