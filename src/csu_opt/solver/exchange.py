@@ -54,7 +54,7 @@ PAIR_GAP = 1e-6
 #: ... and their absolute gap, as a share of the whole network's cost (a sub-MIP's own cost
 #: is a small part of it, so its relative gap alone asks for a far finer proof than the
 #: whole needs). Measured from the alternation's network on a generated 200 x 2,000 (seed
-#: 1, 784,735.38; one thread, 150 s, four runs at once two by two): relative gap alone
+#: 1, 784,735.38; one thread, 150 s, runs two at a time): relative gap alone
 #: 772,889.11 (77 pairs); absolute 1e-6 of the cost 772,625.49 (90); 1e-5 772,241.65 (247);
 #: 1e-4 772,575.16 (237 pairs, then openings and triples: too coarse). On england-2013, whose
 #: triples gain a few pounds at a time, 1e-5 throughout lost half of them (from 660,908.49
