@@ -182,29 +182,45 @@ def _lead_now(shape: Shape, z: np.ndarray) -> np.ndarray:
     return now
 
 
-def _relations(mm: MatrixModel, shape: Shape, network: np.ndarray) -> np.ndarray:
-    """How related two open leads are (symmetric, by lead position): the number of CCGs of
-    either whose cheapest other open lead (by assignment cost t[l,c]) is the other."""
+def _cheapest_other(
+    mm: MatrixModel, shape: Shape, network: np.ndarray, open_only: bool
+) -> np.ndarray:
+    """How many CCGs of each lead (rows, by the lead of its largest share) have each other
+    lead (columns) as their cheapest alternative by assignment cost t[l,c]: among the open
+    leads (``open_only``) or among all."""
     lay = mm.layout
     leads = network[lay.U : lay.A] > 0.5
     now = _lead_now(shape, network[lay.Z : lay.X])
     mine = now[shape.ccg_of_z]
-    other = leads[shape.lead_of_z] & (shape.lead_of_z != mine) & (mine >= 0)
+    other = (shape.lead_of_z != mine) & (mine >= 0)
+    if open_only:
+        other &= leads[shape.lead_of_z]
     cost = mm.col_cost[lay.Z : lay.X]
     first = np.flatnonzero(candidates(cost, other, shape.ccg_of_z) == 0)  # each CCG's cheapest
-    a, b = mine[first], shape.lead_of_z[first]
     score = np.zeros((len(leads), len(leads)), np.int64)
-    np.add.at(score, (a, b), 1)
+    np.add.at(score, (mine[first], shape.lead_of_z[first]), 1)
+    return score
+
+
+def _ranked(score: np.ndarray) -> list[tuple[int, int]]:
+    """The (row, column) positions of ``score``'s positive entries, largest first (ties in
+    row-major order)."""
+    i, j = np.nonzero(score)
+    rank = np.argsort(-score[i, j], kind="stable")
+    return [(int(i[k]), int(j[k])) for k in rank]
+
+
+def _relations(mm: MatrixModel, shape: Shape, network: np.ndarray) -> np.ndarray:
+    """How related two open leads are (symmetric, by lead position): the number of CCGs of
+    either whose cheapest other open lead (by assignment cost t[l,c]) is the other."""
+    score = _cheapest_other(mm, shape, network, open_only=True)
     return score + score.T
 
 
 def related_pairs(mm: MatrixModel, shape: Shape, network: np.ndarray) -> list[tuple[int, int]]:
     """Pairs of open leads (positions), most related first (:func:`_relations`); pairs
     with no relation are left out."""
-    score = np.triu(_relations(mm, shape, network))
-    i, j = np.nonzero(score)
-    rank = np.argsort(-score[i, j], kind="stable")
-    return [(int(i[k]), int(j[k])) for k in rank]
+    return _ranked(np.triu(_relations(mm, shape, network)))
 
 
 def openings(mm: MatrixModel, shape: Shape, network: np.ndarray) -> list[tuple[int, int]]:
@@ -212,27 +228,17 @@ def openings(mm: MatrixModel, shape: Shape, network: np.ndarray) -> list[tuple[i
     of the open lead's CCGs whose cheapest other lead, open or not (by t[l,c]), is the
     closed one; pairs with none are left out. Freed together, the closed lead may open
     beside the open one or in its place."""
-    lay = mm.layout
-    leads = network[lay.U : lay.A] > 0.5
-    now = _lead_now(shape, network[lay.Z : lay.X])
-    mine = now[shape.ccg_of_z]
-    other = (shape.lead_of_z != mine) & (mine >= 0)
-    cost = mm.col_cost[lay.Z : lay.X]
-    first = np.flatnonzero(candidates(cost, other, shape.ccg_of_z) == 0)
-    first = first[~leads[shape.lead_of_z[first]]]  # those whose cheapest other is closed
-    score = np.zeros((len(leads), len(leads)), np.int64)
-    np.add.at(score, (mine[first], shape.lead_of_z[first]), 1)
-    i, j = np.nonzero(score)
-    rank = np.argsort(-score[i, j], kind="stable")
-    return [(int(i[k]), int(j[k])) for k in rank]
+    score = _cheapest_other(mm, shape, network, open_only=False)
+    score[:, network[mm.layout.U : mm.layout.A] > 0.5] = 0  # the closed ones only
+    return _ranked(score)
 
 
 def related_triples(
-    mm: MatrixModel, shape: Shape, network: np.ndarray
+    mm: MatrixModel, shape: Shape, network: np.ndarray, limit: int | None = None
 ) -> list[tuple[int, int, int]]:
     """Triples of open leads (positions, each sorted, each once): every related pair
     (:func:`related_pairs`, in its order) with each other open lead, the most related to
-    either of the pair first."""
+    either of the pair first; the first ``limit`` of them (None: all)."""
     score = _relations(mm, shape, network)
     lay = mm.layout
     open_leads = np.flatnonzero(network[lay.U : lay.A] > 0.5)
@@ -246,6 +252,8 @@ def related_triples(
             if (x, y, w) not in seen:
                 seen.add((x, y, w))
                 out.append((x, y, w))
+        if limit is not None and len(out) >= limit:
+            return out[:limit]
     return out
 
 
@@ -253,10 +261,9 @@ def pair_columns(
     mm: MatrixModel, shape: Shape, network: np.ndarray, pair: tuple[int, ...]
 ) -> np.ndarray:
     """The free columns (layout positions) of ``pair`` (two leads or three, open or
-    closed): assignments
-    to any of its leads of CCGs now with any, links and flows of its networks, and a[p] of
-    every provider with no role outside it (not an open lead, no link to another
-    network)."""
+    closed): assignments to any of its leads of CCGs now with any, links and flows of its
+    networks, and a[p] of every provider with no role outside it (not an open lead, no link
+    to another network)."""
     lay = mm.layout
     in_pair = np.zeros(lay.n_u, bool)
     in_pair[list(pair)] = True
@@ -286,7 +293,7 @@ def groups_of(
         return list(related_pairs(mm, shape, network)[:PAIRS_PER_PASS])
     if kind == "openings":
         return list(openings(mm, shape, network)[:PAIRS_PER_PASS])
-    return list(related_triples(mm, shape, network)[:TRIPLES_PER_PASS])
+    return list(related_triples(mm, shape, network, TRIPLES_PER_PASS))
 
 
 def exchange(
@@ -302,10 +309,10 @@ def exchange(
     passes over the groups of each kind of move (:func:`groups_of`), each group's sub-MIP
     (:func:`solve_free`) for at most PAIR_SECONDS (TRIPLE_SECONDS for triples), to within
     PAIR_ABS_GAP of the start's cost until a pass of pairs first gains nothing, and to
-    PAIR_GAP alone after; a pass
-    that improves goes back to the pairs, one that does not goes on to the next kind, and
-    after the last kind the exchange ends; so does a network whose cost is ``enough`` (say,
-    within the gap of a bound). ``on_better(cost)`` is called at each better network."""
+    PAIR_GAP alone after; a pass that improves goes back to the pairs, one that does not
+    goes on to the next kind, and after the last kind the exchange ends; so does a network
+    whose cost is ``enough`` (say, within the gap of a bound). ``on_better(cost)`` is called
+    at each better network."""
     t0 = time.perf_counter()
     cuts = cuts_of(mm)
     out = Exchange(network=network.copy(), objective=mm.cost(network))

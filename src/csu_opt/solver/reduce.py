@@ -132,8 +132,8 @@ FIX_SHARE = 1 / 6
 #: in the root. (Split demand: always, its assignments are continuous.)
 FREE_Z_MAX = 20_000
 #: Network exchange (:mod:`csu_opt.solver.exchange`) on models with partner links: after
-#: the alternating fixes it gets the rest of the restricted MIPs' time (it stops once a pass
-#: over the pairs gains nothing), and the restricted MIPs run in what it leaves; elsewhere
+#: the alternating fixes it gets the rest of the restricted MIPs' time (it stops once no
+#: kind of move gains), and the restricted MIPs run in what it leaves; elsewhere
 #: it runs last, in at least EXCHANGE_SHARE of that time (and then, when the rounding gave
 #: no network, the alternation from the restricted MIPs' network gets FALLBACK_SHARE before
 #: it). Relax and fix takes its shares of what the steps before it leave. Measured on a
@@ -500,8 +500,7 @@ def _exchange(
 
     def better(cost: float) -> None:
         best[0] = cost
-        if on_progress is not None:
-            on_progress(exchange.STAGE, cost, red.lower_bound)
+        ticking()  # (a stop asked for is seen at the next sub-MIP)
 
     def enough(cost: float) -> bool:
         return within_gap(cost, red.lower_bound, mip_gap)
@@ -518,8 +517,8 @@ def _exchange(
 
 def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
     """Network exchange's seconds: what is ``left`` of the restricted MIPs' time, or
-    EXCHANGE_MIN_SHARE of the time limit if more (it stops by itself once a pass gains
-    nothing), within the time limit's own rest (from ``t0``)."""
+    EXCHANGE_MIN_SHARE of the time limit if more (it stops by itself once no kind of move
+    gains), within the time limit's own rest (from ``t0``)."""
     if not time_limit:
         return left
     rest = time_limit - (time.perf_counter() - t0)
