@@ -9,7 +9,11 @@ LP stage's rounds and seconds, the alternating fixes' rounds, network and second
 exchange's moves (tried, improving: pairs/openings/triples), network and seconds, the wall
 time and the process's peak memory. Usage::
 
-    python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S]
+    python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S] \
+        [--concurrent N]
+
+``--concurrent N`` passes ``--concurrent N`` to the solve (N searches after the root
+reduction, and network exchange's sub-MIPs N at a time on worker processes).
 
 Each run is one process at a time, so the peak memory (``RUSAGE_CHILDREN``) is the largest
 so far: sizes are run smallest first.
@@ -47,6 +51,7 @@ COLUMNS = [
     "alt_s",
     "ex_tried",
     "ex_improved",
+    "ex_workers",
     "ex_network",
     "ex_s",
     "incumbent_source",
@@ -55,12 +60,15 @@ COLUMNS = [
 ]
 
 
-def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, Any]:
+def run(
+    size: str, time_limit: float, folder: Path, seed: int = 0, concurrent: int = 1
+) -> dict[str, Any]:
     from csu_opt.instance.generate import generate_to_folder
 
     p, c = (int(v) for v in size.split("x"))
     path = generate_to_folder(folder / size, p, c, lines=5, seed=seed)
-    wall, summary = cli_solve(path, time_limit, [])
+    extra = ["--concurrent", str(concurrent)] if concurrent > 1 else []
+    wall, summary = cli_solve(path, time_limit, extra)
     solver = summary.get("solver", {})
     red = solver.get("reduction") or {}
     alt = (red.get("alternating_fixes") or [{}])[-1]
@@ -85,6 +93,7 @@ def run(size: str, time_limit: float, folder: Path, seed: int = 0) -> dict[str, 
         "alt_s": alt.get("time_s"),
         "ex_tried": "/".join(str(ex.get(f"{k}_tried", "-")) for k in KINDS),
         "ex_improved": "/".join(str(ex.get(f"{k}_improved", "-")) for k in KINDS),
+        "ex_workers": ex.get("workers", 1),
         "ex_network": ex.get("network"),
         "ex_s": ex.get("time_s"),
         "incumbent_source": red.get("incumbent_source"),
@@ -108,6 +117,7 @@ def main() -> None:
         help="PxC:SECONDS, e.g. 500x7000:1800 (default: 200x2000:600 and 500x7000:1800)",
     )
     ap.add_argument("--seed", type=int, default=0, help="the generator's seed (default 0)")
+    ap.add_argument("--concurrent", type=int, default=1, help="csu-opt solve --concurrent N")
     ap.add_argument("--csv", type=Path, default=None)
     args = ap.parse_args()
     sizes = args.size or ["200x2000:600", "500x7000:1800"]
@@ -117,7 +127,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as d:
         for item in sizes:
             size, seconds = item.split(":")
-            row = run(size, float(seconds), Path(d), args.seed)
+            row = run(size, float(seconds), Path(d), args.seed, args.concurrent)
             rows.append(row)
             print("| " + " | ".join(_fmt(row[k]) for k in COLUMNS) + " |", flush=True)
             if args.csv is not None:

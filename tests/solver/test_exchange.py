@@ -18,6 +18,7 @@ from csu_opt.model.index import build_index
 from csu_opt.model.matrix import build_matrix
 from csu_opt.solver import alternate, exchange, reduce
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
+from csu_opt.solver.submip import SubPool
 from factories.cuts import CUT_SEEDS
 from factories.oracle_refs import shared_case, solved_to_the_oracle
 from factories.rules import RANDOM_SEEDS, REL
@@ -217,13 +218,13 @@ def test_a_stop_in_the_exchange_is_clean(monkeypatch: pytest.MonkeyPatch) -> Non
 
     monkeypatch.setattr(reduce, "ALTERNATE_NNZ", 0)
     entered: list[bool] = []
-    inner = exchange.solve_free
+    inner = exchange.solve_sub
 
     def spy(*args: Any, **kwargs: Any) -> Any:
         entered.append(True)
         return inner(*args, **kwargs)
 
-    monkeypatch.setattr(exchange, "solve_free", spy)
+    monkeypatch.setattr(exchange, "solve_sub", spy)
     _, sol = solve_big_until(lambda _seen: bool(entered))
     assert entered
     assert "interrupt" in sol.message and "during the root reduction" in sol.message
@@ -309,13 +310,13 @@ def test_the_exchange_is_coarse_until_the_pairs_converge(
     """Its sub-MIPs get the absolute gap PAIR_ABS_GAP of the start's cost until a pass of
     pairs first gains nothing, and HiGHS's own gap after (openings and triples always)."""
     gaps: list[tuple[int, float]] = []
-    inner = exchange.solve_free
+    inner = exchange.solve_sub
 
     def spy(*args: Any, **kwargs: Any) -> Any:
-        gaps.append((len(args[3]), args[7]))
+        gaps.append((args[0].n_cols, args[2]))
         return inner(*args, **kwargs)
 
-    monkeypatch.setattr(exchange, "solve_free", spy)
+    monkeypatch.setattr(exchange, "solve_sub", spy)
     fine_seen = 0
     for c in FEASIBLE:
         mm, shape, _, _ = _first(*c)
@@ -330,3 +331,168 @@ def test_the_exchange_is_coarse_until_the_pairs_converge(
         assert values.count(0.0) >= later
         fine_seen += later > 0
     assert fine_seen >= 40
+
+
+# --------------------------------------------------------------------------- several at once
+
+
+@functools.cache
+def _big() -> tuple[MatrixModel, alternate.Shape, np.ndarray]:
+    """test_rules.big_instance (optimum 9,803.62) and its dearest network (six open leads)."""
+    from factories.rules import big_instance
+
+    ix = build_index(big_instance())
+    mm = build_matrix(ix)
+    h = quiet_highs({"threads": 1, "time_limit": 30.0})
+    pass_to_highs(h, mm)
+    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
+    h.run()
+    return mm, alternate.shape_of(ix), np.asarray(h.getSolution().col_value)[mm.highs_col]
+
+
+BIG_OPTIMUM = 9803.62
+
+
+def _rows_moved(run: exchange._Run, flight: exchange._Flight) -> set[int]:
+    values = flight.end.result().values
+    assert values is not None
+    cols = flight.free[values != flight.base]
+    return set(np.unique(run.cuts.by_col[:, cols].indices).tolist())
+
+
+def test_two_sub_mips_cut_from_one_network_land_together_or_again() -> None:
+    """Two lead-disjoint pairs cut from the same network (as two workers get them): the
+    first lands; the second lands too when no row it moves was moved by the first, and then
+    the network's cost is the start's plus both gains and it meets every row; else it is
+    stale (to be solved again). Both outcomes occur on big_instance's dearest network."""
+    mm, shape, first = _big()
+    start = mm.cost(first)
+    pairs = exchange.related_pairs(mm, shape, first)
+    seen = {"better": 0, "stale": 0}
+    for i, a in enumerate(pairs):
+        for b in pairs[i + 1 :]:
+            if not set(a).isdisjoint(b):
+                continue
+            run = exchange._Run(mm, shape, first, 30.0, None, None)
+            now = exchange._Pass(0, [])
+            fa, fb = run.launch(a, now), run.launch(b, now)
+            gains = []
+            for f in (fa, fb):
+                values = f.end.result().values
+                assert values is not None  # both improve the dearest network alone
+                gains.append(float(mm.col_cost[f.free] @ (values - f.base)))
+            assert run.land(fa) == "better"
+            landed = run.land(fb)
+            assert landed in ("better", "stale")
+            clash = _rows_moved(run, fa) & _rows_moved(run, fb)
+            assert (landed == "stale") == bool(clash)
+            if landed == "better":
+                assert run.out.objective == pytest.approx(start + sum(gains), abs=1e-6)
+                assert mm.violation(run.out.network) <= TOL * start
+            seen[landed] += 1
+    assert seen["better"] >= 5 and seen["stale"] >= 1
+
+
+def test_the_same_group_twice_is_stale() -> None:
+    """A group cut twice from one network: once the first lands, the second moved the same
+    rows, so it is stale and the network is the first's."""
+    mm, shape, first = _big()
+    pair = exchange.related_pairs(mm, shape, first)[0]
+    run = exchange._Run(mm, shape, first, 30.0, None, None)
+    now = exchange._Pass(0, [])
+    f1, f2 = run.launch(pair, now), run.launch(pair, now)
+    assert run.land(f1) == "better"
+    kept = run.out.network.copy()
+    assert run.land(f2) == "stale"
+    assert run.out.stale == 1
+    assert np.array_equal(run.out.network, kept)
+
+
+@pytest.fixture(scope="module")
+def pool() -> Any:
+    with SubPool(2) as workers:
+        yield workers
+
+
+def test_a_pool_of_two_keeps_whole_networks_and_reaches_the_optimum(pool: SubPool) -> None:
+    """With two workers, from big_instance's dearest network and from every oracle case's:
+    networks meeting every row, no dearer than the start, no cheaper than the optimum; on
+    the oracle's cases the optimum as often as one at a time (their networks have at most
+    three leads, so one pair at a time is all there is). The pool serves one exchange
+    after another, also after one that was stopped."""
+    mm, shape, first = _big()
+    stopped = exchange.exchange(mm, shape, first, 60.0, should_stop=lambda: True, pool=pool)
+    assert stopped.interrupted and sum(stopped.tried.values()) == 0
+    two = exchange.exchange(mm, shape, first, 60.0, pool=pool)
+    assert two.workers == 2 and sum(two.tried.values()) >= 2
+    assert mm.violation(two.network) <= TOL * BIG_OPTIMUM
+    assert BIG_OPTIMUM - 0.01 <= two.objective < mm.cost(first)
+    optima = 0
+    for c in FEASIBLE:
+        mm, shape, optimum, _ = _first(*c)
+        start = _dearest(*c)
+        got = exchange.exchange(mm, shape, start, 30.0, pool=pool)
+        scale = max(1.0, abs(optimum))
+        assert mm.violation(got.network) <= TOL * scale
+        assert optimum - TOL * scale <= got.objective <= mm.cost(start) + TOL * scale
+        optima += got.objective <= optimum + TOL * scale
+    assert optima >= 58 + 3  # one at a time: 58 of the 65 not optimal, and 3 optimal already
+
+
+def test_a_stop_ends_a_pool_exchange_with_a_whole_network() -> None:
+    """Asked to stop after its first better network, the exchange on two workers ends
+    interrupted, its network meeting every row and no dearer than that first one."""
+    mm, shape, first = _big()
+    better: list[float] = []
+    with SubPool(2) as mine:
+        got = exchange.exchange(
+            mm,
+            shape,
+            first,
+            60.0,
+            should_stop=lambda: bool(better),
+            on_better=better.append,
+            pool=mine,
+        )
+    assert got.interrupted and better
+    assert mm.violation(got.network) <= TOL * BIG_OPTIMUM
+    assert got.objective <= better[0] + 1e-9
+
+
+def test_the_reduction_exchanges_on_as_many_workers_as_it_is_given() -> None:
+    """The root reduction's exchange with two workers (``--concurrent 2``) records them and
+    keeps a whole network between big_instance's optimum and its start."""
+    mm, shape, first = _big()
+    start = mm.cost(first)
+    red = reduce.Reduction(incumbent=first, incumbent_objective=start)
+    red.lower_bound = BIG_OPTIMUM - 1e6  # far below: the exchange runs to its end
+    reduce._exchange(red, [""], mm, shape, 60.0, 1e-4, None, None, workers=2)
+    assert red.exchange[0]["workers"] == 2
+    assert red.incumbent is not None and red.incumbent_objective is not None
+    assert mm.violation(red.incumbent) <= TOL * BIG_OPTIMUM
+    assert BIG_OPTIMUM - 0.01 <= red.incumbent_objective < start
+    assert red.incumbent_source.endswith("then network exchange")
+
+
+def test_a_signal_during_a_pool_exchange_ends_its_workers() -> None:
+    """SIGTERM in the parent while two workers solve (from its first better network): the
+    stop is raised as in every solve (Interrupted), and the pool's processes have ended by
+    the time it leaves the exchange."""
+    import signal
+
+    from csu_opt import stops
+    from csu_opt.stops import Interrupted
+
+    mm, shape, first = _big()
+    procs: list[Any] = []
+    mine = SubPool(2)
+
+    def on_better(_cost: float) -> None:
+        procs.extend((getattr(mine._pool, "_processes", None) or {}).values())
+        signal.raise_signal(signal.SIGTERM)
+
+    with stops.handling(), pytest.raises(Interrupted) as caught, mine:
+        exchange.exchange(mm, shape, first, 60.0, on_better=on_better, pool=mine)
+    assert caught.value.signum == signal.SIGTERM
+    assert len(procs) == 2
+    assert all(p.exitcode is not None for p in procs)

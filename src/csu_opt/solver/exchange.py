@@ -36,22 +36,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel
 from csu_opt.solver.alternate import Shape, candidates
-from csu_opt.solver.highs import is_interrupted, objective_of, quiet_highs
-from csu_opt.solver.tolerances import HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
+from csu_opt.solver.submip import Cuts, SubEnd, SubPool, cut_out, cuts_of, solve_sub
+from csu_opt.solver.tolerances import IMPROVE_TOL, ZERO_TOL
 
-#: Time limit of one pair's and one triple's sub-MIP (seconds) and their relative gap.
+#: Time limit of one pair's and one triple's sub-MIP (seconds).
 PAIR_SECONDS = 10.0
 TRIPLE_SECONDS = 20.0
-PAIR_GAP = 1e-6
-#: ... and their absolute gap, as a share of the whole network's cost (a sub-MIP's own cost
+#: Their absolute gap, as a share of the whole network's cost (a sub-MIP's own cost
 #: is a small part of it, so its relative gap alone asks for a far finer proof than the
 #: whole needs). Measured from the alternation's network on a generated 200 x 2,000 (seed
 #: 1, 784,735.38; one thread, 150 s, runs two at a time): relative gap alone
@@ -66,6 +64,9 @@ PAIR_ABS_GAP = 1e-5
 PAIRS_PER_PASS = 60
 TRIPLES_PER_PASS = 120
 STAGE = "restricted MIP, network exchange"
+#: With worker processes, how often the exchange asks ``should_stop`` (its progress tick)
+#: while it waits for their sub-MIPs (seconds).
+POLL_S = 0.25
 
 
 #: The moves, in the order they are tried: a kind runs once the kinds before it gain nothing
@@ -84,6 +85,8 @@ class Exchange:
     improved: dict[str, int] = field(default_factory=lambda: dict.fromkeys(KINDS, 0))
     passes: int = 0
     interrupted: bool = False
+    workers: int = 1  # sub-MIPs at once (worker processes; 1: one at a time, here)
+    stale: int = 0  # sub-MIPs solved again: a change kept meanwhile touched their rows
 
     def record(self, seconds: float) -> dict[str, object]:
         """As written to summary.json (solver.reduction.network_exchange)."""
@@ -94,25 +97,11 @@ class Exchange:
         return {
             **counts,
             "passes": self.passes,
+            "workers": self.workers,
+            "stale": self.stale,
             "network": self.objective,
             "time_s": round(seconds, 3),
         }
-
-
-@dataclass(frozen=True)
-class Cuts:
-    """The matrix by rows and by columns (scipy), cut into sub-MIPs."""
-
-    by_row: Any  # scipy.sparse.csr_matrix
-    by_col: Any  # scipy.sparse.csc_matrix
-
-
-def cuts_of(mm: MatrixModel) -> Cuts:
-    """``mm``'s constraint matrix in both orientations (layout columns)."""
-    import scipy.sparse as sp  # noqa: PLC0415 (heavy optional dependency, loaded when used)
-
-    a = sp.csr_matrix((mm.value, mm.index, mm.start), shape=(mm.n_rows, mm.n_cols))
-    return Cuts(a, a.tocsc())
 
 
 def solve_free(
@@ -125,53 +114,16 @@ def solve_free(
     should_stop: Callable[[], bool] | None = None,
     abs_gap: float = 0.0,
 ) -> tuple[np.ndarray | None, bool]:
-    """The best network HiGHS finds in ``seconds`` (to within ``abs_gap`` and PAIR_GAP of
+    """The best network HiGHS finds in ``seconds`` (to within ``abs_gap`` and SUB_GAP of
     the sub-MIP's optimum) with only the ``free`` columns (layout positions) changed from
     ``network`` (``activity``: A·network), None when none is cheaper; and whether the run
     was interrupted (``should_stop``)."""
-    sub = cuts.by_col[:, free]
-    rows = np.unique(sub.indices)
-    sub = sub[rows].tocsr()
-    fixed_act = activity[rows] - sub @ network[free]
-    inf = HIGHS_INFINITE
-    lower, upper = mm.row_lower[rows], mm.row_upper[rows]
-    lower = np.where(lower <= -inf, -inf, lower - fixed_act)
-    upper = np.where(upper >= inf, inf, upper - fixed_act)
-    options: dict[str, object] = {"threads": 1, "mip_rel_gap": PAIR_GAP}
-    options["time_limit"] = max(seconds, 0.01)
-    if abs_gap > 0:  # (else HiGHS's own default)
-        options["mip_abs_gap"] = abs_gap
-    h = quiet_highs(options, should_stop)
-    cost = mm.col_cost[free]
-    h.passModel(
-        len(free),
-        len(rows),
-        sub.nnz,
-        2,  # row-wise
-        1,  # minimise
-        0.0,
-        cost,
-        mm.col_lower[free],
-        mm.col_upper[free],
-        lower,
-        upper,
-        sub.indptr.astype(np.int32),
-        sub.indices.astype(np.int32),
-        sub.data,
-        mm.integrality[free].astype(np.int32),
-    )
-    h.setSolution(len(free), np.arange(len(free), dtype=np.int32), network[free].astype(float))
-    with stops.deferred():
-        h.run()
-    found = objective_of(h)
-    if found is None or found >= float(cost @ network[free]) - IMPROVE_TOL:
-        return None, is_interrupted(h)
-    got = np.asarray(h.getSolution().col_value)
-    integer = mm.integrality[free] == 1
-    got[integer] = np.round(got[integer])
+    end = solve_sub(cut_out(mm, cuts, network, free, activity), seconds, abs_gap, should_stop)
+    if end.values is None:
+        return None, end.interrupted
     out = network.copy()
-    out[free] = got
-    return out, is_interrupted(h)
+    out[free] = end.values
+    return out, end.interrupted
 
 
 def _lead_now(shape: Shape, z: np.ndarray) -> np.ndarray:
@@ -296,7 +248,145 @@ def groups_of(
     return list(related_triples(mm, shape, network, TRIPLES_PER_PASS))
 
 
-def exchange(
+@dataclass
+class _Pass:
+    """A pass over the groups of one kind of move (:data:`KINDS`, by position): the groups
+    not yet launched, whether it gained, and how many of its sub-MIPs are on their way."""
+
+    kind: int
+    queue: list[tuple[int, ...]]
+    gained: bool = False
+    on_way: int = 0
+
+
+@dataclass
+class _Flight:
+    """A group's sub-MIP on its way: its pass, its free columns, their values in the
+    network it was cut from, how many changes had been kept by then, and its end to come."""
+
+    group: tuple[int, ...]
+    of: _Pass
+    free: np.ndarray
+    base: np.ndarray
+    version: int
+    end: Future[SubEnd]
+
+
+class _Run:
+    """One exchange: its network and counts (:class:`Exchange`), the matrix, and which
+    rows each kept change touched (``row_version``: the number of the last change that
+    touched each row, -1 for none), so that a sub-MIP cut from an older network is kept
+    only when no change kept since touched its rows."""
+
+    def __init__(
+        self,
+        mm: MatrixModel,
+        shape: Shape,
+        network: np.ndarray,
+        seconds: float,
+        should_stop: Callable[[], bool] | None,
+        pool: SubPool | None,
+    ):
+        self.t0 = time.perf_counter()
+        self.mm, self.shape, self.seconds, self.pool = mm, shape, seconds, pool
+        self.should_stop = should_stop
+        self.cuts = cuts_of(mm)
+        self.out = Exchange(network=network.copy(), objective=mm.cost(network))
+        self.out.workers = pool.workers if pool is not None else 1
+        if pool is not None:
+            pool.resume()  # (an exchange before may have ended with a stop)
+        self.act = self.cuts.by_row @ self.out.network
+        self.abs_gap = PAIR_ABS_GAP * abs(self.out.objective)
+        self.row_version = np.full(mm.n_rows, -1, np.int64)
+        self.kept = 0
+
+    def left(self) -> float:
+        return self.seconds - (time.perf_counter() - self.t0)
+
+    def stopping(self) -> bool:
+        """Whether the caller asks to stop (and the workers' sub-MIPs are told to)."""
+        if self.should_stop is not None and self.should_stop():
+            self.out.interrupted = True
+            if self.pool is not None:
+                self.pool.stop()
+        return self.out.interrupted
+
+    def new_pass(self, kind: int) -> _Pass:
+        self.out.passes += 1
+        return _Pass(kind, groups_of(KINDS[kind], self.mm, self.shape, self.out.network))
+
+    def next_pass(self, done: _Pass) -> _Pass | None:
+        """The pass after ``done``: the pairs after a gain, else the next kind (None after
+        the last); once a pass of pairs gains nothing, every sub-MIP is solved finely."""
+        if not done.gained and done.kind == 0:
+            self.abs_gap = 0.0  # the pairs converged coarsely
+        kind = 0 if done.gained else done.kind + 1
+        return self.new_pass(kind) if kind < len(KINDS) else None
+
+    def launch(self, group: tuple[int, ...], of: _Pass) -> _Flight:
+        """``group``'s sub-MIP, cut from the current network: on a worker with a pool,
+        else solved here and now."""
+        kind = KINDS[of.kind]
+        seconds = min(TRIPLE_SECONDS if kind == "triples" else PAIR_SECONDS, self.left())
+        of.on_way += 1
+        net = self.out.network
+        free = pair_columns(self.mm, self.shape, net, group)
+        sub = cut_out(self.mm, self.cuts, net, free, self.act)
+        if self.pool is not None:
+            end = self.pool.submit(sub, seconds, self.abs_gap)
+        else:
+            end = Future()
+            end.set_result(solve_sub(sub, seconds, self.abs_gap, self.should_stop))
+        return _Flight(group, of, free, net[free].copy(), self.kept, end)
+
+    def land(self, flight: _Flight) -> str:
+        """Keep ``flight``'s network when better: "better", "same" (none cheaper), or
+        "stale" (a change kept since it was cut out touched its rows: to be solved again)."""
+        end = flight.end.result()
+        kind = KINDS[flight.of.kind]
+        flight.of.on_way -= 1
+        self.out.tried[kind] += 1
+        if end.interrupted and self.pool is None:
+            self.out.interrupted = True
+        if end.values is None:
+            return "same"
+        moved = end.values != flight.base
+        cols = flight.free[moved]
+        rows = np.unique(self.cuts.by_col[:, cols].indices)
+        if len(rows) and self.row_version[rows].max() >= flight.version:
+            self.out.stale += 1
+            return "stale"
+        got = self.out.network.copy()
+        got[cols] = end.values[moved]
+        cost = self.mm.cost(got)
+        if cost >= self.out.objective - IMPROVE_TOL:
+            return "same"
+        self.out.network, self.out.objective = got, cost
+        self.act = self.cuts.by_row @ got
+        self.row_version[rows] = self.kept
+        self.kept += 1
+        self.out.improved[kind] += 1
+        return "better"
+
+
+def _apart(queue: list[tuple[int, ...]], flights: list[_Flight]) -> int | None:
+    """The first group of ``queue`` with no lead in a sub-MIP on its way (None: none)."""
+    busy = {lead for f in flights for lead in f.group}
+    return next((i for i, g in enumerate(queue) if busy.isdisjoint(g)), None)
+
+
+def _first_done(flights: list[_Flight], run: _Run) -> list[_Flight]:
+    """The flights whose sub-MIPs have ended (in launch order), once at least one has; the
+    caller's ``should_stop`` is asked meanwhile (its progress tick)."""
+    while True:
+        done = [f for f in flights if f.end.done()]
+        if done:
+            return done
+        run.stopping()
+        wait([f.end for f in flights], timeout=POLL_S, return_when=FIRST_COMPLETED)
+
+
+def exchange(  # noqa: C901 (one loop: launch, then land)
     mm: MatrixModel,
     shape: Shape,
     network: np.ndarray,
@@ -304,50 +394,64 @@ def exchange(
     should_stop: Callable[[], bool] | None = None,
     on_better: Callable[[float], None] | None = None,
     enough: Callable[[float], bool] | None = None,
+    pool: SubPool | None = None,
 ) -> Exchange:
     """Network exchange from the whole ``network`` (layout order) for at most ``seconds``:
     passes over the groups of each kind of move (:func:`groups_of`), each group's sub-MIP
-    (:func:`solve_free`) for at most PAIR_SECONDS (TRIPLE_SECONDS for triples), to within
-    PAIR_ABS_GAP of the start's cost until a pass of pairs first gains nothing, and to
-    PAIR_GAP alone after; a pass that improves goes back to the pairs, one that does not
-    goes on to the next kind, and after the last kind the exchange ends; so does a network
-    whose cost is ``enough`` (say, within the gap of a bound). ``on_better(cost)`` is called
-    at each better network."""
-    t0 = time.perf_counter()
-    cuts = cuts_of(mm)
-    out = Exchange(network=network.copy(), objective=mm.cost(network))
-    act = cuts.by_row @ out.network
-    abs_gap = PAIR_ABS_GAP * abs(out.objective)
-    k = 0
-    while k < len(KINDS) and not out.interrupted:
-        kind = KINDS[k]
-        out.passes += 1
-        gained = False
-        limit = TRIPLE_SECONDS if kind == "triples" else PAIR_SECONDS
-        for group in groups_of(kind, mm, shape, out.network):
-            left = seconds - (time.perf_counter() - t0)
-            if left <= 0:
-                return out
-            if should_stop is not None and should_stop():
-                out.interrupted = True
-                return out
-            free = pair_columns(mm, shape, out.network, group)
-            got, out.interrupted = solve_free(
-                mm, cuts, out.network, free, min(limit, left), act, should_stop, abs_gap
-            )
-            out.tried[kind] += 1
-            if got is not None and (cost := mm.cost(got)) < out.objective - IMPROVE_TOL:
-                out.network, out.objective = got, cost
-                act = cuts.by_row @ got
-                out.improved[kind] += 1
-                gained = True
-                if on_better is not None:
-                    on_better(cost)
-                if enough is not None and enough(cost):
-                    return out
-            if out.interrupted:
+    (:func:`~csu_opt.solver.submip.solve_sub`) for at most PAIR_SECONDS (TRIPLE_SECONDS for
+    triples), to within PAIR_ABS_GAP of the start's cost until a pass of pairs first gains
+    nothing, and to SUB_GAP alone after; a pass that improves goes back to the pairs, one
+    that does not goes on to the next kind, and after the last kind the exchange ends; so
+    does a network whose cost is ``enough`` (say, within the gap of a bound).
+    ``on_better(cost)`` is called at each better network.
+
+    Without a ``pool`` the sub-MIPs run here one at a time, each from the network the one
+    before left. With a pool of worker processes, as many run at once, on groups with no
+    lead in common; a sub-MIP whose rows a change kept meanwhile touched is solved again
+    from the new network (first, before the pass's other groups), and a pass that has
+    gained hands over to the next one without waiting for its last sub-MIPs."""
+    run = _Run(mm, shape, network, seconds, should_stop, pool)
+    width = pool.workers if pool is not None else 1
+    now: _Pass | None = run.new_pass(0)
+    retry: list[tuple[tuple[int, ...], _Pass]] = []  # stale groups, solved again first
+    flights: list[_Flight] = []
+    ended = False
+    while True:
+        while not ended and len(flights) < width:
+            ended = run.left() <= 0 or run.stopping()
+            if ended:
                 break
-        if not gained and k == 0:
-            abs_gap = 0.0  # the pairs converged coarsely: every kind from now on finely
-        k = 0 if gained else k + 1
-    return out
+            again = _apart([g for g, _ in retry], flights)
+            if again is not None:
+                flights.append(run.launch(*retry.pop(again)))
+                continue
+            if now is None:
+                break
+            if not now.queue:
+                if now.on_way and not now.gained:
+                    break  # its last sub-MIPs decide what comes next
+                now = run.next_pass(now)
+                continue
+            pick = _apart(now.queue, flights)
+            if pick is None:
+                break
+            flights.append(run.launch(now.queue.pop(pick), now))
+        if not flights:
+            break
+        for flight in _first_done(flights, run):
+            flights.remove(flight)
+            landed = run.land(flight)
+            if landed == "stale" and not ended:
+                retry.append((flight.group, flight.of))
+            elif landed == "better":
+                flight.of.gained = True
+                if now is not None:
+                    now.gained = True  # any gain sends the exchange back to the pairs
+                if on_better is not None:
+                    on_better(run.out.objective)
+                if enough is not None and enough(run.out.objective):
+                    ended = True
+        ended = ended or run.out.interrupted
+        if ended and pool is not None:
+            pool.stop()  # the sub-MIPs on their way end with their best so far
+    return run.out

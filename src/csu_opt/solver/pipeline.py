@@ -218,6 +218,7 @@ def run_reduction(
         on_progress=on_stage,
         floor_bound=max(floors) if floors else None,
         bound_of=bound_of,
+        exchange_workers=options.concurrent,
     )
 
 

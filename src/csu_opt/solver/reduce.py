@@ -59,6 +59,7 @@ from csu_opt.solver.highs import (
 )
 from csu_opt.solver.lagrange import DualBounds, ascend
 from csu_opt.solver.lp import BOUND_CLOSE, LPResult, assignment_lp, network_lp
+from csu_opt.solver.submip import SubPool
 from csu_opt.solver.tolerances import FIX_TOL, HIGHS_INFINITE, IMPROVE_TOL, ZERO_TOL
 
 #: What the reduction reports while it works: (stage, incumbent, bound), for progress lines.
@@ -482,11 +483,12 @@ def _exchange(
     mip_gap: float,
     should_stop: Callable[[], bool] | None,
     on_progress: StageReport | None,
+    workers: int = 1,
 ) -> None:
     """Network exchange (:mod:`csu_opt.solver.exchange`) from the incumbent for at most
-    ``seconds`` (less once within ``mip_gap`` of the bound), its best network reported
-    while its sub-MIPs run (the heartbeat's news); record it and keep its network when
-    better."""
+    ``seconds`` (less once within ``mip_gap`` of the bound), ``workers`` sub-MIPs at once
+    (worker processes when more than one), its best network reported while its sub-MIPs
+    run (the heartbeat's news); record it and keep its network when better."""
     if seconds <= 0 or red.incumbent is None:
         return
     t = time.perf_counter()
@@ -505,7 +507,13 @@ def _exchange(
     def enough(cost: float) -> bool:
         return within_gap(cost, red.lower_bound, mip_gap)
 
-    got = exchange.exchange(mm, shape, red.incumbent, seconds, ticking, better, enough)
+    if workers > 1:
+        with SubPool(workers) as pool:
+            got = exchange.exchange(
+                mm, shape, red.incumbent, seconds, ticking, better, enough, pool
+            )
+    else:
+        got = exchange.exchange(mm, shape, red.incumbent, seconds, ticking, better, enough)
     stage[0] = "restricted MIP"
     red.exchange.append(got.record(time.perf_counter() - t))
     red.interrupted = red.interrupted or got.interrupted
@@ -619,6 +627,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     on_progress: StageReport | None = None,
     floor_bound: float | None = None,
     bound_of: DualBounds | None = None,
+    exchange_workers: int = 1,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``shape``
@@ -634,7 +643,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     duals: on models of NETWORK_LP_NNZ nonzeros or more the column generation also leaves
     out links and flows, every round's bound counts, and should the LP stop before its
     end (its share of the time, or its bound close enough) the last restricted LP's
-    support guides the restricted MIPs; reduced-cost fixing needs the LP's optimum."""
+    support guides the restricted MIPs; reduced-cost fixing needs the LP's optimum.
+    ``exchange_workers`` sub-MIPs of network exchange run at once (worker processes)."""
     red = Reduction(lower_bound=floor_bound, aggregate_bound=floor_bound)
     if start is not None:
         red.incumbent, red.incumbent_objective = start, mm.cost(start)
@@ -759,7 +769,9 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         if exchanging and alternated and not red.interrupted:
             assert shape is not None
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
-            _exchange(red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress)
+            _exchange(
+                red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
+            )
         elif exchanging:
             reserve += EXCHANGE_SHARE * budget
         sz = _outside_incumbent(structural_zero, red)
@@ -813,7 +825,9 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         if exchanging and not alternated and late:  # (not after a proof of the neighbourhood)
             assert shape is not None
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
-            _exchange(red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress)
+            _exchange(
+                red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
+            )
         red.sub_s = time.perf_counter() - t1
 
     # 3. reduced-cost fixing against the incumbent (from the LP's optimum only)
