@@ -460,18 +460,24 @@ def test_a_stop_ends_a_pool_exchange_with_a_whole_network() -> None:
 
 
 def test_the_reduction_exchanges_on_as_many_workers_as_it_is_given() -> None:
-    """The root reduction's exchange with two workers (``--concurrent 2``) records them and
-    keeps a whole network between big_instance's optimum and its start."""
+    """The root reduction's exchange with two workers (``--concurrent 2``) records them,
+    keeps a whole network between big_instance's optimum and its start, and reports its
+    best network while the workers run (never increasing, the last the one kept)."""
     mm, shape, first = _big()
     start = mm.cost(first)
     red = reduce.Reduction(incumbent=first, incumbent_objective=start)
     red.lower_bound = BIG_OPTIMUM - 1e6  # far below: the exchange runs to its end
-    reduce._exchange(red, [""], mm, shape, 60.0, 1e-4, None, None, workers=2)
+    seen: list[float | None] = []
+    report = lambda _stage, incumbent, _bound: seen.append(incumbent)  # noqa: E731
+    reduce._exchange(red, [""], mm, shape, 60.0, 1e-4, None, report, workers=2)
     assert red.exchange[0]["workers"] == 2
+    assert seen and all(v is not None and v <= start + TOL for v in seen)
+    assert all(b <= a + TOL for a, b in itertools.pairwise(seen))  # type: ignore[operator]
+    assert seen[-1] == pytest.approx(red.incumbent_objective)
     assert red.incumbent is not None and red.incumbent_objective is not None
     assert mm.violation(red.incumbent) <= TOL * BIG_OPTIMUM
     assert BIG_OPTIMUM - 0.01 <= red.incumbent_objective < start
-    assert red.incumbent_source.endswith("then network exchange")
+    assert (red.incumbent_source or "").endswith("then network exchange")
 
 
 def test_a_signal_during_a_pool_exchange_ends_its_workers() -> None:
