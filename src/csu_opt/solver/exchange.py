@@ -30,6 +30,14 @@ either first), whose moves (a chain of CCGs across three networks, a partner han
 pair can make. Any pass that improves sends it back to the pairs; a pass over the triples
 that improves nothing, the time limit, or a network good enough for the caller (within the
 gap of a bound) ends it.
+
+With a pool of worker processes (:class:`~csu_opt.solver.submip.SubPool`, ``--concurrent
+N``), N sub-MIPs run at once on groups with no lead in common, each cut from the network as
+it stands when it starts. A result that lands after another network was kept has its moved
+columns set on that network; it is kept if no row they touch ends further outside its
+bounds than in its own solution (every other row is as the kept network has it, so the
+result is as whole as both), and when cheaper. Otherwise it is stale and solved again from
+the new network.
 """
 
 from __future__ import annotations
@@ -64,6 +72,10 @@ PAIR_ABS_GAP = 1e-5
 PAIRS_PER_PASS = 60
 TRIPLES_PER_PASS = 120
 STAGE = "restricted MIP, network exchange"
+#: A result cut from an older network is kept if no row it touches ends further outside
+#: its bounds than in its own solution by more than this (absolute, in the matrix's
+#: scaled units; HiGHS's own feasibility tolerance is 1e-6).
+STILL_FITS_TOL = 1e-9
 #: With worker processes, how often the exchange asks ``should_stop`` (its progress tick)
 #: while it waits for their sub-MIPs (seconds).
 POLL_S = 0.25
@@ -86,7 +98,7 @@ class Exchange:
     passes: int = 0
     interrupted: bool = False
     workers: int = 1  # sub-MIPs at once (worker processes; 1: one at a time, here)
-    stale: int = 0  # sub-MIPs solved again: a change kept meanwhile touched their rows
+    stale: int = 0  # sub-MIPs solved again: a network kept meanwhile left them no room
 
     def record(self, seconds: float) -> dict[str, object]:
         """As written to summary.json (solver.reduction.network_exchange)."""
@@ -262,21 +274,21 @@ class _Pass:
 @dataclass
 class _Flight:
     """A group's sub-MIP on its way: its pass, its free columns, their values in the
-    network it was cut from, how many changes had been kept by then, and its end to come."""
+    network it was cut from, that network's row activity (None: the network is still the
+    one it was cut from), and its end to come."""
 
     group: tuple[int, ...]
     of: _Pass
     free: np.ndarray
     base: np.ndarray
-    version: int
+    act: np.ndarray | None
     end: Future[SubEnd]
 
 
 class _Run:
-    """One exchange: its network and counts (:class:`Exchange`), the matrix, and which
-    rows each kept change touched (``row_version``: the number of the last change that
-    touched each row, -1 for none), so that a sub-MIP cut from an older network is kept
-    only when no change kept since touched its rows."""
+    """One exchange: its network and counts (:class:`Exchange`), the matrix, and the row
+    activity A·x of the network kept (``act``: a new array at each network kept, never
+    changed in place, so a flight's reference to it says which network it was cut from)."""
 
     def __init__(
         self,
@@ -297,8 +309,6 @@ class _Run:
             pool.resume()  # (an exchange before may have ended with a stop)
         self.act = self.cuts.by_row @ self.out.network
         self.abs_gap = PAIR_ABS_GAP * abs(self.out.objective)
-        self.row_version = np.full(mm.n_rows, -1, np.int64)
-        self.kept = 0
 
     def left(self) -> float:
         return self.seconds - (time.perf_counter() - self.t0)
@@ -337,11 +347,13 @@ class _Run:
         else:
             end = Future()
             end.set_result(solve_sub(sub, seconds, self.abs_gap, self.should_stop))
-        return _Flight(group, of, free, net[free].copy(), self.kept, end)
+        return _Flight(group, of, free, net[free].copy(), self.act, end)
 
     def land(self, flight: _Flight) -> str:
         """Keep ``flight``'s network when better: "better", "same" (none cheaper), or
-        "stale" (a change kept since it was cut out touched its rows: to be solved again)."""
+        "stale" (to be solved again: since it was cut out, a network was kept on which its
+        moves would leave a row it touches further from its bounds than its own solution
+        left it)."""
         end = flight.end.result()
         kind = KINDS[flight.of.kind]
         flight.of.on_way -= 1
@@ -352,8 +364,7 @@ class _Run:
             return "same"
         moved = end.values != flight.base
         cols = flight.free[moved]
-        rows = np.unique(self.cuts.by_col[:, cols].indices)
-        if len(rows) and self.row_version[rows].max() >= flight.version:
+        if flight.act is not self.act and not self._still_fits(flight, end.values, moved):
             self.out.stale += 1
             return "stale"
         got = self.out.network.copy()
@@ -363,10 +374,27 @@ class _Run:
             return "same"
         self.out.network, self.out.objective = got, cost
         self.act = self.cuts.by_row @ got
-        self.row_version[rows] = self.kept
-        self.kept += 1
         self.out.improved[kind] += 1
         return "better"
+
+    def _still_fits(self, flight: _Flight, values: np.ndarray, moved: np.ndarray) -> bool:
+        """Whether ``flight``'s moved columns, set to their ``values`` on the network kept
+        now instead of the one it was cut from, leave every row they touch no further
+        outside its bounds than its own solution left it (within HiGHS's tolerance there):
+        every other row is as the kept network has it, so the result is as whole as both."""
+        assert flight.act is not None
+        cols = flight.free[moved]
+        change = self.cuts.by_col[:, cols]
+        rows = np.unique(change.indices)
+        got = values[moved]
+        own = flight.act + change @ (got - flight.base[moved])
+        now = self.act + change @ (got - self.out.network[cols])
+        lower, upper = self.mm.row_lower[rows], self.mm.row_upper[rows]
+
+        def outside(act: np.ndarray) -> np.ndarray:
+            return np.maximum(np.maximum(lower - act[rows], act[rows] - upper), 0.0)
+
+        return bool(np.all(outside(now) <= outside(own) + STILL_FITS_TOL))
 
 
 def _apart(queue: list[tuple[int, ...]], flights: list[_Flight]) -> int | None:
@@ -407,9 +435,10 @@ def exchange(  # noqa: C901 (one loop: launch, then land)
 
     Without a ``pool`` the sub-MIPs run here one at a time, each from the network the one
     before left. With a pool of worker processes, as many run at once, on groups with no
-    lead in common; a sub-MIP whose rows a change kept meanwhile touched is solved again
-    from the new network (first, before the pass's other groups), and a pass that has
-    gained hands over to the next one without waiting for its last sub-MIPs."""
+    lead in common; a sub-MIP whose moves no longer fit the network kept meanwhile
+    (:meth:`_Run._still_fits`) is solved again from the new network (first, before the
+    pass's other groups), and a pass that has gained hands over to the next one without
+    waiting for its last sub-MIPs."""
     run = _Run(mm, shape, network, seconds, should_stop, pool)
     width = pool.workers if pool is not None else 1
     now: _Pass | None = run.new_pass(0)
