@@ -274,14 +274,15 @@ class _Pass:
 @dataclass
 class _Flight:
     """A group's sub-MIP on its way: its pass, its free columns, their values in the
-    network it was cut from, that network's row activity (None: the network is still the
-    one it was cut from), and its end to come."""
+    network it was cut from, that network's row activity (the very array :class:`_Run`
+    held then: while it still holds it, the network is the one the flight was cut from),
+    and its end to come."""
 
     group: tuple[int, ...]
     of: _Pass
     free: np.ndarray
     base: np.ndarray
-    act: np.ndarray | None
+    act: np.ndarray
     end: Future[SubEnd]
 
 
@@ -382,7 +383,6 @@ class _Run:
         now instead of the one it was cut from, leave every row they touch no further
         outside its bounds than its own solution left it (within HiGHS's tolerance there):
         every other row is as the kept network has it, so the result is as whole as both."""
-        assert flight.act is not None
         cols = flight.free[moved]
         change = self.cuts.by_col[:, cols]
         rows = np.unique(change.indices)
