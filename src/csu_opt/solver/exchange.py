@@ -365,7 +365,7 @@ class _Run:
             return "same"
         moved = end.values != flight.base
         cols = flight.free[moved]
-        if flight.act is not self.act and not self._still_fits(flight, end.values, moved):
+        if flight.act is not self.act and not self._still_fits(flight, moved, end.values[moved]):
             self.out.stale += 1
             return "stale"
         got = self.out.network.copy()
@@ -378,21 +378,22 @@ class _Run:
         self.out.improved[kind] += 1
         return "better"
 
-    def _still_fits(self, flight: _Flight, values: np.ndarray, moved: np.ndarray) -> bool:
-        """Whether ``flight``'s moved columns, set to their ``values`` on the network kept
-        now instead of the one it was cut from, leave every row they touch no further
-        outside its bounds than its own solution left it (within HiGHS's tolerance there):
-        every other row is as the kept network has it, so the result is as whole as both."""
+    def _still_fits(self, flight: _Flight, moved: np.ndarray, got: np.ndarray) -> bool:
+        """Whether ``flight``'s moved columns (``moved``: a mask of its free ones), set to
+        ``got`` on the network kept now instead of the one it was cut from, leave every row
+        they touch no further outside its bounds than its own solution left it (within
+        HiGHS's tolerance there): every other row is as the kept network has it, so the
+        result is as whole as both."""
         cols = flight.free[moved]
         change = self.cuts.by_col[:, cols]
         rows = np.unique(change.indices)
-        got = values[moved]
-        own = flight.act + change @ (got - flight.base[moved])
-        now = self.act + change @ (got - self.out.network[cols])
+        change = change[rows]  # (only the rows they touch)
+        own = flight.act[rows] + change @ (got - flight.base[moved])
+        now = self.act[rows] + change @ (got - self.out.network[cols])
         lower, upper = self.mm.row_lower[rows], self.mm.row_upper[rows]
 
         def outside(act: np.ndarray) -> np.ndarray:
-            return np.maximum(np.maximum(lower - act[rows], act[rows] - upper), 0.0)
+            return np.maximum(np.maximum(lower - act, act - upper), 0.0)
 
         return bool(np.all(outside(now) <= outside(own) + STILL_FITS_TOL))
 

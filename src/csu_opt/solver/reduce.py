@@ -35,6 +35,7 @@ HiGHS object (:func:`csu_opt.solver.highs.quiet_highs`); the result is plain dat
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -507,13 +508,8 @@ def _exchange(
     def enough(cost: float) -> bool:
         return within_gap(cost, red.lower_bound, mip_gap)
 
-    if workers > 1:
-        with SubPool(workers) as pool:
-            got = exchange.exchange(
-                mm, shape, red.incumbent, seconds, ticking, better, enough, pool
-            )
-    else:
-        got = exchange.exchange(mm, shape, red.incumbent, seconds, ticking, better, enough)
+    with SubPool(workers) if workers > 1 else contextlib.nullcontext() as pool:
+        got = exchange.exchange(mm, shape, red.incumbent, seconds, ticking, better, enough, pool)
     stage[0] = "restricted MIP"
     red.exchange.append(got.record(time.perf_counter() - t))
     red.interrupted = red.interrupted or got.interrupted
