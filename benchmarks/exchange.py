@@ -8,7 +8,7 @@ columns, seconds, whether it found a cheaper solution) and a closing table: the 
 network after the exchange, groups tried and improving by kind, passes, seconds, and the
 largest row or bound violation of the final network. ``--start FILE.npy`` starts from a saved
 network (layout order) instead; ``--workers N`` runs N sub-MIPs at once on worker processes
-(no per-sub-MIP lines then). Usage::
+(no per-sub-MIP lines then). Each better network is printed with its time. Usage::
 
     python benchmarks/exchange.py instances/england-2013.yaml --highs-seconds 60 --seconds 120
     python benchmarks/exchange.py instances/england-2013.yaml --start net.npy --workers 2
@@ -71,11 +71,15 @@ def main() -> None:
     exchange.solve_sub = shown  # type: ignore[assignment]
     shape = alternate.shape_of(ix, mm.demand_scale)
     t = time.perf_counter()
+
+    def better(cost: float) -> None:
+        print(f"  {time.perf_counter() - t:7.1f} s: network {cost:,.2f}", flush=True)
+
     if args.workers > 1:
         with SubPool(args.workers) as pool:
-            out = exchange.exchange(mm, shape, start, args.seconds, pool=pool)
+            out = exchange.exchange(mm, shape, start, args.seconds, on_better=better, pool=pool)
     else:
-        out = exchange.exchange(mm, shape, start, args.seconds)
+        out = exchange.exchange(mm, shape, start, args.seconds, on_better=better)
     seconds = time.perf_counter() - t
     kinds = "/".join(exchange.KINDS)
     print(

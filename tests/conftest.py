@@ -123,6 +123,10 @@ SLOW: dict[str, Slow] = {
     "test_sweep::test_threshold_cli_writes_thresholds_json": ALL,  # 7.3 s
     "test_concurrent::test_concurrent_solve_equals_the_oracle": ALL,  # 4 cases, 7.1 s
     "test_reduce::test_interrupted_reduced_solve_keeps_a_valid_bound": ALL,  # 6.6 s
+    # network exchange during the LP stage (worker processes; 2026-12-07)
+    "test_exchange::test_the_background_exchange_walks_as_one_at_a_time": ALL,  # 14 s
+    "test_exchange::test_with_two_workers_the_reduction_exchanges_during_the_lp_stage": ALL,
+    "test_exchange::test_a_signal_during_the_lp_stage_ends_the_background_workers": ALL,  # 7 s
     "test_interrupt::test_sigterm_during_a_solve_held_to_an_incumbent": ALL,  # 6.5 s
     "test_concurrent::test_concurrent_solve_reaches_the_published_optimum": ALL,  # 3 cases, 6.1 s
     "test_rules::test_random_model_equals_oracle": Slow(fast=("0", "1", "9")),  # 36 cases, 6.0 s

@@ -14,9 +14,10 @@ import numpy as np
 import pytest
 
 from csu_opt.model.blocks import MatrixModel
-from csu_opt.model.index import build_index
+from csu_opt.model.index import ModelIndex, build_index
 from csu_opt.model.matrix import build_matrix
-from csu_opt.solver import alternate, exchange, reduce
+from csu_opt.solver import alternate, background, exchange, reduce
+from csu_opt.solver.background import Background
 from csu_opt.solver.highs import pass_to_highs, quiet_highs
 from csu_opt.solver.submip import SubPool
 from factories.cuts import CUT_SEEDS
@@ -339,15 +340,24 @@ def test_the_exchange_is_coarse_until_the_pairs_converge(
 @functools.cache
 def _big() -> tuple[MatrixModel, alternate.Shape, np.ndarray]:
     """test_rules.big_instance (optimum 9,803.62) and its dearest network (six open leads)."""
+    ix, mm = _big_model()
+    return mm, alternate.shape_of(ix), _dearest(mm)
+
+
+def _big_model() -> tuple[ModelIndex, MatrixModel]:
     from factories.rules import big_instance
 
     ix = build_index(big_instance())
-    mm = build_matrix(ix)
+    return ix, build_matrix(ix)
+
+
+def _dearest(mm: MatrixModel) -> np.ndarray:
+    """The model maximised: its dearest network."""
     h = quiet_highs({"threads": 1, "time_limit": 30.0})
     pass_to_highs(h, mm)
     h.changeObjectiveSense(highspy.ObjSense.kMaximize)
     h.run()
-    return mm, alternate.shape_of(ix), np.asarray(h.getSolution().col_value)[mm.highs_col]
+    return np.asarray(h.getSolution().col_value)[mm.highs_col]
 
 
 BIG_OPTIMUM = 9803.62
@@ -547,4 +557,179 @@ def test_a_signal_during_a_pool_exchange_ends_its_workers() -> None:
         exchange.exchange(mm, shape, first, 60.0, on_better=on_better, pool=mine)
     assert caught.value.signum == signal.SIGTERM
     assert len(procs) == 2
+    assert all(p.exitcode is not None for p in procs)
+
+
+# ------------------------------------------------------- network exchange during the LP stage
+
+
+def _pool_processes(behind: Background) -> list[Any]:
+    return list((getattr(behind._pool._pool, "_processes", None) or {}).values())
+
+
+def test_the_background_exchange_walks_as_one_at_a_time() -> None:
+    """Run on a thread with one worker process and left to end by itself, the background
+    exchange from big_instance's dearest network takes the walk the exchange takes one
+    sub-MIP at a time here: the same network, the same sub-MIPs tried and improving; its
+    ``best`` is that network's cost, and finish() calls it ended, not interrupted."""
+    mm, shape, first = _big()
+    alone = exchange.exchange(mm, shape, first, 60.0)
+    behind = Background(mm, shape, first, 1)
+    deadline = time.monotonic() + 60.0
+    while not behind.ended() and time.monotonic() < deadline:
+        time.sleep(0.05)  # (the LP stage's place)
+    assert behind.ended()
+    got = behind.finish()
+    assert not got.interrupted
+    assert got.objective == pytest.approx(alone.objective, abs=1e-6)
+    assert (got.tried, got.improved) == (alone.tried, alone.improved)
+    assert BIG_OPTIMUM - 0.01 <= got.objective < mm.cost(first)
+    assert mm.violation(got.network) <= TOL * BIG_OPTIMUM
+    assert behind.best == pytest.approx(got.objective)
+    assert got.record(behind.seconds, background.DURING)["during"] == "LP stage"
+
+
+def test_finish_stops_the_background_exchange_with_a_whole_network() -> None:
+    """finish() as soon as the background exchange (two workers) has a better network:
+    it returns a whole network no dearer than that one (not marked interrupted: no stop was
+    requested), and both worker processes have ended."""
+    mm, shape, first = _big()
+    start = mm.cost(first)
+    behind = Background(mm, shape, first, 2)
+    deadline = time.monotonic() + 60.0
+    while behind.best >= start and time.monotonic() < deadline:
+        time.sleep(0.01)
+    seen = behind.best
+    procs = _pool_processes(behind)
+    got = behind.finish()
+    assert seen < start and not got.interrupted
+    assert got.objective <= seen + 1e-9
+    assert mm.violation(got.network) <= TOL * BIG_OPTIMUM
+    assert procs and all(p.exitcode is not None for p in procs)
+
+
+def test_an_error_in_the_background_exchange_is_raised_by_finish(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """An exception on the thread is not lost: finish() raises it in the caller's thread."""
+    mm, shape, first = _big()
+
+    def broken(*_a: Any, **_k: Any) -> exchange.Exchange:
+        raise RuntimeError("broken exchange")
+
+    monkeypatch.setattr(background.exchange, "exchange", broken)
+    behind = Background(mm, shape, first, 1)
+    with pytest.raises(RuntimeError, match="broken exchange"):
+        behind.finish()
+
+
+def _national_reduction(
+    monkeypatch: pytest.MonkeyPatch,
+    workers: int,
+    on_progress: Any = None,
+) -> tuple[MatrixModel, float, reduce.Reduction]:
+    """The root reduction of big_instance on the national path (links and flows generated,
+    NETWORK_LP_NNZ and COLGEN_MIN_Z patched to 0) from its dearest network, with
+    ``workers`` exchange workers; with more than one the LP stage is held (ticking, as
+    HiGHS's callbacks do) until a better network is reported or 30 s, so that the
+    background has time to work."""
+    from csu_opt.model.blocks import index_codes
+    from csu_opt.solver.lagrange import bound_from_duals
+
+    monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
+    monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
+    ix, mm = _big_model()
+    first = _dearest(mm)
+    start = mm.cost(first)
+    real = reduce.network_lp
+    heard: list[float] = []
+
+    def reported(stage: str, incumbent: float | None, bound: float | None) -> None:
+        if incumbent is not None:
+            heard.append(incumbent)
+        if on_progress is not None:
+            on_progress(stage, incumbent, bound)
+
+    def held(mm: MatrixModel, **kw: Any) -> Any:
+        deadline = time.monotonic() + (30.0 if workers > 1 else 0.0)
+        while (not heard or heard[-1] >= start) and time.monotonic() < deadline:
+            kw["should_stop"]()
+            time.sleep(0.02)
+        return real(mm, **kw)
+
+    monkeypatch.setattr(reduce, "network_lp", held)
+    codes = index_codes(ix)
+    red = reduce.root_reduction(
+        mm,
+        time_limit=10.0,
+        mip_gap=1e-9,
+        highs_options={"threads": 1},
+        start=first,
+        ccg_of_z=codes.z_c,
+        lead_of_z=codes.z_l,
+        shape=alternate.shape_of(ix, mm.demand_scale),
+        single_sourcing=ix.single_sourcing,
+        on_progress=reported,
+        bound_of=bound_from_duals(ix, mm),
+        exchange_workers=workers,
+    )
+    return mm, start, red
+
+
+def test_with_two_workers_the_reduction_exchanges_during_the_lp_stage(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """``--concurrent 2`` on the national path: network exchange from the start runs on
+    one worker while the LP stage holds this process; its network is taken when the LP
+    stage ends (recorded first, during "LP stage", on one worker, improving), and the
+    reduction ends at a whole network no cheaper than the optimum, with a bound below it.
+    With one worker there is no such run."""
+    mm, start, red = _national_reduction(monkeypatch, workers=2)
+    first = red.exchange[0]
+    assert first["during"] == "LP stage" and first["workers"] == 1
+    assert sum(first[f"{k}_improved"] for k in exchange.KINDS) > 0
+    assert BIG_OPTIMUM - 0.01 <= first["network"] < start
+    assert red.incumbent is not None and red.incumbent_objective is not None
+    assert mm.violation(red.incumbent) <= TOL * BIG_OPTIMUM
+    assert BIG_OPTIMUM - 0.01 <= red.incumbent_objective <= first["network"] + 1e-6
+    assert red.lower_bound is not None and red.lower_bound <= BIG_OPTIMUM + 0.01
+    assert not red.interrupted
+
+    _, _, alone = _national_reduction(monkeypatch, workers=1)
+    assert all(r["during"] != "LP stage" for r in alone.exchange)
+
+
+def test_a_signal_during_the_lp_stage_ends_the_background_workers(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """SIGTERM while the LP stage runs and the background exchange has found a better
+    network: the stop is raised as in every solve (Interrupted), and the background's
+    worker process has ended by the time the reduction is left."""
+    import signal
+
+    from csu_opt import stops
+    from csu_opt.stops import Interrupted
+
+    made: list[Background] = []
+
+    class Seen(Background):
+        def __init__(self, *a: Any) -> None:
+            super().__init__(*a)
+            made.append(self)
+
+    monkeypatch.setattr(reduce, "Background", Seen)
+    procs: list[Any] = []
+    start: list[float] = []
+
+    def on_progress(_stage: str, incumbent: float | None, _bound: float | None) -> None:
+        if not start and incumbent is not None:
+            start.append(incumbent)
+        elif start and incumbent is not None and incumbent < start[0] and not procs:
+            procs.extend(_pool_processes(made[0]))
+            signal.raise_signal(signal.SIGTERM)
+
+    with stops.handling(), pytest.raises(Interrupted) as caught:
+        _national_reduction(monkeypatch, workers=2, on_progress=on_progress)
+    assert caught.value.signum == signal.SIGTERM
+    assert len(made) == 1 and len(procs) == 1
     assert all(p.exitcode is not None for p in procs)

@@ -100,8 +100,9 @@ class Exchange:
     workers: int = 1  # sub-MIPs at once (worker processes; 1: one at a time, here)
     stale: int = 0  # sub-MIPs solved again: a network kept meanwhile left them no room
 
-    def record(self, seconds: float) -> dict[str, object]:
-        """As written to summary.json (solver.reduction.network_exchange)."""
+    def record(self, seconds: float, during: str = "restricted MIPs") -> dict[str, object]:
+        """As written to summary.json (solver.reduction.network_exchange); ``during``: the
+        stage it ran in (the LP stage: :mod:`csu_opt.solver.background`)."""
         counts: dict[str, object] = {}
         for kind in KINDS:
             counts[f"{kind}_tried"] = self.tried[kind]
@@ -113,6 +114,7 @@ class Exchange:
             "stale": self.stale,
             "network": self.objective,
             "time_s": round(seconds, 3),
+            "during": during,
         }
 
 

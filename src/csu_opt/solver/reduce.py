@@ -46,7 +46,8 @@ import numpy as np
 from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.solver import alternate, exchange
+from csu_opt.solver import alternate, background, exchange
+from csu_opt.solver.background import Background
 from csu_opt.solver.highs import (
     Highs,
     gap,
@@ -111,6 +112,7 @@ Z_ALTERNATIVES = 2
 ASCENT_SHARE = 0.1
 ASCENT_MAX_S = 120.0
 ASCENT_STAGE = "Lagrangian bound"
+LP_STAGE = "LP relaxation"
 #: Under single sourcing on models of this many nonzeros, before the first restricted MIP:
 #: the same neighbourhood with split demand allowed (z continuous; SPLIT_SHARE of the
 #: restricted MIPs' time left after the alternation and the exchange's reserve), then its
@@ -519,6 +521,18 @@ def _exchange(
         red.incumbent_source = f"{red.incumbent_source}, then network exchange"
 
 
+def _take_background(red: Reduction, mm: MatrixModel, behind: Background) -> None:
+    """End the network exchange that ran during the LP stage (:mod:`csu_opt.solver.background`),
+    record it, and keep its network when better than the incumbent."""
+    got = behind.finish()
+    red.exchange.append(got.record(behind.seconds, background.DURING))
+    red.interrupted = red.interrupted or got.interrupted
+    if red.incumbent_objective is None or got.objective < red.incumbent_objective - IMPROVE_TOL:
+        red.incumbent, red.incumbent_objective = got.network, got.objective
+        during = background.DURING
+        red.incumbent_source = f"{red.incumbent_source}, then network exchange ({during})"
+
+
 def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
     """Network exchange's seconds: what is ``left`` of the restricted MIPs' time, or
     EXCHANGE_MIN_SHARE of the time limit if more (it stops by itself once no kind of move
@@ -646,11 +660,16 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         red.incumbent, red.incumbent_objective = start, mm.cost(start)
         red.incumbent_source = "greedy start"
     t0 = time.perf_counter()
-    stage = ["LP relaxation"]
+    stage = [LP_STAGE]
+
+    heard: list[Background | None] = [None]  # network exchange during the LP stage
 
     def ticking_stop() -> bool:
-        if on_progress is not None and stage[0] == "LP relaxation":  # the MIPs report below
-            on_progress(stage[0], red.incumbent_objective, red.lower_bound)
+        if on_progress is not None and stage[0] in (LP_STAGE, ASCENT_STAGE):  # MIPs: below
+            ub = red.incumbent_objective
+            if heard[0] is not None and (ub is None or heard[0].best < ub):
+                ub = heard[0].best
+            on_progress(stage[0], ub, red.lower_bound)
         return should_stop is not None and should_stop()
 
     n = mm.n_cols
@@ -678,18 +697,28 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 best_round[:] = [(found, y)]
             return found
 
-        lp = network_lp(
-            mm,
-            time_limit=lp_limit,
-            highs_options=highs_options,
-            start=start,
-            should_stop=ticking_stop,
-            bound_of=counted,
-        )
-        red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
-        red.lagrangian_bound = lp.bound
-        if lp.objective is None and best_round and not lp.interrupted:
-            _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, should_stop, on_progress)
+        behind = None
+        if exchange_workers > 1 and start is not None and shape is not None and mm.layout.n_w:
+            behind = Background(mm, shape, start, exchange_workers - 1)
+            heard[0] = behind
+        try:
+            lp = network_lp(
+                mm,
+                time_limit=lp_limit,
+                highs_options=highs_options,
+                start=start,
+                should_stop=ticking_stop,
+                bound_of=counted,
+            )
+            red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
+            red.lagrangian_bound = lp.bound
+            if lp.objective is None and best_round and not lp.interrupted:
+                stage[0] = ASCENT_STAGE
+                _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, ticking_stop, None)
+        finally:
+            heard[0] = None
+            if behind is not None:
+                _take_background(red, mm, behind)
     elif colgen:
         assert ccg_of_z is not None
         lp = assignment_lp(
