@@ -6,8 +6,10 @@ runs ``csu-opt solve FILE --threads 1 --time-limit T`` as a whole process and pr
 summary.json: the network's cost, the bound and gap, where the bound came from (the aggregate
 relaxation, the Lagrangian bound of the column generation's rounds, the LP relaxation), the
 LP stage's rounds and seconds, the alternating fixes' rounds, network and seconds, network
-exchange's moves (tried, improving: pairs/openings/triples), network and seconds, the wall
-time and the process's peak memory. Usage::
+exchange's moves (tried, improving: pairs/openings/triples), network and seconds (``bg_``:
+its run from the greedy start during the LP stage and the restricted MIPs, with
+``--concurrent``), the wall time and the process's peak
+memory. Usage::
 
     python benchmarks/national.py --size 200x2000:600 --size 500x7000:1800 [--seed S] \
         [--concurrent N]
@@ -30,6 +32,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from common import cli_solve, write_csv
+from csu_opt.solver.background import DURING
 from csu_opt.solver.exchange import KINDS
 
 COLUMNS = [
@@ -49,6 +52,9 @@ COLUMNS = [
     "alt_rounds",
     "alt_network",
     "alt_s",
+    "bg_network",
+    "bg_tried",
+    "bg_s",
     "ex_tried",
     "ex_improved",
     "ex_workers",
@@ -73,6 +79,8 @@ def run(
     red = solver.get("reduction") or {}
     alt = (red.get("alternating_fixes") or [{}])[-1]
     ex = (red.get("network_exchange") or [{}])[-1]
+    early = [r for r in red.get("network_exchange") or [] if r.get("during") == DURING]
+    bg = early[0] if early else {}
     gap = summary.get("mip_gap")
     return {
         "size": size,
@@ -91,6 +99,9 @@ def run(
         "alt_rounds": alt.get("rounds"),
         "alt_network": alt.get("network"),
         "alt_s": alt.get("time_s"),
+        "bg_network": bg.get("network"),
+        "bg_tried": "/".join(str(bg.get(f"{k}_tried", "-")) for k in KINDS) if bg else None,
+        "bg_s": bg.get("time_s"),
         "ex_tried": "/".join(str(ex.get(f"{k}_tried", "-")) for k in KINDS),
         "ex_improved": "/".join(str(ex.get(f"{k}_improved", "-")) for k in KINDS),
         "ex_workers": ex.get("workers", 1),

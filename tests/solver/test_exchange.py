@@ -54,12 +54,7 @@ def _first(name: str, seed: int) -> tuple[MatrixModel, alternate.Shape, float, n
 @functools.cache
 def _dearest(name: str, seed: int) -> np.ndarray:
     """The dearest network (the model maximised): a start far from the optimum."""
-    mm, _, _, _ = _first(name, seed)
-    h = quiet_highs({"threads": 1, "time_limit": 30.0})
-    pass_to_highs(h, mm)
-    h.changeObjectiveSense(highspy.ObjSense.kMaximize)
-    h.run()
-    return np.asarray(h.getSolution().col_value)[mm.highs_col]
+    return _maximised(_first(name, seed)[0])
 
 
 def test_the_cases_are_many() -> None:
@@ -341,7 +336,7 @@ def test_the_exchange_is_coarse_until_the_pairs_converge(
 def _big() -> tuple[MatrixModel, alternate.Shape, np.ndarray]:
     """test_rules.big_instance (optimum 9,803.62) and its dearest network (six open leads)."""
     ix, mm = _big_model()
-    return mm, alternate.shape_of(ix), _dearest(mm)
+    return mm, alternate.shape_of(ix), _maximised(mm)
 
 
 def _big_model() -> tuple[ModelIndex, MatrixModel]:
@@ -351,7 +346,7 @@ def _big_model() -> tuple[ModelIndex, MatrixModel]:
     return ix, build_matrix(ix)
 
 
-def _dearest(mm: MatrixModel) -> np.ndarray:
+def _maximised(mm: MatrixModel) -> np.ndarray:
     """The model maximised: its dearest network."""
     h = quiet_highs({"threads": 1, "time_limit": 30.0})
     pass_to_highs(h, mm)
@@ -586,7 +581,9 @@ def test_the_background_exchange_walks_as_one_at_a_time() -> None:
     assert BIG_OPTIMUM - 0.01 <= got.objective < mm.cost(first)
     assert mm.violation(got.network) <= TOL * BIG_OPTIMUM
     assert behind.best == pytest.approx(got.objective)
-    assert got.record(behind.seconds, background.DURING)["during"] == "LP stage"
+    assert got.record(behind.seconds, background.DURING)["during"] == (
+        "LP stage and restricted MIPs"
+    )
 
 
 def test_finish_stops_the_background_exchange_with_a_whole_network() -> None:
@@ -639,7 +636,7 @@ def _national_reduction(
     monkeypatch.setattr(reduce, "NETWORK_LP_NNZ", 0)
     monkeypatch.setattr(reduce, "COLGEN_MIN_Z", 0)
     ix, mm = _big_model()
-    first = _dearest(mm)
+    first = _maximised(mm)
     start = mm.cost(first)
     real = reduce.network_lp
     heard: list[float] = []
@@ -659,20 +656,24 @@ def _national_reduction(
 
     monkeypatch.setattr(reduce, "network_lp", held)
     codes = index_codes(ix)
-    red = reduce.root_reduction(
-        mm,
-        time_limit=10.0,
-        mip_gap=1e-9,
-        highs_options={"threads": 1},
-        start=first,
-        ccg_of_z=codes.z_c,
-        lead_of_z=codes.z_l,
-        shape=alternate.shape_of(ix, mm.demand_scale),
-        single_sourcing=ix.single_sourcing,
-        on_progress=reported,
-        bound_of=bound_from_duals(ix, mm),
-        exchange_workers=workers,
-    )
+    shape = alternate.shape_of(ix, mm.demand_scale)
+    with background.during_reduction(mm, shape, first, workers, national=True) as behind:
+        red = reduce.root_reduction(
+            mm,
+            time_limit=10.0,
+            mip_gap=1e-9,
+            highs_options={"threads": 1},
+            start=first,
+            ccg_of_z=codes.z_c,
+            lead_of_z=codes.z_l,
+            shape=shape,
+            single_sourcing=ix.single_sourcing,
+            on_progress=reported,
+            bound_of=bound_from_duals(ix, mm),
+            exchange_workers=workers,
+            behind=behind,
+        )
+        assert behind is None or behind.closed  # taken by the reduction, not by leaving
     return mm, start, red
 
 
@@ -680,13 +681,13 @@ def test_with_two_workers_the_reduction_exchanges_during_the_lp_stage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """``--concurrent 2`` on the national path: network exchange from the start runs on
-    one worker while the LP stage holds this process; its network is taken when the LP
-    stage ends (recorded first, during "LP stage", on one worker, improving), and the
-    reduction ends at a whole network no cheaper than the optimum, with a bound below it.
-    With one worker there is no such run."""
+    one worker while the LP stage holds this process; the reduction takes it once (one
+    record, the first, on one worker, improving), and ends at a whole network no cheaper
+    than the optimum, with a bound below it. With one worker there is no such run."""
     mm, start, red = _national_reduction(monkeypatch, workers=2)
     first = red.exchange[0]
-    assert first["during"] == "LP stage" and first["workers"] == 1
+    assert first["during"] == background.DURING and first["workers"] == 1
+    assert [r["during"] for r in red.exchange].count(background.DURING) == 1
     assert sum(first[f"{k}_improved"] for k in exchange.KINDS) > 0
     assert BIG_OPTIMUM - 0.01 <= first["network"] < start
     assert red.incumbent is not None and red.incumbent_objective is not None
@@ -696,7 +697,7 @@ def test_with_two_workers_the_reduction_exchanges_during_the_lp_stage(
     assert not red.interrupted
 
     _, _, alone = _national_reduction(monkeypatch, workers=1)
-    assert all(r["during"] != "LP stage" for r in alone.exchange)
+    assert all(r["during"] != background.DURING for r in alone.exchange)
 
 
 def test_a_signal_during_the_lp_stage_ends_the_background_workers(
@@ -717,7 +718,7 @@ def test_a_signal_during_the_lp_stage_ends_the_background_workers(
             super().__init__(*a)
             made.append(self)
 
-    monkeypatch.setattr(reduce, "Background", Seen)
+    monkeypatch.setattr(background, "Background", Seen)
     procs: list[Any] = []
     start: list[float] = []
 

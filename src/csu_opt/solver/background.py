@@ -1,25 +1,29 @@
 """Network exchange in the background, while the LP stage runs (issue 19).
 
 On national models the root reduction's LP stage (column generation, then the Lagrangian
-ascent) holds this process's core for most of the first half of the time limit, and with
-``--concurrent N`` the other cores would wait. :class:`Background` runs network exchange
+ascent) and its restricted MIPs hold this process's core for most of the time limit, and
+with ``--concurrent N`` the other cores would wait for the reduction's own network
+exchange at its end. :class:`Background` runs network exchange
 (:func:`csu_opt.solver.exchange.exchange`) from the greedy start meanwhile: its loop on a
 thread of this process, its sub-MIPs on N - 1 worker processes (:class:`SubPool`). HiGHS
 lets go of Python's lock while it solves, so the loop's own work (cutting sub-MIPs out of
-the matrix, checking the rows a result moves) goes on beside the LP. When the LP stage ends,
-:meth:`Background.finish` stops the exchange and hands over its network, which is a whole
-network whatever the moment: every network the exchange keeps meets every row.
+the matrix, checking the rows a result moves) goes on beside the LP. The reduction reads
+its best network when the LP stage ends (:meth:`Background.peek`) and stops it before its
+own exchange (:meth:`Background.finish`); either network is whole whatever the moment:
+every network the exchange keeps meets every row.
 
 Only the main thread handles signals: the loop stops at a Ctrl-C or SIGTERM as soon as it
-next looks (:func:`csu_opt.stops.requested`), and :meth:`finish`, called from the main
-thread's ``finally``, ends the worker processes.
+next looks (:func:`csu_opt.stops.requested`), and :func:`during_reduction` ends the worker
+processes when the reduction is left, however it is left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 import time
+from collections.abc import Iterator
 
 import numpy as np
 
@@ -30,7 +34,7 @@ from csu_opt.solver.alternate import Shape
 from csu_opt.solver.submip import SubPool
 
 #: What summary.json's ``network_exchange`` records say the background exchange ran during.
-DURING = "LP stage"
+DURING = "LP stage and restricted MIPs"
 
 
 class Background:
@@ -40,7 +44,7 @@ class Background:
     far, for the heartbeat."""
 
     def __init__(self, mm: MatrixModel, shape: Shape, network: np.ndarray, workers: int):
-        self.best = mm.cost(network)
+        self._best = (network, mm.cost(network))  # (one assignment: read whole by peek)
         self.seconds = 0.0
         self._halt = threading.Event()
         self._got: exchange.Exchange | None = None
@@ -55,13 +59,22 @@ class Background:
     def _stop(self) -> bool:
         return self._halt.is_set() or stops.requested() is not None
 
-    def _better(self, cost: float) -> None:
-        self.best = cost
+    def _better(self, network: np.ndarray, cost: float) -> None:
+        self._best = (network, cost)
+
+    @property
+    def best(self) -> float:
+        """The cost of its best network so far."""
+        return self._best[1]
+
+    def peek(self) -> tuple[np.ndarray, float]:
+        """Its best network so far (layout order; whole) and its cost, while it goes on."""
+        return self._best
 
     def _run(self, mm: MatrixModel, shape: Shape, network: np.ndarray) -> None:
         try:
             self._got = exchange.exchange(
-                mm, shape, network, math.inf, self._stop, self._better, pool=self._pool
+                mm, shape, network, math.inf, self._stop, pool=self._pool, on_network=self._better
             )
         except BaseException as exc:  # handed to the main thread by finish
             self._error = exc
@@ -70,17 +83,47 @@ class Background:
         """Whether the exchange has ended by itself (or by a stop request)."""
         return not self._thread.is_alive()
 
-    def finish(self) -> exchange.Exchange:
-        """Stop the exchange (a sub-MIP running returns its best so far), end the worker
-        processes and return what it found (``interrupted`` only if a stop request ended
-        it); an error in it is raised here."""
+    @property
+    def closed(self) -> bool:
+        return self._halt.is_set()
+
+    def close(self) -> None:
+        """Stop the exchange and end the worker processes (again: nothing)."""
+        if self.closed:
+            return
         self._halt.set()
         self._thread.join()
         self._pool.close()
         self.seconds = time.perf_counter() - self._t0
+
+    def finish(self) -> exchange.Exchange:
+        """Stop the exchange (a sub-MIP running returns its best so far), end the worker
+        processes (:meth:`close`) and return what it found (``interrupted`` only if a stop
+        request ended it); an error in it is raised here."""
+        self.close()
         if self._error is not None:
             raise self._error
         got = self._got
         assert got is not None
         got.interrupted = stops.requested() is not None  # not when finish ended it
         return got
+
+
+@contextlib.contextmanager
+def during_reduction(
+    mm: MatrixModel, shape: Shape | None, start: np.ndarray | None, workers: int, national: bool
+) -> Iterator[Background | None]:
+    """A :class:`Background` exchange from ``start`` on ``workers`` - 1 worker processes for
+    the root reduction of a ``national`` model (the LP by column generation over links and
+    flows) with partner links, when it has a start and more than one worker (else None);
+    stopped, its workers ended, on leaving."""
+    usable = national and workers > 1 and start is not None and shape is not None
+    behind = None
+    if usable and mm.layout.n_w > 0:
+        assert shape is not None and start is not None
+        behind = Background(mm, shape, start, workers - 1)
+    try:
+        yield behind
+    finally:
+        if behind is not None:
+            behind.close()

@@ -426,6 +426,7 @@ def exchange(  # noqa: C901 (one loop: launch, then land)
     on_better: Callable[[float], None] | None = None,
     enough: Callable[[float], bool] | None = None,
     pool: SubPool | None = None,
+    on_network: Callable[[np.ndarray, float], None] | None = None,
 ) -> Exchange:
     """Network exchange from the whole ``network`` (layout order) for at most ``seconds``:
     passes over the groups of each kind of move (:func:`groups_of`), each group's sub-MIP
@@ -434,7 +435,8 @@ def exchange(  # noqa: C901 (one loop: launch, then land)
     nothing, and to SUB_GAP alone after; a pass that improves goes back to the pairs, one
     that does not goes on to the next kind, and after the last kind the exchange ends; so
     does a network whose cost is ``enough`` (say, within the gap of a bound).
-    ``on_better(cost)`` is called at each better network.
+    ``on_better(cost)`` is called at each better network, ``on_network(network, cost)``
+    too (the array is never changed afterwards).
 
     Without a ``pool`` the sub-MIPs run here one at a time, each from the network the one
     before left. With a pool of worker processes, as many run at once, on groups with no
@@ -481,6 +483,8 @@ def exchange(  # noqa: C901 (one loop: launch, then land)
                     now.gained = True  # any gain sends the exchange back to the pairs
                 if on_better is not None:
                     on_better(run.out.objective)
+                if on_network is not None:
+                    on_network(run.out.network, run.out.objective)
                 if enough is not None and enough(run.out.objective):
                     ended = True
         ended = ended or run.out.interrupted

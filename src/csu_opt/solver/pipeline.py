@@ -32,6 +32,7 @@ from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
 from csu_opt.results.solution import Status
 from csu_opt.solver import alternate
+from csu_opt.solver.background import during_reduction
 from csu_opt.solver.bounds import aggregate_bound
 from csu_opt.solver.concurrent import RaceResult, append_logs, race, search_configs
 from csu_opt.solver.engines import MatrixEngine, highs_options_of, layout_of
@@ -46,6 +47,7 @@ from csu_opt.solver.reduce import (
     Reduction,
     StageReport,
     implications,
+    national_path,
     root_reduction,
 )
 from csu_opt.solver.split import search_complement, split_budget, split_outcome
@@ -203,23 +205,27 @@ def run_reduction(
     aggregate relaxation's."""
     codes = index_codes(ws.ix)
     floors = [b for b in (floor, aggregate_bound(ws.ix, mm.demand_scale)) if b is not None]
-    return root_reduction(
-        mm,
-        time_limit=time_limit,
-        mip_gap=options.mip_gap,
-        highs_options=highs_options_of(options),
-        start=start,
-        should_stop=options.callbacks.should_stop,
-        imp=implications(ws.ix, mm),
-        ccg_of_z=codes.z_c,
-        lead_of_z=codes.z_l,
-        shape=alternate.shape_of(ws.ix, mm.demand_scale),
-        single_sourcing=ws.ix.single_sourcing,
-        on_progress=on_stage,
-        floor_bound=max(floors) if floors else None,
-        bound_of=bound_of,
-        exchange_workers=options.concurrent,
-    )
+    shape = alternate.shape_of(ws.ix, mm.demand_scale)
+    national = national_path(mm, codes.z_c, bound_of)
+    with during_reduction(mm, shape, start, options.concurrent, national) as behind:
+        return root_reduction(
+            mm,
+            time_limit=time_limit,
+            mip_gap=options.mip_gap,
+            highs_options=highs_options_of(options),
+            start=start,
+            should_stop=options.callbacks.should_stop,
+            imp=implications(ws.ix, mm),
+            ccg_of_z=codes.z_c,
+            lead_of_z=codes.z_l,
+            shape=shape,
+            single_sourcing=ws.ix.single_sourcing,
+            on_progress=on_stage,
+            floor_bound=max(floors) if floors else None,
+            bound_of=bound_of,
+            exchange_workers=options.concurrent,
+            behind=behind,
+        )
 
 
 def _apply_reduction(

@@ -521,16 +521,43 @@ def _exchange(
         red.incumbent_source = f"{red.incumbent_source}, then network exchange"
 
 
+def _colgen(mm: MatrixModel, ccg_of_z: np.ndarray | None) -> bool:
+    """Whether the LP relaxation is solved by column generation (:mod:`csu_opt.solver.lp`)."""
+    return (
+        ccg_of_z is not None and mm.layout.n_z >= COLGEN_MIN_Z and "assign_to_lead" in mm.components
+    )
+
+
+def national_path(
+    mm: MatrixModel, ccg_of_z: np.ndarray | None, bound_of: DualBounds | None
+) -> bool:
+    """Whether :func:`root_reduction` takes the national path: column generation over links
+    and flows as well as assignments, with a Lagrangian bound from every round."""
+    return _colgen(mm, ccg_of_z) and bound_of is not None and mm.nnz >= NETWORK_LP_NNZ
+
+
+BACKGROUND_SOURCE = f"network exchange ({background.DURING})"
+
+
+def _peek_background(red: Reduction, behind: Background) -> None:
+    """Keep the background exchange's best network so far when better (it goes on)."""
+    network, cost = behind.peek()
+    if red.incumbent_objective is None or cost < red.incumbent_objective - IMPROVE_TOL:
+        red.incumbent, red.incumbent_objective = network, cost
+        red.incumbent_source = f"greedy start, then {BACKGROUND_SOURCE}"
+
+
 def _take_background(red: Reduction, mm: MatrixModel, behind: Background) -> None:
-    """End the network exchange that ran during the LP stage (:mod:`csu_opt.solver.background`),
-    record it, and keep its network when better than the incumbent."""
+    """Stop the network exchange running since the LP stage (:mod:`csu_opt.solver.background`;
+    once), record it, and keep its network when better than the incumbent."""
+    if behind.closed:
+        return
     got = behind.finish()
     red.exchange.append(got.record(behind.seconds, background.DURING))
     red.interrupted = red.interrupted or got.interrupted
     if red.incumbent_objective is None or got.objective < red.incumbent_objective - IMPROVE_TOL:
         red.incumbent, red.incumbent_objective = got.network, got.objective
-        during = background.DURING
-        red.incumbent_source = f"{red.incumbent_source}, then network exchange ({during})"
+        red.incumbent_source = f"greedy start, then {BACKGROUND_SOURCE}"
 
 
 def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
@@ -638,6 +665,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     floor_bound: float | None = None,
     bound_of: DualBounds | None = None,
     exchange_workers: int = 1,
+    behind: Background | None = None,
 ) -> Reduction:
     """Run steps 1-3 on ``mm``; ``start`` is a feasible column vector (layout order) or None;
     ``imp`` (:func:`implications`) strengthens the fixing; with ``shape``
@@ -654,7 +682,10 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     out links and flows, every round's bound counts, and should the LP stop before its
     end (its share of the time, or its bound close enough) the last restricted LP's
     support guides the restricted MIPs; reduced-cost fixing needs the LP's optimum.
-    ``exchange_workers`` sub-MIPs of network exchange run at once (worker processes)."""
+    ``exchange_workers`` sub-MIPs of network exchange run at once (worker processes).
+    ``behind`` (:func:`csu_opt.solver.background.during_reduction`) is network exchange
+    already running from the start: its network is read when the LP stage ends and taken
+    (it is stopped) before the steps that start from the incumbent's leads."""
     red = Reduction(lower_bound=floor_bound, aggregate_bound=floor_bound)
     if start is not None:
         red.incumbent, red.incumbent_objective = start, mm.cost(start)
@@ -662,14 +693,15 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     t0 = time.perf_counter()
     stage = [LP_STAGE]
 
-    heard: list[Background | None] = [None]  # network exchange during the LP stage
+    def best_known(ub: float | None) -> float | None:
+        """``ub`` or the background exchange's best network, the cheaper (the heartbeat's)."""
+        if behind is not None and not behind.closed and (ub is None or behind.best < ub):
+            return behind.best
+        return ub
 
     def ticking_stop() -> bool:
         if on_progress is not None and stage[0] in (LP_STAGE, ASCENT_STAGE):  # MIPs: below
-            ub = red.incumbent_objective
-            if heard[0] is not None and (ub is None or heard[0].best < ub):
-                ub = heard[0].best
-            on_progress(stage[0], ub, red.lower_bound)
+            on_progress(stage[0], best_known(red.incumbent_objective), red.lower_bound)
         return should_stop is not None and should_stop()
 
     n = mm.n_cols
@@ -680,10 +712,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
 
     # 1. the LP relaxation
     lp_limit = LP_SHARE * time_limit if time_limit else None
-    colgen = (
-        ccg_of_z is not None and mm.layout.n_z >= COLGEN_MIN_Z and "assign_to_lead" in mm.components
-    )
-    by_network = colgen and bound_of is not None and mm.nnz >= NETWORK_LP_NNZ
+    colgen = _colgen(mm, ccg_of_z)
+    by_network = national_path(mm, ccg_of_z, bound_of)
     if by_network:
         assert bound_of is not None
         rounds_bound = bound_of
@@ -697,28 +727,21 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 best_round[:] = [(found, y)]
             return found
 
-        behind = None
-        if exchange_workers > 1 and start is not None and shape is not None and mm.layout.n_w:
-            behind = Background(mm, shape, start, exchange_workers - 1)
-            heard[0] = behind
-        try:
-            lp = network_lp(
-                mm,
-                time_limit=lp_limit,
-                highs_options=highs_options,
-                start=start,
-                should_stop=ticking_stop,
-                bound_of=counted,
-            )
-            red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
-            red.lagrangian_bound = lp.bound
-            if lp.objective is None and best_round and not lp.interrupted:
-                stage[0] = ASCENT_STAGE
-                _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, ticking_stop, None)
-        finally:
-            heard[0] = None
-            if behind is not None:
-                _take_background(red, mm, behind)
+        lp = network_lp(
+            mm,
+            time_limit=lp_limit,
+            highs_options=highs_options,
+            start=start,
+            should_stop=ticking_stop,
+            bound_of=counted,
+        )
+        red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
+        red.lagrangian_bound = lp.bound
+        if lp.objective is None and best_round and not lp.interrupted:
+            stage[0] = ASCENT_STAGE
+            _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, ticking_stop, None)
+        if behind is not None:
+            _peek_background(red, behind)
     elif colgen:
         assert ccg_of_z is not None
         lp = assignment_lp(
@@ -743,6 +766,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     elif lp.partial_value is not None and lp.partial_reduced_cost is not None:
         value, rc = lp.partial_value, lp.partial_reduced_cost  # a guide, not a bound
     else:
+        if behind is not None:
+            _take_background(red, mm, behind)
         return red
     lb = max(b for b in (floor_bound, lp.objective, red.lagrangian_bound) if b is not None)
     red.lower_bound = lb
@@ -771,9 +796,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                     found = HIGHS_INFINITE
                 ub = red.incumbent_objective
                 best = found if ub is None or (abs(found) < HIGHS_INFINITE and found < ub) else ub
-                report(
-                    stage[0], best if best is not None and abs(best) < HIGHS_INFINITE else None, lb
-                )
+                shown = best if best is not None and abs(best) < HIGHS_INFINITE else None
+                report(stage[0], best_known(shown), lb)
 
             h.cbMipInterrupt.subscribe(on_mip)
         reserve = 0.0  # for the steps after the restricted MIPs, at their end
@@ -793,6 +817,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         exchanging = shape is not None and mm.layout.n_w > 0
         if exchanging and alternated and not red.interrupted:
             assert shape is not None
+            if behind is not None:
+                _take_background(red, mm, behind)
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(
                 red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
@@ -837,6 +863,9 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         ready = base is not None and not red.interrupted and not red.settled(mip_gap)
         if ready and tried and not alternated:
             # alternating from the restricted MIPs' network, as the rounding gave none
+            if behind is not None:
+                _take_background(red, mm, behind)
+                base = red.incumbent
             assert shape is not None and base is not None
             fit, net = shape, base
             kept = EXCHANGE_SHARE * budget if exchanging else 0.0
@@ -849,6 +878,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         late = not red.interrupted and not red.settled(mip_gap) and red.proven_out is None
         if exchanging and not alternated and late:  # (not after a proof of the neighbourhood)
             assert shape is not None
+            if behind is not None:
+                _take_background(red, mm, behind)
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(
                 red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
@@ -868,4 +899,6 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         excluded = np.concatenate([lp_lb + gain[red.fixed_zero], lp_lb - rc[red.fixed_one]])
         if len(excluded):
             red.threshold = float(excluded.min())
+    if behind is not None:
+        _take_background(red, mm, behind)  # (when no step above took it)
     return red
