@@ -515,10 +515,7 @@ def _exchange(
     stage[0] = "restricted MIP"
     red.exchange.append(got.record(time.perf_counter() - t))
     red.interrupted = red.interrupted or got.interrupted
-    assert red.incumbent_objective is not None
-    if got.objective < red.incumbent_objective - IMPROVE_TOL:
-        red.incumbent, red.incumbent_objective = got.network, got.objective
-        red.incumbent_source = f"{red.incumbent_source}, then network exchange"
+    _offer(red, got.network, got.objective, f"{red.incumbent_source}, then network exchange")
 
 
 def _colgen(mm: MatrixModel, ccg_of_z: np.ndarray | None) -> bool:
@@ -539,12 +536,16 @@ def national_path(
 BACKGROUND_SOURCE = f"network exchange ({background.DURING})"
 
 
-def _peek_background(red: Reduction, behind: Background) -> None:
-    """Keep the background exchange's best network so far when better (it goes on)."""
-    network, cost = behind.peek()
+def _offer(red: Reduction, network: np.ndarray, cost: float, source: str) -> None:
+    """Make ``network`` (whole, layout order) the incumbent when it is cheaper."""
     if red.incumbent_objective is None or cost < red.incumbent_objective - IMPROVE_TOL:
         red.incumbent, red.incumbent_objective = network, cost
-        red.incumbent_source = f"greedy start, then {BACKGROUND_SOURCE}"
+        red.incumbent_source = source
+
+
+def _peek_background(red: Reduction, behind: Background) -> None:
+    """Keep the background exchange's best network so far when better (it goes on)."""
+    _offer(red, *behind.peek(), f"greedy start, then {BACKGROUND_SOURCE}")
 
 
 def _take_background(red: Reduction, mm: MatrixModel, behind: Background) -> None:
@@ -555,9 +556,7 @@ def _take_background(red: Reduction, mm: MatrixModel, behind: Background) -> Non
     got = behind.finish()
     red.exchange.append(got.record(behind.seconds, background.DURING))
     red.interrupted = red.interrupted or got.interrupted
-    if red.incumbent_objective is None or got.objective < red.incumbent_objective - IMPROVE_TOL:
-        red.incumbent, red.incumbent_objective = got.network, got.objective
-        red.incumbent_source = f"greedy start, then {BACKGROUND_SOURCE}"
+    _offer(red, got.network, got.objective, f"greedy start, then {BACKGROUND_SOURCE}")
 
 
 def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
