@@ -85,16 +85,20 @@ class Background:
 
     @property
     def closed(self) -> bool:
+        """Whether :meth:`close` (or :meth:`finish`) was called."""
         return self._halt.is_set()
 
     def close(self) -> None:
-        """Stop the exchange and end the worker processes (again: nothing)."""
+        """Stop the exchange and end the worker processes (again: nothing). Should a
+        signal interrupt the wait for the thread, the workers are ended all the same."""
         if self.closed:
             return
         self._halt.set()
-        self._thread.join()
-        self._pool.close()
-        self.seconds = time.perf_counter() - self._t0
+        try:
+            self._thread.join()
+        finally:
+            self._pool.close()
+            self.seconds = time.perf_counter() - self._t0
 
     def finish(self) -> exchange.Exchange:
         """Stop the exchange (a sub-MIP running returns its best so far), end the worker
