@@ -121,10 +121,8 @@ def during_reduction(
     the root reduction of a ``national`` model (the LP by column generation over links and
     flows) with partner links, when it has a start and more than one worker (else None);
     stopped, its workers ended, on leaving."""
-    usable = national and workers > 1 and start is not None and shape is not None
     behind = None
-    if usable and mm.layout.n_w > 0:
-        assert shape is not None and start is not None
+    if national and workers > 1 and start is not None and shape is not None and mm.layout.n_w:
         behind = Background(mm, shape, start, workers - 1)
     try:
         yield behind

@@ -533,7 +533,7 @@ def national_path(
     return _colgen(mm, ccg_of_z) and bound_of is not None and mm.nnz >= NETWORK_LP_NNZ
 
 
-BACKGROUND_SOURCE = f"network exchange ({background.DURING})"
+BACKGROUND_SOURCE = f"greedy start, then network exchange ({background.DURING})"
 
 
 def _offer(red: Reduction, network: np.ndarray, cost: float, source: str) -> None:
@@ -543,20 +543,22 @@ def _offer(red: Reduction, network: np.ndarray, cost: float, source: str) -> Non
         red.incumbent_source = source
 
 
-def _peek_background(red: Reduction, behind: Background) -> None:
+def _peek_background(red: Reduction, behind: Background | None) -> None:
     """Keep the background exchange's best network so far when better (it goes on)."""
-    _offer(red, *behind.peek(), f"greedy start, then {BACKGROUND_SOURCE}")
+    if behind is not None:
+        _offer(red, *behind.peek(), BACKGROUND_SOURCE)
 
 
-def _take_background(red: Reduction, mm: MatrixModel, behind: Background) -> None:
+def _take_background(red: Reduction, behind: Background | None) -> None:
     """Stop the network exchange running since the LP stage (:mod:`csu_opt.solver.background`;
-    once), record it, and keep its network when better than the incumbent."""
-    if behind.closed:
+    once: nothing when there is none or it was taken), record it, and keep its network
+    when better than the incumbent."""
+    if behind is None or behind.closed:
         return
     got = behind.finish()
     red.exchange.append(got.record(behind.seconds, background.DURING))
     red.interrupted = red.interrupted or got.interrupted
-    _offer(red, got.network, got.objective, f"greedy start, then {BACKGROUND_SOURCE}")
+    _offer(red, got.network, got.objective, BACKGROUND_SOURCE)
 
 
 def _exchange_time(left: float, time_limit: float | None, t0: float) -> float:
@@ -739,8 +741,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         if lp.objective is None and best_round and not lp.interrupted:
             stage[0] = ASCENT_STAGE
             _ascend(red, bound_of, best_round[0][1], lp, time_limit, t0, ticking_stop, None)
-        if behind is not None:
-            _peek_background(red, behind)
+        _peek_background(red, behind)
     elif colgen:
         assert ccg_of_z is not None
         lp = assignment_lp(
@@ -765,8 +766,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
     elif lp.partial_value is not None and lp.partial_reduced_cost is not None:
         value, rc = lp.partial_value, lp.partial_reduced_cost  # a guide, not a bound
     else:
-        if behind is not None:
-            _take_background(red, mm, behind)
+        _take_background(red, behind)
         return red
     lb = max(b for b in (floor_bound, lp.objective, red.lagrangian_bound) if b is not None)
     red.lower_bound = lb
@@ -816,8 +816,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         exchanging = shape is not None and mm.layout.n_w > 0
         if exchanging and alternated and not red.interrupted:
             assert shape is not None
-            if behind is not None:
-                _take_background(red, mm, behind)
+            _take_background(red, behind)
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(
                 red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
@@ -862,9 +861,8 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         ready = base is not None and not red.interrupted and not red.settled(mip_gap)
         if ready and tried and not alternated:
             # alternating from the restricted MIPs' network, as the rounding gave none
-            if behind is not None:
-                _take_background(red, mm, behind)
-                base = red.incumbent
+            _take_background(red, behind)
+            base = red.incumbent
             assert shape is not None and base is not None
             fit, net = shape, base
             kept = EXCHANGE_SHARE * budget if exchanging else 0.0
@@ -877,8 +875,7 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         late = not red.interrupted and not red.settled(mip_gap) and red.proven_out is None
         if exchanging and not alternated and late:  # (not after a proof of the neighbourhood)
             assert shape is not None
-            if behind is not None:
-                _take_background(red, mm, behind)
+            _take_background(red, behind)
             left = _exchange_time(budget - (time.perf_counter() - t1), time_limit, t0)
             _exchange(
                 red, stage, mm, shape, left, mip_gap, ticking_stop, on_progress, exchange_workers
@@ -898,6 +895,5 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
         excluded = np.concatenate([lp_lb + gain[red.fixed_zero], lp_lb - rc[red.fixed_one]])
         if len(excluded):
             red.threshold = float(excluded.min())
-    if behind is not None:
-        _take_background(red, mm, behind)  # (when no step above took it)
+    _take_background(red, behind)  # (when no step above took it)
     return red
