@@ -46,7 +46,8 @@ import numpy as np
 from csu_opt import stops
 from csu_opt.model.blocks import MatrixModel, index_codes
 from csu_opt.model.index import ModelIndex
-from csu_opt.solver import alternate, background, exchange
+from csu_opt.model.matrix import csr
+from csu_opt.solver import alternate, background, exchange, first_order
 from csu_opt.solver.background import Background
 from csu_opt.solver.highs import (
     Highs,
@@ -600,6 +601,34 @@ def _direct_lp(h: Highs, mm: MatrixModel, time_limit: float | None, lp_solver: s
     return res
 
 
+def _first_order(
+    mm: MatrixModel,
+    lp_limit: float | None,
+    should_stop: Callable[[], bool],
+    bound_of: Callable[[np.ndarray], float],
+) -> LPResult | None:
+    """The national LP by the first-order method (:mod:`csu_opt.solver.first_order`) from
+    FIRST_ORDER_NNZ nonzeros: a partial LP whose guide is its primal values and whose bound
+    is the Lagrangian's at its duals. None when it does not apply or gave no duals (the
+    column generation then has the LP stage's time left)."""
+    if mm.nnz < first_order.FIRST_ORDER_NNZ:
+        return None
+    got = first_order.first_order_lp(mm, time_limit=lp_limit, should_stop=should_stop)
+    if got.interrupted:
+        return LPResult(status="Interrupted", interrupted=True)
+    if got.row_dual is None or got.value is None:
+        return None
+    y = got.row_dual
+    return LPResult(
+        status=f"first-order LP within {first_order.FIRST_ORDER_TOL:g} "
+        f"({got.iterations} iterations, {got.seconds:.1f} s)",
+        partial_value=got.value,
+        partial_reduced_cost=mm.col_cost - csr(mm).T @ y,
+        partial_objective=got.objective,
+        bound=bound_of(y),
+    )
+
+
 def _ascend(
     red: Reduction,
     bound_of: DualBounds,
@@ -615,7 +644,14 @@ def _ascend(
     multipliers, :meth:`~csu_opt.solver.lagrange.DualBounds.best_of`) for
     ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the last restricted
     LP's objective; its bound counts as the column generation's."""
-    target = lp.partial_objective if lp.partial_objective is not None else red.incumbent_objective
+    # an upper estimate of L's maximum: the partial LP's objective (above the LP's optimum
+    # for a restricted LP; a first-order LP's may be below it) or the incumbent's cost
+    above = [
+        t
+        for t in (lp.partial_objective, red.incumbent_objective)
+        if t is not None and (red.lagrangian_bound is None or t > red.lagrangian_bound)
+    ]
+    target = min(above) if above else None
     if target is None or (
         red.lagrangian_bound is not None
         and target - red.lagrangian_bound <= BOUND_CLOSE * max(1.0, abs(target))
@@ -728,14 +764,19 @@ def root_reduction(  # noqa: C901 (frozen, issue 17: to be split)
                 best_round[:] = [(found, y)]
             return found
 
-        lp = network_lp(
-            mm,
-            time_limit=lp_limit,
-            highs_options=highs_options,
-            start=start,
-            should_stop=ticking_stop,
-            bound_of=counted,
-        )
+        fast = _first_order(mm, lp_limit, ticking_stop, counted)
+        if fast is not None:
+            lp = fast
+        else:
+            left = None if lp_limit is None else lp_limit - (time.perf_counter() - t0)
+            lp = network_lp(
+                mm,
+                time_limit=left,
+                highs_options=highs_options,
+                start=start,
+                should_stop=ticking_stop,
+                bound_of=counted,
+            )
         red.lp_rounds, red.lp_columns = lp.rounds, lp.columns
         red.lagrangian_bound = lp.bound
         if lp.objective is None and best_round and not lp.interrupted:
