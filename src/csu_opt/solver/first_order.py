@@ -28,7 +28,7 @@ from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 
 import numpy as np
 
@@ -83,17 +83,7 @@ class FirstOrderLP:
 
 
 def _model_of(mm: MatrixModel) -> _Model:
-    return _Model(
-        mm.offset,
-        mm.col_cost,
-        mm.col_lower,
-        mm.col_upper,
-        mm.row_lower,
-        mm.row_upper,
-        mm.start,
-        mm.index,
-        mm.value,
-    )
+    return _Model(**{f.name: getattr(mm, f.name) for f in fields(_Model)})
 
 
 def _solve(model: _Model, tolerance: float, seconds: float | None) -> FirstOrderLP:
@@ -101,19 +91,8 @@ def _solve(model: _Model, tolerance: float, seconds: float | None) -> FirstOrder
     thread, within ``seconds``."""
     t0 = time.perf_counter()
     h = quiet_highs({"threads": 1})
-    pass_arrays(
-        h,
-        offset=model.offset,
-        col_cost=model.col_cost,
-        col_lower=model.col_lower,
-        col_upper=model.col_upper,
-        row_lower=model.row_lower,
-        row_upper=model.row_upper,
-        start=model.start,
-        index=model.index,
-        value=model.value,
-        integrality=np.zeros(len(model.col_cost), np.int32),
-    )
+    arrays = {f.name: getattr(model, f.name) for f in fields(model)}
+    pass_arrays(h, **arrays, integrality=np.zeros(len(model.col_cost), np.int32))
     h.setOptionValue("solver", FIRST_ORDER_SOLVER)
     h.setOptionValue("pdlp_optimality_tolerance", float(tolerance))
     if seconds is not None:
