@@ -44,8 +44,9 @@ from csu_opt.solver.highs import pass_arrays, quiet_highs
 #: 0.02% (seed 0, 49 s) and 1.1% (seed 1, 30 s) below it.
 FIRST_ORDER_NNZ = 2_000_000
 #: HiGHS's first-order solver and its relative tolerance: at 3e-3 it ends (status
-#: "Unknown", duals returned) where 1e-3 takes about twice as long for a bound no better
-#: (200 x 2,000 seed 0: 744,140.41 in 49 s against 744,091.98 in 93 s).
+#: "Unknown", duals returned) in about 260 s on 500 x 7,000 seeds 0 and 1; 2e-3 had not ended
+#: there after 900 s, nor 1e-3 after 626 s, and at 200 x 2,000 seed 0 1e-3 took twice as long
+#: for a bound no better (744,091.98 in 93 s against 744,140.41 in 49 s).
 FIRST_ORDER_SOLVER = "hipdlp"
 FIRST_ORDER_TOL = 3e-3
 #: How often the main process asks ``should_stop`` (its heartbeat) while it waits (seconds).

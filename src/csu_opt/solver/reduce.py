@@ -639,11 +639,12 @@ def _ascend(
     should_stop: Callable[[], bool] | None,
     on_progress: StageReport | None,
 ) -> None:
-    """The Lagrangian ascent after a column generation that stopped before the LP's optimum
-    (:func:`csu_opt.solver.lagrange.ascend`): from the best round's duals (their better
-    multipliers, :meth:`~csu_opt.solver.lagrange.DualBounds.best_of`) for
-    ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the last restricted
-    LP's objective; its bound counts as the column generation's."""
+    """The Lagrangian ascent after a column generation that stopped before the LP's optimum,
+    or after the first-order LP (:func:`csu_opt.solver.lagrange.ascend`): from the best
+    duals (their better multipliers, :meth:`~csu_opt.solver.lagrange.DualBounds.best_of`)
+    for ASCENT_SHARE of the time limit (ASCENT_MAX_S without one), towards the lower of the
+    partial LP's objective and the incumbent's cost that lies above the bound; its bound
+    counts as the LP stage's."""
     # an upper estimate of L's maximum: the partial LP's objective (above the LP's optimum
     # for a restricted LP; a first-order LP's may be below it) or the incumbent's cost
     above = [
