@@ -135,6 +135,7 @@ def first_order_lp(
     pool = ProcessPoolExecutor(
         max_workers=1, mp_context=ctx, initializer=stops.supervise, initargs=(os.getpid(),)
     )
+    stopped = False
     try:
         future = pool.submit(_in_worker, _model_of(mm), tolerance, time_limit)
         while True:
@@ -143,9 +144,8 @@ def first_order_lp(
             except BrokenProcessPool:  # the worker died (out of memory, killed): no duals
                 return FirstOrderLP("worker ended", time.perf_counter() - t0)
             except FutureTimeout:
-                if should_stop is not None and should_stop():
-                    processes = getattr(pool, "_processes", None) or {}
-                    stops.end_processes(list(processes.values()))
+                stopped = should_stop is not None and should_stop()
+                if stopped:
                     return FirstOrderLP("Interrupted", time.perf_counter() - t0, interrupted=True)
                 continue
             return FirstOrderLP(
@@ -157,7 +157,7 @@ def first_order_lp(
                 iterations=found.iterations,
             )
     finally:
-        if stops.requested() is not None:
+        if stopped or stops.requested() is not None:  # its solve cannot be interrupted
             processes = getattr(pool, "_processes", None) or {}
             stops.end_processes(list(processes.values()))
         pool.shutdown(wait=True, cancel_futures=True)
